@@ -1,0 +1,153 @@
+/**
+ * Every timing and limit of the product, in one place.
+ *
+ * The CDK stack, the Lambda handlers and the local runner all read this module, so the
+ * queue's redrive policy, the function timeouts and the retry schedule the handlers apply
+ * can never drift apart. Handlers read the environment at cold start; the stack writes the
+ * same values into each function's environment, and local mode may compress them with
+ * `WEBHOOKS_RETRY_SCHEDULE` and `WEBHOOKS_MAX_ATTEMPTS`.
+ *
+ * No AWS or network imports here: this file is bundled into every Lambda.
+ */
+
+/** SQS refuses a visibility timeout over 12 hours from the moment a message was received. */
+export const SQS_MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+
+/** Default delays between attempts, in seconds: attempt n+1 waits `schedule[n-1]` after attempt n fails. */
+export const DEFAULT_RETRY_SCHEDULE_SECONDS: readonly number[] = [
+  0,
+  10,
+  30,
+  60,
+  120,
+  5 * 60,
+  10 * 60,
+  20 * 60,
+  40 * 60,
+  60 * 60,
+  2 * 60 * 60,
+  4 * 60 * 60,
+  8 * 60 * 60,
+  12 * 60 * 60,
+];
+
+/**
+ * Attempts in all, first one included. With the schedule above, 19 attempts span about
+ * 3.2 days (the last delay, 12 h, repeats), like Stripe's three days.
+ */
+export const DEFAULT_MAX_ATTEMPTS = 19;
+
+/** Each delay is multiplied by a random factor in [1 - JITTER_RATIO, 1 + JITTER_RATIO]. */
+export const JITTER_RATIO = 0.2;
+
+/** Whole-request deadline for one webhook POST, connect to last body byte. */
+export const REQUEST_TIMEOUT_MS = 15_000;
+
+/** Response bytes kept per attempt (and read at most, beyond which the connection is dropped). */
+export const RESPONSE_EXCERPT_BYTES = 4 * 1024;
+
+/** Concurrent requests to one endpoint from one function instance. */
+export const MAX_IN_FLIGHT_PER_ENDPOINT = 5;
+
+/** Delivery function timeout; the queue's visibility timeout is six times this. */
+export const DELIVERY_FUNCTION_TIMEOUT_SECONDS = 45;
+
+/** Visibility timeout of the delivery queue (AWS's advice: at least 6 x the function timeout). */
+export const DELIVERY_QUEUE_VISIBILITY_SECONDS = 6 * DELIVERY_FUNCTION_TIMEOUT_SECONDS;
+
+/** Delivery queue retention: the maximum, far beyond the ~3.2-day schedule. */
+export const DELIVERY_QUEUE_RETENTION_SECONDS = 14 * 24 * 60 * 60;
+
+/** DLQ retention: the maximum. SQS counts it from the first enqueue, not from the move. */
+export const DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60;
+
+/** Records per delivery function invocation. */
+export const DELIVERY_BATCH_SIZE = 10;
+
+/** Upper bound on concurrent delivery function instances (event source mapping maximum concurrency). */
+export const DELIVERY_MAX_CONCURRENCY = 10;
+
+/** API function timeout. Its AWS calls have shorter deadlines so it always answers. */
+export const API_FUNCTION_TIMEOUT_SECONDS = 10;
+
+/** Largest accepted request body. SQS messages carry the event, and SQS caps a message at 256 KiB. */
+export const MAX_REQUEST_BODY_BYTES = 200 * 1024;
+
+/**
+ * An Idempotency-Key whose first request is younger than this and has not been seen to
+ * finish is answered 409 (still in flight). It covers the API function's timeout.
+ */
+export const IDEMPOTENCY_IN_FLIGHT_SECONDS = API_FUNCTION_TIMEOUT_SECONDS;
+
+/** Events (and with them their idempotency keys) are kept this long for replay and retry. */
+export const EVENT_RETENTION_SECONDS = 30 * 24 * 60 * 60;
+
+/** Delivery and attempt records are kept this long. */
+export const DELIVERY_RETENTION_SECONDS = 30 * 24 * 60 * 60;
+
+/** After a secret rotation the previous secret keeps signing this long. */
+export const SECRET_ROTATION_OVERLAP_SECONDS = 24 * 60 * 60;
+
+/** How long a function instance trusts its cached copy of an endpoint secret. */
+export const SECRET_CACHE_TTL_MS = 5 * 60 * 1000;
+
+/** How long a function instance trusts its cached copy of endpoint configuration. */
+export const ENDPOINT_CACHE_TTL_MS = 30 * 1000;
+
+/** How long the API function trusts its cached copy of the API key hashes. */
+export const API_KEY_CACHE_TTL_MS = 60 * 1000;
+
+/** Largest page of `GET /deliveries` and `GET /events`. */
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 25;
+
+/** API Gateway stage throttling (requests per second, burst). */
+export const API_THROTTLE_RATE_PER_SECOND = 500;
+export const API_THROTTLE_BURST = 1000;
+
+/** The retry policy in force for this process. */
+export interface RetryPolicy {
+  /** Delays in seconds; the last one repeats until the attempt budget is spent. */
+  readonly scheduleSeconds: readonly number[];
+  /** Attempts in all; also the delivery queue's maxReceiveCount. */
+  readonly maxAttempts: number;
+}
+
+function parseSchedule(raw: string): number[] {
+  const parts = raw.split(',').map((part) => part.trim());
+  const values = parts.map(Number);
+  if (values.length === 0 || values.some((value) => !Number.isFinite(value) || value < 0)) {
+    throw new Error(`WEBHOOKS_RETRY_SCHEDULE must be comma-separated non-negative seconds, got "${raw}"`);
+  }
+  return values.map((value) => Math.min(value, SQS_MAX_VISIBILITY_SECONDS));
+}
+
+function parseMaxAttempts(raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > 1000) {
+    throw new Error(`WEBHOOKS_MAX_ATTEMPTS must be an integer from 1 to 1000, got "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * Reads the retry policy from `WEBHOOKS_RETRY_SCHEDULE` and `WEBHOOKS_MAX_ATTEMPTS`, falling
+ * back to the defaults. The stack sets both variables on the delivery function, so what the
+ * handler applies is what the queue's redrive policy was built from.
+ */
+export function retryPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): RetryPolicy {
+  const schedule = env.WEBHOOKS_RETRY_SCHEDULE;
+  const attempts = env.WEBHOOKS_MAX_ATTEMPTS;
+  return {
+    scheduleSeconds: schedule ? parseSchedule(schedule) : DEFAULT_RETRY_SCHEDULE_SECONDS,
+    maxAttempts: attempts ? parseMaxAttempts(attempts) : DEFAULT_MAX_ATTEMPTS,
+  };
+}
+
+/** Serialises a policy into the environment variables {@link retryPolicyFromEnv} reads. */
+export function retryPolicyEnv(policy: RetryPolicy): Record<string, string> {
+  return {
+    WEBHOOKS_RETRY_SCHEDULE: policy.scheduleSeconds.join(','),
+    WEBHOOKS_MAX_ATTEMPTS: String(policy.maxAttempts),
+  };
+}

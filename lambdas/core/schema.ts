@@ -1,0 +1,103 @@
+/**
+ * DynamoDB key schemas and the environment variables that name each resource.
+ *
+ * The CDK storage construct and the local runner both build their tables from these
+ * definitions, so local mode and the tests exercise the keys that get deployed.
+ * Pure data: no AWS imports.
+ */
+
+/** A key attribute: DynamoDB scalar type S (string) or N (number). */
+export interface KeyAttribute {
+  readonly name: string;
+  readonly type: 'S' | 'N';
+}
+
+/** A global secondary index, projected ALL. */
+export interface IndexDefinition {
+  readonly indexName: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+}
+
+/** One table: keys, indexes and the TTL attribute. */
+export interface TableDefinition {
+  /** Construct id in the stack and suffix of the local table name. */
+  readonly id: 'Events' | 'Deliveries' | 'Attempts' | 'Endpoints';
+  /** Environment variable through which handlers learn the table's name. */
+  readonly envVar: string;
+  readonly partitionKey: KeyAttribute;
+  readonly sortKey?: KeyAttribute;
+  readonly indexes: readonly IndexDefinition[];
+  /** Epoch-seconds attribute after which DynamoDB deletes the item. */
+  readonly ttlAttribute?: string;
+}
+
+/**
+ * Events: `id` is the event id. The item is also the idempotency record: an event sent with
+ * an Idempotency-Key gets an id derived from the key, and the conditional put on `id` is the
+ * idempotency check. Events are listed through `byDay` (partition = UTC day, sort = time#id).
+ */
+export const EVENTS_TABLE: TableDefinition = {
+  id: 'Events',
+  envVar: 'EVENTS_TABLE',
+  partitionKey: { name: 'id', type: 'S' },
+  indexes: [],
+  ttlAttribute: 'expiresAt',
+};
+
+/**
+ * Deliveries: one item per (event, endpoint), written when an attempt has an outcome.
+ * Partition = endpoint id, sort = delivery id, which starts with the event's creation time,
+ * so "deliveries of an endpoint, newest first, since T" is a Query on the base table.
+ * `failedKey` (= `endpointId#status`) is set only while a delivery is failed, dead or queued
+ * by hand, so the `byFailure` index is sparse: the happy path writes no index entry.
+ */
+export const DELIVERIES_TABLE: TableDefinition = {
+  id: 'Deliveries',
+  envVar: 'DELIVERIES_TABLE',
+  partitionKey: { name: 'endpointId', type: 'S' },
+  sortKey: { name: 'id', type: 'S' },
+  indexes: [
+    {
+      indexName: 'byFailure',
+      partitionKey: { name: 'failedKey', type: 'S' },
+      sortKey: { name: 'id', type: 'S' },
+    },
+  ],
+  ttlAttribute: 'expiresAt',
+};
+
+/** Attempts: written only for failed attempts (successes are summarised on the delivery). */
+export const ATTEMPTS_TABLE: TableDefinition = {
+  id: 'Attempts',
+  envVar: 'ATTEMPTS_TABLE',
+  partitionKey: { name: 'deliveryId', type: 'S' },
+  sortKey: { name: 'attempt', type: 'N' },
+  indexes: [],
+  ttlAttribute: 'expiresAt',
+};
+
+/** Endpoints: one partition (`pk` = "endpoint") so listing is a Query, sorted by id. */
+export const ENDPOINTS_TABLE: TableDefinition = {
+  id: 'Endpoints',
+  envVar: 'ENDPOINTS_TABLE',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'id', type: 'S' },
+  indexes: [],
+};
+
+export const TABLES: readonly TableDefinition[] = [EVENTS_TABLE, DELIVERIES_TABLE, ATTEMPTS_TABLE, ENDPOINTS_TABLE];
+
+/** Environment variables naming the non-table resources. */
+export const ENV = {
+  /** URL of the delivery queue. */
+  deliveryQueueUrl: 'DELIVERY_QUEUE_URL',
+  /** URL of the dead-letter queue (permanent failures go straight there). */
+  deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
+  /** Secrets Manager secret holding the API key hashes. */
+  apiKeysSecretId: 'API_KEYS_SECRET_ID',
+  /** Name prefix of the per-endpoint signing secrets (`<prefix>/<endpointId>`). */
+  endpointSecretPrefix: 'ENDPOINT_SECRET_PREFIX',
+  /** "true" only in local mode: loopback receivers are allowed. */
+  allowLoopback: 'WEBHOOKS_ALLOW_LOOPBACK',
+} as const;
