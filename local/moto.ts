@@ -1,7 +1,11 @@
+/**
+ * Starts and stops a moto server (the AWS API emulator) on loopback. Local mode and the
+ * integration tests both use it; each gets its own free port.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 
-/** A moto server started for one test file, on its own free loopback port. */
+/** A moto server on its own free loopback port. */
 export interface MotoServer {
   /** `http://127.0.0.1:<port>`: what `AWS_ENDPOINT_URL` should be set to. */
   readonly endpoint: string;
