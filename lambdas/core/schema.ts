@@ -86,7 +86,12 @@ export const ENDPOINTS_TABLE: TableDefinition = {
   indexes: [],
 };
 
-export const TABLES: readonly TableDefinition[] = [EVENTS_TABLE, DELIVERIES_TABLE, ATTEMPTS_TABLE, ENDPOINTS_TABLE];
+export const TABLES: readonly TableDefinition[] = [
+  EVENTS_TABLE,
+  DELIVERIES_TABLE,
+  ATTEMPTS_TABLE,
+  ENDPOINTS_TABLE,
+];
 
 /** Environment variables naming the non-table resources. */
 export const ENV = {
