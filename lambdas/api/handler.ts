@@ -1,2 +1,64 @@
-// Placeholder entry point; the real handler lands in the next commit.
-export const handler = async (): Promise<{ statusCode: number }> => ({ statusCode: 503 });
+/**
+ * API function: API Gateway HTTP API (payload format 2.0) in, JSON out. Every response
+ * carries a `Trackingid` header that also appears on every log line of the request.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { requireEnv } from '../adapters/env.ts';
+import { enqueueDeliveries, enqueueOne } from '../adapters/queue.ts';
+import { ApiKeyHashes, EndpointSecrets } from '../adapters/secrets.ts';
+import { Store } from '../adapters/store.ts';
+import { ENV } from '../core/schema.ts';
+import { ApiApp, type ApiRequest } from './app.ts';
+import { toHttpResponse } from './respond.ts';
+
+const logger = new Logger({ serviceName: 'webhooks-api' });
+const metrics = new Metrics({ namespace: 'Webhooks', serviceName: 'webhooks-api' });
+const queueUrl = requireEnv(ENV.deliveryQueueUrl);
+
+const app = new ApiApp({
+  store: new Store(),
+  secrets: new EndpointSecrets(requireEnv(ENV.endpointSecretPrefix)),
+  apiKeys: new ApiKeyHashes(requireEnv(ENV.apiKeysSecretId)),
+  queue: {
+    enqueue: (messages) => enqueueDeliveries(queueUrl, messages),
+    enqueueOne: (message) => enqueueOne(queueUrl, message),
+  },
+  guard: {
+    allowLoopback: process.env[ENV.allowLoopback] === 'true',
+    blockedHosts: (process.env[ENV.blockedHosts] ?? '').split(',').filter(Boolean),
+  },
+});
+
+/** Turns an API Gateway event into the app's request shape. */
+export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
+  const body =
+    event.body === undefined
+      ? undefined
+      : event.isBase64Encoded
+        ? Buffer.from(event.body, 'base64').toString('utf8')
+        : event.body;
+  return {
+    method: event.requestContext.http.method.toUpperCase(),
+    path: event.rawPath,
+    headers,
+    query: event.queryStringParameters ?? {},
+    ...(body !== undefined ? { body } : {}),
+    trackingId: event.requestContext.requestId,
+  };
+}
+
+export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const request = toApiRequest(event);
+  const log = logger.createChild({ persistentKeys: { trackingId: request.trackingId } });
+  try {
+    return await toHttpResponse(app, request, log, (name, value) =>
+      metrics.addMetric(name, MetricUnit.Count, value),
+    );
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

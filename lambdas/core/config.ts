@@ -79,6 +79,9 @@ export const MAX_REQUEST_BODY_BYTES = 200 * 1024;
  */
 export const IDEMPOTENCY_IN_FLIGHT_SECONDS = API_FUNCTION_TIMEOUT_SECONDS;
 
+/** A manual retry is refused (409) while an earlier one is queued and younger than this. */
+export const MANUAL_RETRY_COOLDOWN_SECONDS = 30;
+
 /** Events (and with them their idempotency keys) are kept this long for replay and retry. */
 export const EVENT_RETENTION_SECONDS = 30 * 24 * 60 * 60;
 

@@ -35,7 +35,7 @@ export interface TableDefinition {
 /**
  * Events: `id` is the event id. The item is also the idempotency record: an event sent with
  * an Idempotency-Key gets an id derived from the key, and the conditional put on `id` is the
- * idempotency check. Events are listed through `byDay` (partition = UTC day, sort = time#id).
+ * idempotency check.
  */
 export const EVENTS_TABLE: TableDefinition = {
   id: 'Events',
@@ -105,4 +105,6 @@ export const ENV = {
   endpointSecretPrefix: 'ENDPOINT_SECRET_PREFIX',
   /** "true" only in local mode: loopback receivers are allowed. */
   allowLoopback: 'WEBHOOKS_ALLOW_LOOPBACK',
+  /** Comma-separated host names deliveries must never reach (the stack's own API). */
+  blockedHosts: 'WEBHOOKS_BLOCKED_HOSTS',
 } as const;

@@ -1,2 +1,43 @@
-// Placeholder entry point; the real handler lands in the next commit.
-export const handler = async (): Promise<{ batchItemFailures: never[] }> => ({ batchItemFailures: [] });
+/**
+ * Delivery function: the SQS event source mapping hands it up to ten delivery messages; it
+ * returns the ones to retry as batch item failures (ReportBatchItemFailures).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { requireEnv } from '../adapters/env.ts';
+import { WebhookSender } from '../adapters/http-sender.ts';
+import { EndpointSecrets } from '../adapters/secrets.ts';
+import { Store } from '../adapters/store.ts';
+import { retryPolicyFromEnv } from '../core/config.ts';
+import { ENV } from '../core/schema.ts';
+import { DeliveryWorker } from './worker.ts';
+
+const logger = new Logger({ serviceName: 'webhooks-delivery' });
+const metrics = new Metrics({ namespace: 'Webhooks', serviceName: 'webhooks-delivery' });
+
+const blockedHosts = (process.env[ENV.blockedHosts] ?? '')
+  .split(',')
+  .map((host) => host.trim())
+  .filter(Boolean);
+const allowLoopback = process.env[ENV.allowLoopback] === 'true';
+
+const worker = new DeliveryWorker({
+  store: new Store(),
+  secrets: new EndpointSecrets(requireEnv(ENV.endpointSecretPrefix)),
+  sender: new WebhookSender({ guard: { allowLoopback, blockedHosts } }),
+  queueUrl: requireEnv(ENV.deliveryQueueUrl),
+  deadLetterQueueUrl: requireEnv(ENV.deadLetterQueueUrl),
+  policy: retryPolicyFromEnv(),
+  logger,
+  metric: (name, unit, value) =>
+    metrics.addMetric(name, unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds, value),
+});
+
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  try {
+    return await worker.processBatch(event.Records);
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

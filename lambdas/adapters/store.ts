@@ -1,0 +1,527 @@
+/**
+ * DynamoDB access: endpoints, events (which double as idempotency records), deliveries and
+ * failed attempts. The key design (see lambdas/core/schema.ts and the README) keeps the happy
+ * path of one event to one endpoint at two write units: the event put, and the delivery's
+ * outcome. Attempt items and the sparse failure index are written only when something failed.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { DELIVERY_RETENTION_SECONDS, EVENT_RETENTION_SECONDS } from '../core/config.ts';
+import { ATTEMPTS_TABLE, DELIVERIES_TABLE, ENDPOINTS_TABLE, EVENTS_TABLE } from '../core/schema.ts';
+import type { DeliveryStatus } from '../core/validation.ts';
+import { documents } from './clients.ts';
+
+const ENDPOINT_PARTITION = 'endpoint';
+
+/** Table names, read once from the environment the stack (or local mode) set. */
+export interface TableNames {
+  readonly events: string;
+  readonly deliveries: string;
+  readonly attempts: string;
+  readonly endpoints: string;
+}
+
+export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<TableNames> {
+  return {
+    events: env[EVENTS_TABLE.envVar],
+    deliveries: env[DELIVERIES_TABLE.envVar],
+    attempts: env[ATTEMPTS_TABLE.envVar],
+    endpoints: env[ENDPOINTS_TABLE.envVar],
+  };
+}
+
+function table(name: string | undefined, envVar: string): string {
+  if (!name) throw new Error(`environment variable ${envVar} is not set`);
+  return name;
+}
+
+const epochSeconds = (ms: number): number => Math.floor(ms / 1000);
+
+/** A consumer's endpoint. */
+export interface EndpointRecord {
+  readonly id: string;
+  readonly url: string;
+  readonly eventTypes?: readonly string[];
+  readonly description?: string;
+  readonly enabled: boolean;
+  readonly secretName: string;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  /** Consecutive failed attempts; reset by a success. */
+  readonly failureStreak?: number;
+  readonly disabledReason?: string;
+}
+
+/** An accepted event. `body` is the signed webhook body, stored compactly. */
+export interface EventRecord {
+  readonly id: string;
+  readonly type: string;
+  readonly createdAtMs: number;
+  readonly endpointIds: readonly string[];
+  readonly fingerprint: string;
+  /** Present when the event was sent with an Idempotency-Key. */
+  readonly idempotent?: boolean;
+  readonly body?: string;
+  readonly bodyZ?: Uint8Array;
+}
+
+/** One attempt, as listed by GET /deliveries/{id}. */
+export interface AttemptRecord {
+  readonly attempt: number;
+  readonly at: string;
+  readonly statusCode?: number;
+  readonly durationMs: number;
+  readonly error?: string;
+  readonly responseExcerpt?: string;
+}
+
+/** The delivery of one event to one endpoint, with a summary of its attempts. */
+export interface DeliveryRecord {
+  readonly endpointId: string;
+  readonly id: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly status: DeliveryStatus;
+  readonly attempts: number;
+  readonly createdAtMs: number;
+  readonly lastAttempt?: AttemptRecord;
+  readonly deliveredAt?: string;
+  readonly nextAttemptAt?: string;
+  readonly redrives?: number;
+  readonly retryQueuedAt?: string;
+}
+
+/** A page of results and the opaque cursor to the next one. */
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor?: string;
+}
+
+export const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
+  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+
+/** Decodes a cursor this API issued; anything else is undefined (the caller answers 400). */
+export function decodeCursor(
+  cursor: string,
+  expectedKeys: readonly string[],
+): Record<string, unknown> | undefined {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (!key || typeof key !== 'object' || Array.isArray(key)) return undefined;
+    const entries = Object.entries(key);
+    const valid =
+      entries.length === expectedKeys.length &&
+      entries.every(
+        ([name, value]) => expectedKeys.includes(name) && ['string', 'number'].includes(typeof value),
+      );
+    return valid ? (key as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException ||
+  (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+
+/** DynamoDB operations, bound to table names. */
+export class Store {
+  private readonly names: TableNames;
+
+  constructor(names: Partial<TableNames> = tableNamesFromEnv()) {
+    this.names = {
+      events: table(names.events, EVENTS_TABLE.envVar),
+      deliveries: table(names.deliveries, DELIVERIES_TABLE.envVar),
+      attempts: table(names.attempts, ATTEMPTS_TABLE.envVar),
+      endpoints: table(names.endpoints, ENDPOINTS_TABLE.envVar),
+    };
+  }
+
+  // --- endpoints -------------------------------------------------------------------------
+
+  async putEndpoint(endpoint: EndpointRecord): Promise<void> {
+    await documents.send(
+      new PutCommand({
+        TableName: this.names.endpoints,
+        Item: { pk: ENDPOINT_PARTITION, ...endpoint },
+        ConditionExpression: 'attribute_not_exists(id)',
+      }),
+    );
+  }
+
+  async getEndpoint(id: string): Promise<EndpointRecord | undefined> {
+    const { Item } = await documents.send(
+      new GetCommand({
+        TableName: this.names.endpoints,
+        Key: { pk: ENDPOINT_PARTITION, id },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? stripKey(Item) : undefined;
+  }
+
+  /** Every endpoint, oldest first, one Query per page of up to 1 MB. */
+  async listEndpoints(limit?: number, cursor?: Record<string, unknown>): Promise<Page<EndpointRecord>> {
+    const { Items = [], LastEvaluatedKey } = await documents.send(
+      new QueryCommand({
+        TableName: this.names.endpoints,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': ENDPOINT_PARTITION },
+        Limit: limit,
+        ExclusiveStartKey: cursor,
+      }),
+    );
+    const page: Page<EndpointRecord> = { items: Items.map((item) => stripKey<EndpointRecord>(item)) };
+    const nextCursor = encodeCursor(LastEvaluatedKey);
+    return nextCursor ? { ...page, nextCursor } : page;
+  }
+
+  /** All endpoints, following every page (fan-out needs them all). */
+  async allEndpoints(): Promise<EndpointRecord[]> {
+    const all: EndpointRecord[] = [];
+    let cursor: Record<string, unknown> | undefined;
+    do {
+      const page = await this.listEndpoints(undefined, cursor);
+      all.push(...page.items);
+      cursor = page.nextCursor ? decodeCursor(page.nextCursor, ['pk', 'id']) : undefined;
+    } while (cursor);
+    return all;
+  }
+
+  /**
+   * Applies `set` (undefined values are skipped, null removes the attribute). Returns the
+   * updated endpoint, or undefined if it does not exist.
+   */
+  async updateEndpoint(
+    id: string,
+    set: Record<string, unknown>,
+    remove: readonly string[] = [],
+  ): Promise<EndpointRecord | undefined> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    Object.entries(set).forEach(([name, value], index) => {
+      if (value === undefined) return;
+      names[`#s${index}`] = name;
+      values[`:s${index}`] = value;
+      sets.push(`#s${index} = :s${index}`);
+    });
+    const removes = remove.map((name, index) => {
+      names[`#r${index}`] = name;
+      return `#r${index}`;
+    });
+    const expression = [
+      sets.length ? `SET ${sets.join(', ')}` : '',
+      removes.length ? `REMOVE ${removes.join(', ')}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    try {
+      const { Attributes } = await documents.send(
+        new UpdateCommand({
+          TableName: this.names.endpoints,
+          Key: { pk: ENDPOINT_PARTITION, id },
+          UpdateExpression: expression,
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes ? stripKey(Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Deletes an endpoint; false if there was none. */
+  async deleteEndpoint(id: string): Promise<EndpointRecord | undefined> {
+    const { Attributes } = await documents.send(
+      new DeleteCommand({
+        TableName: this.names.endpoints,
+        Key: { pk: ENDPOINT_PARTITION, id },
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return Attributes ? stripKey(Attributes) : undefined;
+  }
+
+  /** Adds one to the endpoint's failure streak (only called after a failed attempt). */
+  async addEndpointFailure(id: string): Promise<number | undefined> {
+    try {
+      const { Attributes } = await documents.send(
+        new UpdateCommand({
+          TableName: this.names.endpoints,
+          Key: { pk: ENDPOINT_PARTITION, id },
+          UpdateExpression: 'ADD failureStreak :one',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeValues: { ':one': 1 },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Attributes?.failureStreak as number | undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Resets the failure streak after a success; a no-op write is avoided by the caller. */
+  async resetEndpointFailures(id: string): Promise<void> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.names.endpoints,
+          Key: { pk: ENDPOINT_PARTITION, id },
+          UpdateExpression: 'SET failureStreak = :zero',
+          ConditionExpression: 'attribute_exists(id) AND failureStreak > :zero',
+          ExpressionAttributeValues: { ':zero': 0 },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  // --- events ----------------------------------------------------------------------------
+
+  /**
+   * Stores an event unless one with its id exists. For events sent with an Idempotency-Key
+   * this conditional put is the idempotency check; the existing record is returned instead.
+   */
+  async putEventIfAbsent(
+    event: EventRecord,
+  ): Promise<{ created: true } | { created: false; existing: EventRecord | undefined }> {
+    try {
+      await documents.send(
+        new PutCommand({
+          TableName: this.names.events,
+          Item: { ...event, expiresAt: epochSeconds(event.createdAtMs) + EVENT_RETENTION_SECONDS },
+          ConditionExpression: 'attribute_not_exists(id)',
+        }),
+      );
+      return { created: true };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // Only replays and conflicts get here, so the extra read costs nothing on the happy path.
+      return { created: false, existing: await this.getEvent(event.id) };
+    }
+  }
+
+  async getEvent(id: string): Promise<EventRecord | undefined> {
+    const { Item } = await documents.send(
+      new GetCommand({ TableName: this.names.events, Key: { id }, ConsistentRead: true }),
+    );
+    return Item as EventRecord | undefined;
+  }
+
+  /** Removes an event whose messages could not be enqueued, so a retry starts afresh. */
+  async deleteEvent(id: string): Promise<void> {
+    await documents.send(new DeleteCommand({ TableName: this.names.events, Key: { id } }));
+  }
+
+  // --- deliveries ------------------------------------------------------------------------
+
+  async getDelivery(endpointId: string, id: string, consistent = false): Promise<DeliveryRecord | undefined> {
+    const { Item } = await documents.send(
+      new GetCommand({
+        TableName: this.names.deliveries,
+        Key: { endpointId, id },
+        ConsistentRead: consistent,
+      }),
+    );
+    return Item as DeliveryRecord | undefined;
+  }
+
+  /**
+   * Records an attempt's outcome on the delivery (one write). `redrive` counts a delivery
+   * that comes back after it was dead or retried by hand.
+   */
+  async recordOutcome(input: {
+    endpointId: string;
+    id: string;
+    eventId: string;
+    eventType: string;
+    createdAtMs: number;
+    status: DeliveryStatus;
+    attempt: AttemptRecord;
+    nextAttemptAt?: string;
+    redrive: boolean;
+  }): Promise<number> {
+    const values: Record<string, unknown> = {
+      ':status': input.status,
+      ':eventId': input.eventId,
+      ':eventType': input.eventType,
+      ':createdAtMs': input.createdAtMs,
+      ':last': compactAttempt(input.attempt),
+      ':one': 1,
+      ':expiresAt': epochSeconds(Date.now()) + DELIVERY_RETENTION_SECONDS,
+    };
+    const sets = [
+      '#status = :status',
+      'eventId = :eventId',
+      'eventType = :eventType',
+      'createdAtMs = :createdAtMs',
+      'lastAttempt = :last',
+      'expiresAt = :expiresAt',
+    ];
+    const removes = ['retryQueuedAt'];
+    if (input.status === 'delivered') {
+      sets.push('deliveredAt = :deliveredAt');
+      values[':deliveredAt'] = input.attempt.at;
+      removes.push('failedKey', 'nextAttemptAt');
+    } else {
+      // Only failures enter the sparse byFailure index.
+      sets.push('failedKey = :failedKey');
+      values[':failedKey'] = `${input.endpointId}#${input.status}`;
+      if (input.nextAttemptAt) {
+        sets.push('nextAttemptAt = :next');
+        values[':next'] = input.nextAttemptAt;
+      } else {
+        removes.push('nextAttemptAt');
+      }
+    }
+    const adds = ['attempts :one'];
+    if (input.redrive) adds.push('redrives :one');
+    const { Attributes } = await documents.send(
+      new UpdateCommand({
+        TableName: this.names.deliveries,
+        Key: { endpointId: input.endpointId, id: input.id },
+        UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')} REMOVE ${removes.join(', ')}`,
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return Number(Attributes?.attempts ?? 1);
+  }
+
+  /** Stores a failed attempt with the receiver's response excerpt. */
+  async putAttempt(deliveryId: string, attempt: AttemptRecord): Promise<void> {
+    await documents.send(
+      new PutCommand({
+        TableName: this.names.attempts,
+        Item: { deliveryId, ...attempt, expiresAt: epochSeconds(Date.now()) + DELIVERY_RETENTION_SECONDS },
+      }),
+    );
+  }
+
+  async listAttempts(deliveryId: string): Promise<AttemptRecord[]> {
+    const items: AttemptRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const { Items = [], LastEvaluatedKey } = await documents.send(
+        new QueryCommand({
+          TableName: this.names.attempts,
+          KeyConditionExpression: 'deliveryId = :id',
+          ExpressionAttributeValues: { ':id': deliveryId },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const { deliveryId: _id, expiresAt: _ttl, ...attempt } of Items)
+        items.push(attempt as AttemptRecord);
+      start = LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /**
+   * Marks a delivery as queued again by hand. Refused (false) while an earlier manual retry
+   * is still queued and younger than `cooldownMs`, so a double click sends one message.
+   */
+  async markRetryQueued(
+    key: { endpointId: string; id: string; eventId: string; eventType: string; createdAtMs: number },
+    nowMs: number,
+    cooldownMs: number,
+  ): Promise<boolean> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.names.deliveries,
+          Key: { endpointId: key.endpointId, id: key.id },
+          UpdateExpression:
+            'SET #status = :pending, failedKey = :failedKey, retryQueuedAt = :now, eventId = :eventId, ' +
+            'eventType = :eventType, createdAtMs = :createdAtMs, expiresAt = :expiresAt ' +
+            'ADD attempts :zero',
+          ConditionExpression: 'attribute_not_exists(retryQueuedAt) OR retryQueuedAt < :cooldown',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':pending': 'pending',
+            ':failedKey': `${key.endpointId}#pending`,
+            ':now': new Date(nowMs).toISOString(),
+            ':cooldown': new Date(nowMs - cooldownMs).toISOString(),
+            ':eventId': key.eventId,
+            ':eventType': key.eventType,
+            ':createdAtMs': key.createdAtMs,
+            ':expiresAt': epochSeconds(nowMs) + DELIVERY_RETENTION_SECONDS,
+            ':zero': 0,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Deliveries of one endpoint, newest first. Failed, dead and pending ones come from the
+   * sparse `byFailure` index; delivered ones and "all" from the table's own key.
+   */
+  async listDeliveries(query: {
+    endpointId: string;
+    status?: DeliveryStatus;
+    sinceId?: string;
+    limit: number;
+    cursor?: Record<string, unknown>;
+  }): Promise<Page<DeliveryRecord>> {
+    const byFailure = query.status !== undefined && query.status !== 'delivered';
+    const input: QueryCommandInput = {
+      TableName: this.names.deliveries,
+      ScanIndexForward: false,
+      Limit: query.limit,
+      ExclusiveStartKey: query.cursor,
+      ExpressionAttributeValues: {},
+    };
+    const values = input.ExpressionAttributeValues as Record<string, unknown>;
+    const since = query.sinceId ? ' AND id >= :since' : '';
+    if (query.sinceId) values[':since'] = query.sinceId;
+    if (byFailure) {
+      input.IndexName = DELIVERIES_TABLE.indexes[0]?.indexName;
+      input.KeyConditionExpression = `failedKey = :fk${since}`;
+      values[':fk'] = `${query.endpointId}#${query.status}`;
+    } else {
+      input.KeyConditionExpression = `endpointId = :ep${since}`;
+      values[':ep'] = query.endpointId;
+      if (query.status === 'delivered') {
+        input.FilterExpression = '#status = :delivered';
+        input.ExpressionAttributeNames = { '#status': 'status' };
+        values[':delivered'] = 'delivered';
+      }
+    }
+    const { Items = [], LastEvaluatedKey } = await documents.send(new QueryCommand(input));
+    const page: Page<DeliveryRecord> = { items: Items as DeliveryRecord[] };
+    const nextCursor = encodeCursor(LastEvaluatedKey);
+    return nextCursor ? { ...page, nextCursor } : page;
+  }
+}
+
+/** The summary kept on the delivery: no response body for successes, a short one otherwise. */
+function compactAttempt(attempt: AttemptRecord): AttemptRecord {
+  const { responseExcerpt, ...rest } = attempt;
+  return attempt.error === undefined ? rest : { ...rest, responseExcerpt: responseExcerpt?.slice(0, 256) };
+}
+
+function stripKey<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, ...rest } = item;
+  return rest as T;
+}

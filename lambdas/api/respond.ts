@@ -1,0 +1,69 @@
+/**
+ * Runs a request through the app and serialises the result: JSON bodies, the `Trackingid`
+ * header on every response, and `{"error": {"code", "message"}}` for every failure.
+ */
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { HttpError } from '../core/errors.ts';
+import type { ApiApp, ApiRequest, ApiResponse } from './app.ts';
+
+/** The logging the adapter needs (Powertools' Logger fits). */
+export interface RequestLogger {
+  info(message: string, extra: Record<string, unknown>): void;
+  warn(message: string, extra: Record<string, unknown>): void;
+  error(message: string, extra: Record<string, unknown>): void;
+}
+
+/** Handles one request and returns what API Gateway (or the local server) should send. */
+export async function toHttpResponse(
+  app: ApiApp,
+  request: ApiRequest,
+  logger: RequestLogger,
+  count: (metric: string, value: number) => void = () => {},
+): Promise<APIGatewayProxyStructuredResultV2> {
+  const started = performance.now();
+  let response: ApiResponse;
+  try {
+    response = await app.handle(request);
+  } catch (error) {
+    if (error instanceof HttpError) {
+      response = {
+        status: error.status,
+        body: { error: { code: error.code, message: error.message } },
+        headers: error.headers,
+      };
+    } else {
+      logger.error('request failed', { error: (error as Error).message, stack: (error as Error).stack });
+      response = {
+        status: 500,
+        body: {
+          error: {
+            code: 'internal_error',
+            message: `internal error; quote Trackingid ${request.trackingId}`,
+          },
+        },
+      };
+    }
+  }
+  const body = response.body as { id?: string; deliveries?: unknown[] } | undefined;
+  if (request.method === 'POST' && request.path.replace(/\/$/, '') === '/events' && response.status === 202) {
+    count('EventsAccepted', 1);
+    count('DeliveriesQueued', body?.deliveries?.length ?? 0);
+  }
+  logger.info('request', {
+    method: request.method,
+    path: request.path,
+    status: response.status,
+    durationMs: Math.round(performance.now() - started),
+    ...(request.path.startsWith('/events') && body?.id ? { eventId: body.id } : {}),
+  });
+  return {
+    statusCode: response.status,
+    headers: {
+      ...(response.body === undefined ? {} : { 'content-type': 'application/json' }),
+      'cache-control': 'no-store',
+      ...response.headers,
+      Trackingid: request.trackingId,
+    },
+    ...(response.body === undefined ? {} : { body: JSON.stringify(response.body) }),
+  };
+}

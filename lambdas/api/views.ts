@@ -1,0 +1,56 @@
+/**
+ * What the API shows of stored records: stable field names, ISO times, no storage keys,
+ * and never an endpoint's secret.
+ */
+import type { AttemptRecord, DeliveryRecord, EndpointRecord, EventRecord } from '../adapters/store.ts';
+
+export function publicEndpoint(endpoint: EndpointRecord) {
+  return {
+    id: endpoint.id,
+    url: endpoint.url,
+    eventTypes: endpoint.eventTypes ?? ['*'],
+    description: endpoint.description ?? null,
+    enabled: endpoint.enabled,
+    disabledReason: endpoint.disabledReason ?? null,
+    failureStreak: endpoint.failureStreak ?? 0,
+    createdAt: endpoint.createdAt,
+    updatedAt: endpoint.updatedAt,
+  };
+}
+
+export function publicEvent(event: EventRecord, data: unknown) {
+  return {
+    id: event.id,
+    type: event.type,
+    createdAt: new Date(event.createdAtMs).toISOString(),
+    data,
+  };
+}
+
+export function publicDelivery(record: DeliveryRecord) {
+  return {
+    id: record.id,
+    eventId: record.eventId,
+    endpointId: record.endpointId,
+    eventType: record.eventType,
+    status: record.status,
+    attempts: record.attempts ?? 0,
+    createdAt: new Date(record.createdAtMs).toISOString(),
+    lastAttempt: record.lastAttempt ?? null,
+    deliveredAt: record.deliveredAt ?? null,
+    nextAttemptAt: record.nextAttemptAt ?? null,
+    redrives: record.redrives ?? 0,
+    retryQueuedAt: record.retryQueuedAt ?? null,
+  };
+}
+
+/**
+ * Every attempt, oldest first: failed ones are stored as items (with the response excerpt);
+ * a successful last attempt lives only in the delivery's summary.
+ */
+export function publicAttempts(record: DeliveryRecord, failed: readonly AttemptRecord[]): AttemptRecord[] {
+  const attempts = [...failed];
+  const last = record.lastAttempt;
+  if (last && !attempts.some((attempt) => attempt.attempt === last.attempt)) attempts.push(last);
+  return attempts.sort((a, b) => a.attempt - b.attempt);
+}

@@ -1,0 +1,153 @@
+/**
+ * Request validation with zod. Every schema is strict: unknown fields are refused rather
+ * than silently dropped, so a typo in a field name is an error the caller sees.
+ */
+import { z } from 'zod';
+import { MAX_PAGE_SIZE } from './config.ts';
+import { badRequest, HttpError } from './errors.ts';
+import { isEndpointId } from './ids.ts';
+
+/** Deepest JSON nesting accepted in `data` (deeper payloads are refused, not truncated). */
+export const MAX_JSON_DEPTH = 32;
+
+/** Event types: dotted names such as `invoice.paid`; no spaces, quotes or control characters. */
+const eventType = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must be letters, digits and . _ : - (e.g. "invoice.paid")');
+
+/** `*` subscribes to every type. */
+const eventTypeFilter = z.union([z.literal('*'), eventType]);
+
+const endpointId = z.string().refine(isEndpointId, 'must be an endpoint id (ep_...)');
+
+const description = z.string().max(500);
+
+export const createEndpointSchema = z.strictObject({
+  url: z.string().min(1).max(2048),
+  eventTypes: z.array(eventTypeFilter).min(1).max(100).optional(),
+  description: description.optional(),
+});
+export type CreateEndpointInput = z.infer<typeof createEndpointSchema>;
+
+export const updateEndpointSchema = z
+  .strictObject({
+    url: z.string().min(1).max(2048).optional(),
+    eventTypes: z.array(eventTypeFilter).min(1).max(100).nullable().optional(),
+    enabled: z.boolean().optional(),
+    description: description.nullable().optional(),
+  })
+  .refine(
+    (value) => Object.keys(value).length > 0,
+    'give at least one of url, eventTypes, enabled, description',
+  );
+export type UpdateEndpointInput = z.infer<typeof updateEndpointSchema>;
+
+export const sendEventSchema = z.strictObject({
+  type: eventType,
+  data: z.record(z.string(), z.unknown()),
+  endpointIds: z
+    .array(endpointId)
+    .min(1)
+    .max(100)
+    .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id')
+    .optional(),
+});
+export type SendEventInput = z.infer<typeof sendEventSchema>;
+
+export const deliveryStatusSchema = z.enum(['pending', 'delivered', 'failed', 'dead']);
+export type DeliveryStatus = z.infer<typeof deliveryStatusSchema>;
+
+/** `since`: ISO-8601 or Unix seconds. */
+const since = z.string().transform((raw, ctx) => {
+  const ms = /^\d{1,12}$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw);
+  if (!Number.isFinite(ms)) {
+    ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 or Unix seconds' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const limit = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number')
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= MAX_PAGE_SIZE, `must be 1 to ${MAX_PAGE_SIZE}`);
+
+const cursor = z
+  .string()
+  .max(2048)
+  .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API issued');
+
+export const listDeliveriesSchema = z.strictObject({
+  endpointId,
+  status: deliveryStatusSchema.optional(),
+  since: since.optional(),
+  cursor: cursor.optional(),
+  limit: limit.optional(),
+});
+export type ListDeliveriesQuery = z.infer<typeof listDeliveriesSchema>;
+
+export const listEndpointsSchema = z.strictObject({
+  cursor: cursor.optional(),
+  limit: limit.optional(),
+});
+
+/** Idempotency keys: 1 to 255 printable ASCII characters. */
+export const idempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.join('.') : 'body';
+      return `${path}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/** Parses `input` with `schema` or throws a 400 naming the offending fields. */
+export function parseOrThrow<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  code = 'invalid_request',
+): z.output<T> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw badRequest(code, describeIssues(result.error));
+  return result.data;
+}
+
+function depthOf(value: unknown, limitDepth: number, depth = 0): number {
+  if (depth > limitDepth || value === null || typeof value !== 'object') return depth;
+  let deepest = depth;
+  for (const child of Object.values(value as Record<string, unknown>)) {
+    deepest = Math.max(deepest, depthOf(child, limitDepth, depth + 1));
+    if (deepest > limitDepth) break;
+  }
+  return deepest;
+}
+
+/** Parses a JSON request body, refusing malformed JSON and absurd nesting with a 400. */
+export function parseJsonBody(raw: string | undefined): unknown {
+  if (raw === undefined || raw.trim() === '')
+    throw badRequest('missing_body', 'the request needs a JSON body');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw badRequest('malformed_json', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (depthOf(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw badRequest('too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  return parsed;
+}
+
+/** 413 for a body over the limit. */
+export const payloadTooLarge = (limitBytes: number): HttpError =>
+  new HttpError(413, 'payload_too_large', `the body is over the ${limitBytes}-byte limit`);
