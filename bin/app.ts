@@ -1,0 +1,15 @@
+#!/usr/bin/env node
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { retryPolicyFromEnv } from '../lambdas/core/config.ts';
+import { WebhooksStack } from '../lib/webhooks-stack.ts';
+
+const app = new App();
+new WebhooksStack(app, 'Webhooks', {
+  stackName: app.node.tryGetContext('stackName') ?? 'Webhooks',
+  description: 'Webhook delivery: signed, retried, observable (aws-serverless-webhooks)',
+  // WEBHOOKS_RETRY_SCHEDULE / WEBHOOKS_MAX_ATTEMPTS at synth time, else the defaults.
+  retryPolicy: retryPolicyFromEnv(),
+});
+// cdk-nag 3 is a policy-validation plugin: any unacknowledged finding stops the synth.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -1,0 +1,96 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { type RetryPolicy, retryPolicyFromEnv } from '../lambdas/core/config.ts';
+import { ApiKeys } from './api-keys.ts';
+import { DELIVERY_SERVICE_NAME, DeliveryPipeline } from './delivery-pipeline.ts';
+import { IngestApi } from './ingest-api.ts';
+import { Monitoring } from './monitoring.ts';
+import { Storage } from './storage.ts';
+
+/** Props of {@link WebhooksStack}. */
+export interface WebhooksStackProps extends StackProps {
+  /**
+   * Retry schedule and attempt budget, written into both functions' environment and used as
+   * the delivery queue's maxReceiveCount.
+   * @default the defaults of `lambdas/core/config.ts`
+   */
+  readonly retryPolicy?: RetryPolicy;
+}
+
+/**
+ * Webhook delivery: producer → HTTP API → api function → delivery queue → delivery function →
+ * consumer endpoint, with a DLQ, DynamoDB records of every delivery, and alarms.
+ */
+export class WebhooksStack extends Stack {
+  public readonly storage: Storage;
+  public readonly apiKeys: ApiKeys;
+  public readonly delivery: DeliveryPipeline;
+  public readonly api: IngestApi;
+  public readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: WebhooksStackProps = {}) {
+    super(scope, id, props);
+    const retryPolicy = props.retryPolicy ?? retryPolicyFromEnv({});
+    // Endpoint signing secrets are created at run time under this prefix, one per endpoint.
+    const endpointSecretPrefix = `webhooks/${this.stackName}/endpoints`;
+
+    this.storage = new Storage(this, 'Storage');
+
+    this.apiKeys = new ApiKeys(this, 'ApiKeys');
+
+    this.delivery = new DeliveryPipeline(this, 'Delivery', {
+      retryPolicy,
+      storage: this.storage,
+      endpointSecretPrefix,
+    });
+
+    this.api = new IngestApi(this, 'Api', {
+      retryPolicy,
+      storage: this.storage,
+      deliveryQueue: this.delivery.queue,
+      deadLetterQueue: this.delivery.deadLetterQueue,
+      apiKeyHashes: this.apiKeys.apiKeyHashes,
+      endpointSecretPrefix,
+    });
+    // An endpoint URL pointing at our own API would make every delivery a new event.
+    this.delivery.blockHost(this.api.host);
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      deliveryQueue: this.delivery.queue,
+      deadLetterQueue: this.delivery.deadLetterQueue,
+      deliveryFunction: this.delivery.function,
+      apiFunction: this.api.function,
+      httpApi: this.api.httpApi,
+      deliveryServiceName: DELIVERY_SERVICE_NAME,
+    });
+
+    this.outputs();
+  }
+
+  /** Stack outputs; the CLI finds the deployed resources through these names. */
+  private outputs(): void {
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    const secretName = this.apiKeys.initialApiKeySecretName;
+    output('ApiUrl', this.api.url, 'Base URL of the webhooks API (send the x-api-key header)');
+    output(
+      'ApiKeySecretName',
+      secretName,
+      `Secret holding the first API key. Read it with: aws secretsmanager get-secret-value --secret-id ${secretName} --query SecretString --output text`,
+    );
+    output('DeliveryQueueUrl', this.delivery.queue.queueUrl, 'Delivery queue URL');
+    output('DeliveryQueueArn', this.delivery.queue.queueArn, 'Delivery queue ARN');
+    output(
+      'DeadLetterQueueUrl',
+      this.delivery.deadLetterQueue.queueUrl,
+      'Dead-letter queue URL (redrive source)',
+    );
+    output('DeadLetterQueueArn', this.delivery.deadLetterQueue.queueArn, 'Dead-letter queue ARN');
+    output('EventsTableName', this.storage.events.tableName, 'Events table');
+    output('DeliveriesTableName', this.storage.deliveries.tableName, 'Deliveries table');
+    output('AttemptsTableName', this.storage.attempts.tableName, 'Failed attempts table');
+    output('EndpointsTableName', this.storage.endpoints.tableName, 'Endpoints table');
+    output('AlarmTopicArn', this.monitoring.alarmTopic.topicArn, 'SNS topic every alarm notifies');
+    output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
+  }
+}
