@@ -1,0 +1,68 @@
+/**
+ * The whole product on one machine: resources on the emulator, the API function behind a
+ * local HTTP server, and the delivery function fed by a poller. `npm run local` and the
+ * integration tests both start it through {@link startLocalStack}.
+ */
+import type { Server } from 'node:http';
+import type { RetryPolicy } from '../lambdas/core/config.ts';
+import { startApiServer } from './api-server.ts';
+import { handlerEnvironment, type LocalResources, provision } from './provision.ts';
+import { type Poller, startPoller } from './queue-poller.ts';
+
+export interface LocalStackOptions {
+  /** The emulator's URL. */
+  readonly endpoint: string;
+  readonly apiKey: string;
+  readonly policy: RetryPolicy;
+  /** API port; 0 picks a free one. */
+  readonly port: number;
+  readonly prefix?: string;
+  readonly pollers?: number;
+  /** Extra environment for the handlers (tests compress timings with it). */
+  readonly env?: Record<string, string>;
+  readonly onPollError?: (error: Error) => void;
+}
+
+export interface LocalStack {
+  readonly apiUrl: string;
+  readonly resources: LocalResources;
+  readonly poller: Poller;
+  stop(): Promise<void>;
+}
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const resources = await provision({
+    endpoint: options.endpoint,
+    policy: options.policy,
+    apiKey: options.apiKey,
+    ...(options.prefix ? { prefix: options.prefix } : {}),
+  });
+  // The handlers read their configuration at import, as a Lambda does at cold start.
+  Object.assign(process.env, handlerEnvironment(resources, options.policy), options.env ?? {});
+  const api = await import('../lambdas/api/handler.ts');
+  const delivery = await import('../lambdas/delivery/handler.ts');
+  const { server, url } = await startApiServer(api.handler, options.port);
+  const poller = startPoller(delivery.handler, {
+    endpoint: resources.endpoint,
+    region: resources.region,
+    queueUrl: resources.deliveryQueueUrl,
+    concurrency: options.pollers ?? 2,
+    ...(options.onPollError ? { onError: options.onPollError } : {}),
+  });
+  return {
+    apiUrl: url,
+    resources,
+    poller,
+    stop: async () => {
+      await poller.stop();
+      await closeServer(server);
+    },
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}

@@ -1,0 +1,233 @@
+/**
+ * Creates, on the emulator, the resources the stack creates on AWS, from the same
+ * definitions: tables from lambdas/core/schema.ts, queues and their redrive policy from
+ * lambdas/core/config.ts, and the API key hash secret. Safe to run twice.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceInUseException,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateSecretCommand,
+  PutSecretValueCommand,
+  ResourceExistsException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { hashApiKey } from '../lambdas/core/api-keys.ts';
+import {
+  DELIVERY_QUEUE_RETENTION_SECONDS,
+  DELIVERY_QUEUE_VISIBILITY_SECONDS,
+  DLQ_RETENTION_SECONDS,
+  type RetryPolicy,
+  retryPolicyEnv,
+} from '../lambdas/core/config.ts';
+import { ENV, TABLES, type TableDefinition } from '../lambdas/core/schema.ts';
+
+/** Everything a handler, the CLI or a test needs to reach the local resources. */
+export interface LocalResources {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly tables: Record<TableDefinition['id'], string>;
+  readonly deliveryQueueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly apiKeysSecretId: string;
+  readonly endpointSecretPrefix: string;
+}
+
+export interface ProvisionOptions {
+  /** The emulator's URL (`AWS_ENDPOINT_URL`). */
+  readonly endpoint: string;
+  readonly region?: string;
+  /** Name prefix of every resource. @default "webhooks-local" */
+  readonly prefix?: string;
+  readonly policy: RetryPolicy;
+  /** The API key to accept; only its hash is stored. */
+  readonly apiKey: string;
+}
+
+/** Credentials the emulator accepts; never real ones. */
+export const EMULATOR_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+
+export async function provision(options: ProvisionOptions): Promise<LocalResources> {
+  const region = options.region ?? 'us-east-1';
+  const prefix = options.prefix ?? 'webhooks-local';
+  const config = { endpoint: options.endpoint, region, credentials: EMULATOR_CREDENTIALS };
+  const dynamo = new DynamoDBClient(config);
+  const sqs = new SQSClient(config);
+  const secrets = new SecretsManagerClient(config);
+  try {
+    const tables = Object.fromEntries(
+      await Promise.all(
+        TABLES.map(async (definition) => [
+          definition.id,
+          await createTable(dynamo, `${prefix}-${definition.id.toLowerCase()}`, definition),
+        ]),
+      ),
+    ) as Record<TableDefinition['id'], string>;
+
+    const deadLetterQueueUrl = await createQueue(sqs, `${prefix}-dlq`, {
+      MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS),
+    });
+    const dlqArn = await queueArn(sqs, deadLetterQueueUrl);
+    const deliveryQueueUrl = await createQueue(sqs, `${prefix}-deliveries`, {
+      VisibilityTimeout: String(DELIVERY_QUEUE_VISIBILITY_SECONDS),
+      MessageRetentionPeriod: String(DELIVERY_QUEUE_RETENTION_SECONDS),
+    });
+    // Set (not create) the redrive policy, so a reused emulator picks up a changed budget.
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: deliveryQueueUrl,
+        Attributes: {
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: dlqArn,
+            maxReceiveCount: options.policy.maxAttempts,
+          }),
+        },
+      }),
+    );
+    const deliveryArn = await queueArn(sqs, deliveryQueueUrl);
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: deadLetterQueueUrl,
+        Attributes: {
+          RedriveAllowPolicy: JSON.stringify({
+            redrivePermission: 'byQueue',
+            sourceQueueArns: [deliveryArn],
+          }),
+        },
+      }),
+    );
+
+    const apiKeysSecretId = `${prefix}/api-keys`;
+    const document = JSON.stringify({
+      keys: [{ id: 'key_local', sha256: hashApiKey(options.apiKey), createdAt: new Date().toISOString() }],
+    });
+    try {
+      await secrets.send(new CreateSecretCommand({ Name: apiKeysSecretId, SecretString: document }));
+    } catch (error) {
+      if (!(error instanceof ResourceExistsException)) throw error;
+      await secrets.send(new PutSecretValueCommand({ SecretId: apiKeysSecretId, SecretString: document }));
+    }
+    return {
+      endpoint: options.endpoint,
+      region,
+      tables,
+      deliveryQueueUrl,
+      deadLetterQueueUrl,
+      apiKeysSecretId,
+      endpointSecretPrefix: `${prefix}/endpoints`,
+    };
+  } finally {
+    dynamo.destroy();
+    sqs.destroy();
+    secrets.destroy();
+  }
+}
+
+async function createTable(
+  dynamo: DynamoDBClient,
+  name: string,
+  definition: TableDefinition,
+): Promise<string> {
+  const keys = [definition.partitionKey, ...(definition.sortKey ? [definition.sortKey] : [])];
+  const indexKeys = definition.indexes.flatMap((index) => [
+    index.partitionKey,
+    ...(index.sortKey ? [index.sortKey] : []),
+  ]);
+  const attributes = new Map([...keys, ...indexKeys].map((key) => [key.name, key.type]));
+  try {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [...attributes].map(([AttributeName, AttributeType]) => ({
+          AttributeName,
+          AttributeType,
+        })),
+        KeySchema: [
+          { AttributeName: definition.partitionKey.name, KeyType: 'HASH' },
+          ...(definition.sortKey
+            ? [{ AttributeName: definition.sortKey.name, KeyType: 'RANGE' as const }]
+            : []),
+        ],
+        ...(definition.indexes.length
+          ? {
+              GlobalSecondaryIndexes: definition.indexes.map((index) => ({
+                IndexName: index.indexName,
+                KeySchema: [
+                  { AttributeName: index.partitionKey.name, KeyType: 'HASH' as const },
+                  ...(index.sortKey
+                    ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }]
+                    : []),
+                ],
+                Projection: { ProjectionType: 'ALL' as const },
+              })),
+            }
+          : {}),
+      }),
+    );
+    if (definition.ttlAttribute) {
+      await dynamo.send(
+        new UpdateTimeToLiveCommand({
+          TableName: name,
+          TimeToLiveSpecification: { AttributeName: definition.ttlAttribute, Enabled: true },
+        }),
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+    await dynamo.send(new DescribeTableCommand({ TableName: name }));
+  }
+  return name;
+}
+
+async function createQueue(
+  sqs: SQSClient,
+  name: string,
+  attributes: Record<string, string>,
+): Promise<string> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  if (!QueueUrl) throw new Error(`emulator returned no URL for queue ${name}`);
+  return QueueUrl;
+}
+
+async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  if (!Attributes?.QueueArn) throw new Error(`emulator returned no ARN for ${queueUrl}`);
+  return Attributes.QueueArn;
+}
+
+/**
+ * The environment the handlers read, as the stack sets it on AWS, pointing at the emulator
+ * through the SDK's standard `AWS_ENDPOINT_URL`.
+ */
+export function handlerEnvironment(resources: LocalResources, policy: RetryPolicy): Record<string, string> {
+  const tableEnv = Object.fromEntries(
+    TABLES.map((definition) => [definition.envVar, resources.tables[definition.id]]),
+  ) as Record<string, string>;
+  return {
+    AWS_ENDPOINT_URL: resources.endpoint,
+    AWS_REGION: resources.region,
+    AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,
+    ...tableEnv,
+    [ENV.deliveryQueueUrl]: resources.deliveryQueueUrl,
+    [ENV.deadLetterQueueUrl]: resources.deadLetterQueueUrl,
+    [ENV.apiKeysSecretId]: resources.apiKeysSecretId,
+    [ENV.endpointSecretPrefix]: resources.endpointSecretPrefix,
+    [ENV.allowLoopback]: 'true',
+    [ENV.blockedHosts]: '',
+    ...retryPolicyEnv(policy),
+  };
+}
