@@ -21,6 +21,11 @@ export interface LocalStackOptions {
   /** Extra environment for the handlers (tests compress timings with it). */
   readonly env?: Record<string, string>;
   readonly onPollError?: (error: Error) => void;
+  /**
+   * Runs each handler import and invocation inside `run` (tests use it to attribute AWS SDK
+   * calls and environment reads to the function that made them).
+   */
+  readonly instrument?: <T>(fn: 'api' | 'delivery', run: () => T) => T;
 }
 
 export interface LocalStack {
@@ -39,10 +44,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   // The handlers read their configuration at import, as a Lambda does at cold start.
   Object.assign(process.env, handlerEnvironment(resources, options.policy), options.env ?? {});
-  const api = await import('../lambdas/api/handler.ts');
-  const delivery = await import('../lambdas/delivery/handler.ts');
-  const { server, url } = await startApiServer(api.handler, options.port);
-  const poller = startPoller(delivery.handler, {
+  const within = options.instrument ?? (<T>(_fn: 'api' | 'delivery', run: () => T): T => run());
+  const api = await within('api', () => import('../lambdas/api/handler.ts'));
+  const delivery = await within('delivery', () => import('../lambdas/delivery/handler.ts'));
+  const apiHandler: typeof api.handler = (event) => within('api', () => api.handler(event));
+  const deliveryHandler: typeof delivery.handler = (event) =>
+    within('delivery', () => delivery.handler(event));
+  const { server, url } = await startApiServer(apiHandler, options.port);
+  const poller = startPoller(deliveryHandler, {
     endpoint: resources.endpoint,
     region: resources.region,
     queueUrl: resources.deliveryQueueUrl,

@@ -33,11 +33,15 @@ const server = createServer((request, response) => {
     }
     const failing = failFirst > 0;
     if (failing) failFirst--;
-    console.log(`${new Date().toISOString()} ${request.method} ${request.url} id=${headers['webhook-id']} ${verdict}`);
+    console.log(
+      `${new Date().toISOString()} ${request.method} ${request.url} id=${headers['webhook-id']} ${verdict}`,
+    );
     console.log(`  ${body}`);
     response.writeHead(failing ? 500 : 200, { 'content-type': 'text/plain' });
     response.end(failing ? 'failing on purpose (RECEIVER_FAIL_FIRST)\n' : 'ok\n');
   });
 });
 
-server.listen(port, '127.0.0.1', () => console.log(`receiver listening on http://127.0.0.1:${port}/webhooks`));
+server.listen(port, '127.0.0.1', () =>
+  console.log(`receiver listening on http://127.0.0.1:${port}/webhooks`),
+);

@@ -324,30 +324,26 @@ export class ApiApp {
     return { status: 202, body: acceptedBody(existing), headers: { 'Idempotent-Replayed': 'true' } };
   }
 
-  /** Endpoints an event goes to: the ones named, or every enabled one subscribed to its type. */
+  /**
+   * Endpoints an event goes to: every enabled one subscribed to its type (from a list cached
+   * for a few seconds), or the ones named, read afresh so a just-disabled endpoint is refused.
+   */
   private async targetsOf(
     type: string,
     endpointIds: readonly string[] | undefined,
   ): Promise<EndpointRecord[]> {
-    let endpoints = await this.endpointList.get('all', () => this.deps.store.allEndpoints());
     if (!endpointIds) {
+      const endpoints = await this.endpointList.get('all', () => this.deps.store.allEndpoints());
       return endpoints.filter(
         (endpoint) =>
           endpoint.enabled &&
           (!endpoint.eventTypes || endpoint.eventTypes.includes('*') || endpoint.eventTypes.includes(type)),
       );
     }
-    const known = () => new Map(endpoints.map((endpoint) => [endpoint.id, endpoint]));
-    let byId = known();
-    if (endpointIds.some((id) => !byId.has(id))) {
-      // The cache may predate a new endpoint: look again before refusing.
-      this.endpointList.delete('all');
-      endpoints = await this.endpointList.get('all', () => this.deps.store.allEndpoints());
-      byId = known();
-    }
-    const unknown = endpointIds.filter((id) => !byId.has(id));
+    const found = await Promise.all(endpointIds.map((id) => this.deps.store.getEndpoint(id)));
+    const unknown = endpointIds.filter((_, index) => !found[index]);
     if (unknown.length > 0) throw new HttpError(422, 'unknown_endpoint', `no endpoint ${unknown.join(', ')}`);
-    const targets = endpointIds.map((id) => byId.get(id) as EndpointRecord);
+    const targets = found as EndpointRecord[];
     const disabled = targets.filter((endpoint) => !endpoint.enabled).map((endpoint) => endpoint.id);
     if (disabled.length > 0) {
       throw new HttpError(
@@ -483,7 +479,7 @@ function pendingDelivery(event: EventRecord, endpointId: string) {
     endpointId,
     eventType: event.type,
     status: 'pending',
-    attempts: 0,
+    attemptCount: 0,
     createdAt: new Date(event.createdAtMs).toISOString(),
   };
 }

@@ -59,6 +59,6 @@ export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGateway
       metrics.addMetric(name, MetricUnit.Count, value),
     );
   } finally {
-    metrics.publishStoredMetrics();
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 };

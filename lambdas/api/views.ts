@@ -34,7 +34,7 @@ export function publicDelivery(record: DeliveryRecord) {
     endpointId: record.endpointId,
     eventType: record.eventType,
     status: record.status,
-    attempts: record.attempts ?? 0,
+    attemptCount: record.attempts ?? 0,
     createdAt: new Date(record.createdAtMs).toISOString(),
     lastAttempt: record.lastAttempt ?? null,
     deliveredAt: record.deliveredAt ?? null,

@@ -38,6 +38,6 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
   try {
     return await worker.processBatch(event.Records);
   } finally {
-    metrics.publishStoredMetrics();
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
 };

@@ -1,0 +1,193 @@
+/**
+ * Starts the product for an integration test file: a moto server on its own free port, the
+ * local stack (real handlers, real SQS and DynamoDB semantics), and an API client.
+ * Optionally records every AWS SDK command each handler sends (for the deploy-fidelity check).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { RetryPolicy } from '../../lambdas/core/config.ts';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.ts';
+import { type MotoServer, startMoto } from '../../local/moto.ts';
+import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
+
+export const TEST_API_KEY = 'whk_integration-test-key';
+
+/** One AWS SDK command a handler sent. */
+export interface RecordedCall {
+  readonly fn: 'api' | 'delivery';
+  readonly command: string;
+  readonly input: Record<string, unknown>;
+}
+
+export interface HarnessOptions {
+  readonly policy: RetryPolicy;
+  readonly env?: Record<string, string>;
+  /** Record SDK commands and environment reads per handler. */
+  readonly record?: boolean;
+}
+
+export interface ApiResult<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+export interface Harness {
+  readonly moto: MotoServer;
+  readonly stack: LocalStack;
+  readonly calls: RecordedCall[];
+  readonly envReads: Map<'api' | 'delivery', Set<string>>;
+  readonly sqs: SQSClient;
+  /** Calls the local API with the test key (pass `apiKey: null` to send none). */
+  api<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResult<T>>;
+  queueCounts(queueUrl: string): Promise<{ visible: number; inFlight: number }>;
+  /** Hooks run on each recorded SDK command before it is sent; throw to inject a failure. */
+  readonly interceptors: Array<(call: RecordedCall) => void>;
+  stop(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const moto = await startMoto();
+  const calls: RecordedCall[] = [];
+  const envReads = new Map<'api' | 'delivery', Set<string>>([
+    ['api', new Set()],
+    ['delivery', new Set()],
+  ]);
+  const interceptors: Array<(call: RecordedCall) => void> = [];
+  const actor = new AsyncLocalStorage<'api' | 'delivery'>();
+
+  if (options.record) {
+    const realEnv = process.env;
+    process.env = new Proxy(realEnv, {
+      get(target, key, receiver) {
+        const fn = actor.getStore();
+        if (fn && typeof key === 'string') envReads.get(fn)?.add(key);
+        return Reflect.get(target, key, receiver);
+      },
+    });
+  }
+
+  const stack = await startLocalStack({
+    endpoint: moto.endpoint,
+    apiKey: TEST_API_KEY,
+    policy: options.policy,
+    port: 0,
+    prefix: 'webhooks-test',
+    env: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true', ...options.env },
+    instrument: (fn, run) => actor.run(fn, run),
+  });
+
+  if (options.record) {
+    const { allClients } = await import('../../lambdas/adapters/clients.ts');
+    type Next = (args: { input: unknown }) => Promise<unknown>;
+    type Stack = {
+      add(
+        middleware: (next: Next, context: { commandName?: string }) => Next,
+        options: { step: 'initialize'; name: string },
+      ): void;
+    };
+    for (const client of allClients) {
+      (client.middlewareStack as unknown as Stack).add(
+        (next, context) => async (args) => {
+          const fn = actor.getStore();
+          if (fn) {
+            const call: RecordedCall = {
+              fn,
+              command: String(context.commandName),
+              input: args.input as Record<string, unknown>,
+            };
+            calls.push(call);
+            for (const intercept of interceptors) intercept(call);
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordHandlerCalls' },
+      );
+    }
+  }
+
+  const sqs = new SQSClient({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    credentials: EMULATOR_CREDENTIALS,
+  });
+  return {
+    moto,
+    stack,
+    calls,
+    envReads,
+    sqs,
+    interceptors,
+    api: async (method, path, body, headers = {}) => {
+      const response = await fetch(`${stack.apiUrl}${path}`, {
+        method,
+        headers: {
+          'x-api-key': TEST_API_KEY,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: text ? JSON.parse(text) : undefined,
+      };
+    },
+    queueCounts: async (queueUrl) => {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return {
+        visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+      };
+    },
+    stop: async () => {
+      await stack.stop();
+      sqs.destroy();
+      await moto.stop();
+    },
+  };
+}
+
+/** Polls `check` until it returns a value (not undefined) or the time is up. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Receives (and hides briefly) what is in a queue, to inspect bodies. */
+export async function peek(sqs: SQSClient, queueUrl: string): Promise<string[]> {
+  const { Messages = [] } = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 1 }),
+  );
+  return Messages.map((message) => message.Body ?? '');
+}
