@@ -146,7 +146,7 @@ export class DeliveryWorker {
     const redrive = receiveCount === 1 && (existing?.attempts ?? 0) > 0;
     const attemptNumber = (existing?.attempts ?? 0) + 1;
 
-    if (!endpoint || !endpoint.enabled) {
+    if (!endpoint?.enabled) {
       const reason = endpoint
         ? `endpoint is disabled${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`
         : 'endpoint was deleted';
