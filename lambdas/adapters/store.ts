@@ -28,15 +28,6 @@ export interface TableNames {
   readonly endpoints: string;
 }
 
-export function tableNamesFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<TableNames> {
-  return {
-    events: env[EVENTS_TABLE.envVar],
-    deliveries: env[DELIVERIES_TABLE.envVar],
-    attempts: env[ATTEMPTS_TABLE.envVar],
-    endpoints: env[ENDPOINTS_TABLE.envVar],
-  };
-}
-
 function table(name: string | undefined, envVar: string): string {
   if (!name) throw new Error(`environment variable ${envVar} is not set`);
   return name;
@@ -131,17 +122,21 @@ const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
 
-/** DynamoDB operations, bound to table names. */
+/**
+ * DynamoDB operations, bound to table names. A name is looked up when first used, so each
+ * function needs (and is given) only the tables it touches.
+ */
 export class Store {
-  private readonly names: TableNames;
+  constructor(private readonly configured: Partial<TableNames> = {}) {}
 
-  constructor(names: Partial<TableNames> = tableNamesFromEnv()) {
-    this.names = {
-      events: table(names.events, EVENTS_TABLE.envVar),
-      deliveries: table(names.deliveries, DELIVERIES_TABLE.envVar),
-      attempts: table(names.attempts, ATTEMPTS_TABLE.envVar),
-      endpoints: table(names.endpoints, ENDPOINTS_TABLE.envVar),
-    };
+  private tableName(which: keyof TableNames): string {
+    const envVar = {
+      events: EVENTS_TABLE,
+      deliveries: DELIVERIES_TABLE,
+      attempts: ATTEMPTS_TABLE,
+      endpoints: ENDPOINTS_TABLE,
+    }[which].envVar;
+    return table(this.configured[which] ?? process.env[envVar], envVar);
   }
 
   // --- endpoints -------------------------------------------------------------------------
@@ -149,7 +144,7 @@ export class Store {
   async putEndpoint(endpoint: EndpointRecord): Promise<void> {
     await documents.send(
       new PutCommand({
-        TableName: this.names.endpoints,
+        TableName: this.tableName('endpoints'),
         Item: { pk: ENDPOINT_PARTITION, ...endpoint },
         ConditionExpression: 'attribute_not_exists(id)',
       }),
@@ -159,7 +154,7 @@ export class Store {
   async getEndpoint(id: string): Promise<EndpointRecord | undefined> {
     const { Item } = await documents.send(
       new GetCommand({
-        TableName: this.names.endpoints,
+        TableName: this.tableName('endpoints'),
         Key: { pk: ENDPOINT_PARTITION, id },
         ConsistentRead: true,
       }),
@@ -171,7 +166,7 @@ export class Store {
   async listEndpoints(limit?: number, cursor?: Record<string, unknown>): Promise<Page<EndpointRecord>> {
     const { Items = [], LastEvaluatedKey } = await documents.send(
       new QueryCommand({
-        TableName: this.names.endpoints,
+        TableName: this.tableName('endpoints'),
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': ENDPOINT_PARTITION },
         Limit: limit,
@@ -226,7 +221,7 @@ export class Store {
     try {
       const { Attributes } = await documents.send(
         new UpdateCommand({
-          TableName: this.names.endpoints,
+          TableName: this.tableName('endpoints'),
           Key: { pk: ENDPOINT_PARTITION, id },
           UpdateExpression: expression,
           ConditionExpression: 'attribute_exists(id)',
@@ -246,7 +241,7 @@ export class Store {
   async deleteEndpoint(id: string): Promise<EndpointRecord | undefined> {
     const { Attributes } = await documents.send(
       new DeleteCommand({
-        TableName: this.names.endpoints,
+        TableName: this.tableName('endpoints'),
         Key: { pk: ENDPOINT_PARTITION, id },
         ReturnValues: 'ALL_OLD',
       }),
@@ -259,7 +254,7 @@ export class Store {
     try {
       const { Attributes } = await documents.send(
         new UpdateCommand({
-          TableName: this.names.endpoints,
+          TableName: this.tableName('endpoints'),
           Key: { pk: ENDPOINT_PARTITION, id },
           UpdateExpression: 'ADD failureStreak :one',
           ConditionExpression: 'attribute_exists(id)',
@@ -279,7 +274,7 @@ export class Store {
     try {
       await documents.send(
         new UpdateCommand({
-          TableName: this.names.endpoints,
+          TableName: this.tableName('endpoints'),
           Key: { pk: ENDPOINT_PARTITION, id },
           UpdateExpression: 'SET failureStreak = :zero',
           ConditionExpression: 'attribute_exists(id) AND failureStreak > :zero',
@@ -303,7 +298,7 @@ export class Store {
     try {
       await documents.send(
         new PutCommand({
-          TableName: this.names.events,
+          TableName: this.tableName('events'),
           Item: { ...event, expiresAt: epochSeconds(event.createdAtMs) + EVENT_RETENTION_SECONDS },
           ConditionExpression: 'attribute_not_exists(id)',
         }),
@@ -318,14 +313,14 @@ export class Store {
 
   async getEvent(id: string): Promise<EventRecord | undefined> {
     const { Item } = await documents.send(
-      new GetCommand({ TableName: this.names.events, Key: { id }, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName('events'), Key: { id }, ConsistentRead: true }),
     );
     return Item as EventRecord | undefined;
   }
 
   /** Removes an event whose messages could not be enqueued, so a retry starts afresh. */
   async deleteEvent(id: string): Promise<void> {
-    await documents.send(new DeleteCommand({ TableName: this.names.events, Key: { id } }));
+    await documents.send(new DeleteCommand({ TableName: this.tableName('events'), Key: { id } }));
   }
 
   // --- deliveries ------------------------------------------------------------------------
@@ -333,7 +328,7 @@ export class Store {
   async getDelivery(endpointId: string, id: string, consistent = false): Promise<DeliveryRecord | undefined> {
     const { Item } = await documents.send(
       new GetCommand({
-        TableName: this.names.deliveries,
+        TableName: this.tableName('deliveries'),
         Key: { endpointId, id },
         ConsistentRead: consistent,
       }),
@@ -393,7 +388,7 @@ export class Store {
     if (input.redrive) adds.push('redrives :one');
     const { Attributes } = await documents.send(
       new UpdateCommand({
-        TableName: this.names.deliveries,
+        TableName: this.tableName('deliveries'),
         Key: { endpointId: input.endpointId, id: input.id },
         UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')} REMOVE ${removes.join(', ')}`,
         ExpressionAttributeNames: { '#status': 'status' },
@@ -408,7 +403,7 @@ export class Store {
   async putAttempt(deliveryId: string, attempt: AttemptRecord): Promise<void> {
     await documents.send(
       new PutCommand({
-        TableName: this.names.attempts,
+        TableName: this.tableName('attempts'),
         Item: { deliveryId, ...attempt, expiresAt: epochSeconds(Date.now()) + DELIVERY_RETENTION_SECONDS },
       }),
     );
@@ -420,7 +415,7 @@ export class Store {
     do {
       const { Items = [], LastEvaluatedKey } = await documents.send(
         new QueryCommand({
-          TableName: this.names.attempts,
+          TableName: this.tableName('attempts'),
           KeyConditionExpression: 'deliveryId = :id',
           ExpressionAttributeValues: { ':id': deliveryId },
           ExclusiveStartKey: start,
@@ -445,7 +440,7 @@ export class Store {
     try {
       await documents.send(
         new UpdateCommand({
-          TableName: this.names.deliveries,
+          TableName: this.tableName('deliveries'),
           Key: { endpointId: key.endpointId, id: key.id },
           UpdateExpression:
             'SET #status = :pending, failedKey = :failedKey, retryQueuedAt = :now, eventId = :eventId, ' +
@@ -486,7 +481,7 @@ export class Store {
   }): Promise<Page<DeliveryRecord>> {
     const byFailure = query.status !== undefined && query.status !== 'delivered';
     const input: QueryCommandInput = {
-      TableName: this.names.deliveries,
+      TableName: this.tableName('deliveries'),
       ScanIndexForward: false,
       Limit: query.limit,
       ExclusiveStartKey: query.cursor,

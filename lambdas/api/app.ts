@@ -75,6 +75,8 @@ export interface ApiDeps {
   readonly queue: {
     enqueue(messages: readonly DeliveryMessage[]): Promise<string[]>;
     enqueueOne(message: DeliveryMessage): Promise<void>;
+    /** Messages in the dead-letter queue, visible and in flight. */
+    deadLetterDepth(): Promise<{ visible: number; inFlight: number }>;
   };
   readonly guard: GuardOptions;
   readonly now?: () => number;
@@ -120,6 +122,7 @@ export class ApiApp {
       route('GET', '/deliveries', (r) => this.listDeliveries(r)),
       route('GET', '/deliveries/{id}', (_, p) => this.getDelivery(p.id ?? '')),
       route('POST', '/deliveries/{id}/retry', (_, p) => this.retryDelivery(p.id ?? '')),
+      route('GET', '/dlq', async () => ({ status: 200, body: await this.deps.queue.deadLetterDepth() })),
     ];
   }
 
@@ -288,7 +291,12 @@ export class ApiApp {
       createdAtMs,
       body,
     }));
-    const notQueued = messages.length > 0 ? await this.deps.queue.enqueue(messages) : [];
+    let notQueued: string[];
+    try {
+      notQueued = messages.length > 0 ? await this.deps.queue.enqueue(messages) : [];
+    } catch {
+      notQueued = messages.map((message) => message.deliveryId);
+    }
     if (notQueued.length > 0) {
       // Nothing may look accepted that will not be delivered: forget the event so the
       // caller's retry (same Idempotency-Key or not) starts afresh.

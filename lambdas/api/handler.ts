@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { requireEnv } from '../adapters/env.ts';
-import { enqueueDeliveries, enqueueOne } from '../adapters/queue.ts';
+import { enqueueDeliveries, enqueueOne, queueDepth } from '../adapters/queue.ts';
 import { ApiKeyHashes, EndpointSecrets } from '../adapters/secrets.ts';
 import { Store } from '../adapters/store.ts';
 import { ENV } from '../core/schema.ts';
@@ -16,6 +16,7 @@ import { toHttpResponse } from './respond.ts';
 const logger = new Logger({ serviceName: 'webhooks-api' });
 const metrics = new Metrics({ namespace: 'Webhooks', serviceName: 'webhooks-api' });
 const queueUrl = requireEnv(ENV.deliveryQueueUrl);
+const deadLetterQueueUrl = requireEnv(ENV.deadLetterQueueUrl);
 
 const app = new ApiApp({
   store: new Store(),
@@ -24,6 +25,7 @@ const app = new ApiApp({
   queue: {
     enqueue: (messages) => enqueueDeliveries(queueUrl, messages),
     enqueueOne: (message) => enqueueOne(queueUrl, message),
+    deadLetterDepth: () => queueDepth(deadLetterQueueUrl),
   },
   guard: {
     allowLoopback: process.env[ENV.allowLoopback] === 'true',

@@ -15,6 +15,8 @@ export const TEST_API_KEY = 'whk_integration-test-key';
 /** One AWS SDK command a handler sent. */
 export interface RecordedCall {
   readonly fn: 'api' | 'delivery';
+  /** SDK client class, e.g. `DynamoDBClient`. */
+  readonly client: string;
   readonly command: string;
   readonly input: Record<string, unknown>;
 }
@@ -87,7 +89,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     type Next = (args: { input: unknown }) => Promise<unknown>;
     type Stack = {
       add(
-        middleware: (next: Next, context: { commandName?: string }) => Next,
+        middleware: (next: Next, context: { commandName?: string; clientName?: string }) => Next,
         options: { step: 'initialize'; name: string },
       ): void;
     };
@@ -98,6 +100,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
           if (fn) {
             const call: RecordedCall = {
               fn,
+              client: String(context.clientName),
               command: String(context.commandName),
               input: args.input as Record<string, unknown>,
             };

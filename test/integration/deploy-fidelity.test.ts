@@ -1,0 +1,246 @@
+/**
+ * Deploy fidelity without an AWS account: every AWS SDK command each handler sends during a
+ * full local run is recorded, and the synthesized template must grant that function's role
+ * exactly those actions on exactly those resources — nothing missing (the deployed function
+ * would fail) and nothing extra (least privilege). Every environment variable a handler
+ * reads must be set on that function in the template.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesize } from '../cdk/stack-fixture.ts';
+import { eventually, type Harness, type RecordedCall, startHarness } from '../support/harness.ts';
+import { startReceiver, type TestReceiver } from '../support/receiver.ts';
+
+type Fn = 'api' | 'delivery';
+const SERVICE_NAMES: Record<Fn, string> = { api: 'webhooks-api', delivery: 'webhooks-delivery' };
+
+/** What the Lambda event source mapping itself needs on the queue (not the handler's calls). */
+const EVENT_SOURCE_MAPPING_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:GetQueueUrl',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:ChangeMessageVisibility',
+];
+
+/** Batch APIs are authorised by their single-message action. */
+const ACTION_OF_BATCH: Record<string, string> = {
+  'sqs:SendMessageBatch': 'sqs:SendMessage',
+  'sqs:DeleteMessageBatch': 'sqs:DeleteMessage',
+  'sqs:ChangeMessageVisibilityBatch': 'sqs:ChangeMessageVisibility',
+};
+
+/**
+ * Variables our own code names (upper-case string literals under lambdas/): reads of anything
+ * else come from the runtime, the SDK, Powertools or the test tooling.
+ */
+function namesInOurCode(): Set<string> {
+  const names = new Set<string>();
+  const files = readdirSync('lambdas', { recursive: true, encoding: 'utf8' }).filter((f) =>
+    f.endsWith('.ts'),
+  );
+  for (const file of files) {
+    for (const match of readFileSync(join('lambdas', file), 'utf8').matchAll(
+      /['"`]([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)['"`]/g,
+    )) {
+      names.add(match[1] as string);
+    }
+  }
+  return names;
+}
+
+let harness: Harness;
+let receivers: TestReceiver[] = [];
+
+async function scenario(): Promise<void> {
+  const ok = await startReceiver();
+  const flaky = await startReceiver((_, index) =>
+    index === 0 ? { status: 500, body: 'once' } : { status: 200 },
+  );
+  const gone = await startReceiver(() => ({ status: 410 }));
+  receivers = [ok, flaky, gone];
+  const create = async (url: string) =>
+    (await harness.api<{ id: string }>('POST', '/endpoints', { url })).body.id;
+  const okId = await create(ok.url);
+  const flakyId = await create(flaky.url);
+  const goneId = await create(gone.url);
+  const doomedId = await create(ok.url);
+
+  await harness.api('GET', '/endpoints');
+  await harness.api('GET', `/endpoints/${okId}`);
+  await harness.api('PATCH', `/endpoints/${okId}`, { description: 'fidelity' });
+  await harness.api('POST', `/endpoints/${okId}/secret/rotate`);
+  await harness.api('DELETE', `/endpoints/${doomedId}`);
+
+  // Fan-out to every enabled endpoint, with an Idempotency-Key (read before the put).
+  const sent = await harness.api<{ id: string; deliveries: Array<{ id: string; endpointId: string }> }>(
+    'POST',
+    '/events',
+    { type: 'fidelity.test', data: { n: 1 } },
+    { 'idempotency-key': 'fidelity-1' },
+  );
+  expect(sent.status).toBe(202);
+  await eventually(async () => (flaky.received.length >= 2 && gone.received.length >= 1 ? true : undefined));
+  const okDelivery = sent.body.deliveries.find((d) => d.endpointId === okId)!;
+  await eventually(async () => {
+    const { body } = await harness.api<{ status: string }>('GET', `/deliveries/${okDelivery.id}`);
+    return body.status === 'delivered' ? true : undefined;
+  });
+  await harness.api('GET', `/events/${sent.body.id}`);
+  await harness.api('GET', `/deliveries?endpointId=${flakyId}`);
+  await harness.api('GET', `/deliveries?endpointId=${goneId}&status=dead`);
+  await harness.api('GET', '/dlq');
+  const retried = await harness.api('POST', `/deliveries/${okDelivery.id}/retry`);
+  expect(retried.status).toBe(202);
+  await eventually(async () => (ok.received.length >= 2 ? true : undefined));
+
+  // An enqueue failure: the API must forget the event it stored (compensating delete).
+  let failNextSend = true;
+  harness.interceptors.push((call) => {
+    if (call.command === 'SendMessageBatchCommand' && failNextSend) {
+      failNextSend = false;
+      throw new Error('injected SQS outage');
+    }
+  });
+  const refused = await harness.api('POST', '/events', { type: 'fidelity.test', data: { n: 2 } });
+  expect(refused.status).toBe(503);
+}
+
+beforeAll(async () => {
+  harness = await startHarness({ policy: { scheduleSeconds: [1], maxAttempts: 3 }, record: true });
+  await scenario();
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(receivers.map((r) => r.close()));
+  await harness?.stop();
+});
+
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Effect: string;
+}
+
+/** A template value reduced to what it points at: a logical id, an index of one, or a secret name prefix. */
+function canonical(value: unknown): string {
+  const json = JSON.stringify(value);
+  const prefix = /:secret:([^"]+)\/\*"/.exec(json);
+  if (prefix) return `secret-prefix:${prefix[1]}`;
+  const v = value as Record<string, unknown>;
+  if (typeof v === 'object' && v !== null) {
+    if ('Ref' in v) return String(v.Ref);
+    if ('Fn::GetAtt' in v) return String((v['Fn::GetAtt'] as string[])[0]);
+    if ('Fn::Join' in v) {
+      const parts = (v['Fn::Join'] as [string, unknown[]])[1];
+      const index = parts.map((p) => (typeof p === 'string' ? p : '')).join('');
+      const base = parts.find((p) => typeof p !== 'string');
+      if (index.startsWith('/index/')) return `${canonical(base)}${index}`;
+    }
+  }
+  return json;
+}
+
+function functionResource(
+  template: Template,
+  fn: Fn,
+): { environment: Record<string, unknown>; role: string } {
+  const functions = template.findResources('AWS::Lambda::Function');
+  for (const resource of Object.values(functions)) {
+    const environment = (resource.Properties?.Environment?.Variables ?? {}) as Record<string, unknown>;
+    if (environment.POWERTOOLS_SERVICE_NAME === SERVICE_NAMES[fn]) {
+      return { environment, role: canonical(resource.Properties.Role) };
+    }
+  }
+  throw new Error(`no function with POWERTOOLS_SERVICE_NAME=${SERVICE_NAMES[fn]}`);
+}
+
+function grantedPairs(template: Template, role: string): Set<string> {
+  const pairs = new Set<string>();
+  for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+    const roles = (policy.Properties.Roles as unknown[]).map(canonical);
+    if (!roles.includes(role)) continue;
+    for (const statement of policy.Properties.PolicyDocument.Statement as Statement[]) {
+      if (statement.Effect !== 'Allow') continue;
+      const actions = Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+      const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+      for (const action of actions) {
+        // Logs and traces are the runtime's, not the handler's.
+        if (action.startsWith('logs:') || action.startsWith('xray:')) continue;
+        for (const resource of resources) pairs.add(`${action} ${canonical(resource)}`);
+      }
+    }
+  }
+  return pairs;
+}
+
+const SERVICE_PREFIX: Record<string, string> = {
+  DynamoDBClient: 'dynamodb',
+  SQSClient: 'sqs',
+  SecretsManagerClient: 'secretsmanager',
+};
+
+/** The (action, resource) a recorded call needs, resolved through the env var that named the resource. */
+function neededPair(
+  call: RecordedCall,
+  localEnv: NodeJS.ProcessEnv,
+  templateEnv: Record<string, unknown>,
+): string {
+  const service = SERVICE_PREFIX[call.client];
+  const raw = `${service}:${call.command.replace(/Command$/, '')}`;
+  const action = ACTION_OF_BATCH[raw] ?? raw;
+  const input = call.input as Record<string, string | undefined>;
+  const name = input.TableName ?? input.QueueUrl ?? input.SecretId ?? input.Name;
+  if (!name) throw new Error(`cannot tell the resource of ${raw}`);
+  const byValue = Object.keys(templateEnv).find((key) => localEnv[key] === name);
+  if (byValue) {
+    const index = input.IndexName ? `/index/${input.IndexName}` : '';
+    return `${action} ${canonical(templateEnv[byValue])}${index}`;
+  }
+  const byPrefix = Object.keys(templateEnv).find(
+    (key) => localEnv[key] && name.startsWith(`${localEnv[key]}/`),
+  );
+  if (byPrefix) return `${action} secret-prefix:${templateEnv[byPrefix]}`;
+  throw new Error(`${raw} on ${name}: no environment variable of the function names this resource`);
+}
+
+describe.each(['api', 'delivery'] as const)('the %s function', (fn) => {
+  let template: Template;
+  beforeAll(() => {
+    template = synthesize({ bundle: false }).template;
+  });
+
+  it('is granted exactly the AWS actions its handler used, on exactly those resources', () => {
+    // Prepare
+    const { environment, role } = functionResource(template, fn);
+    const calls = harness.calls.filter((call) => call.fn === fn);
+    expect(calls.length).toBeGreaterThan(5);
+
+    // Act
+    const needed = new Set(calls.map((call) => neededPair(call, process.env, environment)));
+    if (fn === 'delivery') {
+      const queue = canonical(environment.DELIVERY_QUEUE_URL);
+      for (const action of EVENT_SOURCE_MAPPING_ACTIONS) needed.add(`${action} ${queue}`);
+    }
+    const granted = grantedPairs(template, role);
+
+    // Assess
+    expect([...needed].filter((pair) => !granted.has(pair)).sort()).toEqual([]);
+    expect([...granted].filter((pair) => !needed.has(pair)).sort()).toEqual([]);
+  });
+
+  it('has every environment variable its handler reads set in the template', () => {
+    // Prepare
+    const { environment } = functionResource(template, fn);
+    const ours = namesInOurCode();
+    const reads = [...(harness.envReads.get(fn) ?? [])].filter(
+      (name) => ours.has(name) && !name.startsWith('AWS_'),
+    );
+
+    // Assess
+    expect(reads.length).toBeGreaterThan(3);
+    expect(reads.filter((name) => !(name in environment)).sort()).toEqual([]);
+  });
+});
