@@ -3,7 +3,7 @@ import { ArnFormat, type Duration, RemovalPolicy, Stack, Validations } from 'aws
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -48,6 +48,9 @@ export interface WebhookFunctionProps {
  * that holds nothing but what the `bind*()` methods grant. Each `bind*()` call sets the
  * environment variable that names a resource and grants exactly the listed actions on it, so
  * a function's configuration and its permissions cannot drift apart.
+ *
+ * The log group and role are siblings of the function (`<id>Logs`, `<id>Role`): both must exist
+ * before `super()`, when `this` cannot yet be their scope.
  */
 export class WebhookFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: WebhookFunctionProps) {
@@ -93,6 +96,7 @@ export class WebhookFunction extends NodejsFunction {
         // Bundle the SDK v3 clients from package-lock.json rather than use the runtime's copy,
         // so the versions we test are the versions that run.
         externalModules: [],
+        logLevel: LogLevel.WARNING,
       },
     });
     ignoreRedundantRoleDependency(this);

@@ -1,0 +1,173 @@
+/**
+ * Exact IAM actions per function role, per resource. The action lists must match the AWS calls
+ * the handlers make; a change on either side shows up here as a named difference.
+ */
+import type { IRole } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { WebhookFunction } from '../../lib/webhook-function.ts';
+import { logicalId, resolved, type Synthesized, synthesize } from './stack-fixture.ts';
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+type Grants = Record<string, string[]>;
+
+const XRAY_ACTIONS = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const ENDPOINT_SECRETS = JSON.stringify({
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':secretsmanager:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ':secret:webhooks/Webhooks/endpoints/*',
+    ],
+  ],
+});
+
+function asArray<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+describe('IAM', () => {
+  let synth: Synthesized;
+  let statementsByRole: Map<string, Statement[]>;
+
+  // Prepare and Act: the default stack, synthesized once. Each test assesses one behaviour.
+  beforeAll(() => {
+    synth = synthesize({ bundle: false });
+    statementsByRole = new Map();
+    const policies = synth.template.findResources('AWS::IAM::Policy');
+    for (const policy of Object.values(policies)) {
+      for (const role of policy.Properties.Roles as { Ref: string }[]) {
+        const statements = statementsByRole.get(role.Ref) ?? [];
+        statements.push(...(policy.Properties.PolicyDocument.Statement as Statement[]));
+        statementsByRole.set(role.Ref, statements);
+      }
+    }
+  });
+
+  /** Every resource the role's statements name (as template JSON), with the sorted set of actions on it. */
+  function grantsOf(role: IRole): Grants {
+    const grants: Record<string, Set<string>> = {};
+    for (const statement of statementsByRole.get(logicalId(role)) ?? []) {
+      expect(statement.Effect).toBe('Allow');
+      expect(statement.Condition).toBeUndefined();
+      for (const resource of asArray(statement.Resource)) {
+        const key = JSON.stringify(resource);
+        grants[key] ??= new Set();
+        for (const action of asArray(statement.Action)) grants[key].add(action);
+      }
+    }
+    return Object.fromEntries(Object.entries(grants).map(([key, actions]) => [key, [...actions].sort()]));
+  }
+
+  function roleOf(fn: IFunction): IRole {
+    if (!fn.role) throw new Error(`${fn.node.path} has no role`);
+    return fn.role;
+  }
+
+  function arn(value: unknown): string {
+    return resolved(synth.stack, value);
+  }
+
+  it('grants the API function exactly what its handler calls', () => {
+    const { stack } = synth;
+    const fn = stack.api.function;
+
+    expect(grantsOf(roleOf(fn))).toEqual({
+      [arn(fn.logGroup.logGroupArn)]: LOG_ACTIONS,
+      '"*"': XRAY_ACTIONS,
+      [arn(stack.storage.events.tableArn)]: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      [arn(stack.storage.deliveries.tableArn)]: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+      [arn(`${stack.storage.deliveries.tableArn}/index/byFailure`)]: ['dynamodb:Query'],
+      [arn(stack.storage.attempts.tableArn)]: ['dynamodb:Query'],
+      [arn(stack.storage.endpoints.tableArn)]: [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ],
+      [arn(stack.delivery.queue.queueArn)]: ['sqs:SendMessage'],
+      [arn(stack.delivery.deadLetterQueue.queueArn)]: ['sqs:GetQueueAttributes'],
+      [arn(stack.apiKeys.apiKeyHashes.secretArn)]: ['secretsmanager:GetSecretValue'],
+      [ENDPOINT_SECRETS]: [
+        'secretsmanager:CreateSecret',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ],
+    });
+  });
+
+  it('grants the delivery function exactly what its handler and event source mapping call', () => {
+    const { stack } = synth;
+    const fn = stack.delivery.function;
+
+    expect(grantsOf(roleOf(fn))).toEqual({
+      [arn(fn.logGroup.logGroupArn)]: LOG_ACTIONS,
+      '"*"': XRAY_ACTIONS,
+      [arn(stack.storage.deliveries.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      [arn(stack.storage.attempts.tableArn)]: ['dynamodb:PutItem'],
+      [arn(stack.storage.endpoints.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      // ChangeMessageVisibility for backoff; the rest is what the event source mapping polls with.
+      [arn(stack.delivery.queue.queueArn)]: [
+        'sqs:ChangeMessageVisibility',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ReceiveMessage',
+      ],
+      [arn(stack.delivery.deadLetterQueue.queueArn)]: ['sqs:SendMessage'],
+      [ENDPOINT_SECRETS]: ['secretsmanager:GetSecretValue'],
+    });
+  });
+
+  it('grants the key bootstrap function only the two writes and the read that guards them', () => {
+    const { stack } = synth;
+    const fn = stack.apiKeys.node.findChild('BootstrapFunction') as WebhookFunction;
+
+    expect(grantsOf(roleOf(fn))).toEqual({
+      [arn(fn.logGroup.logGroupArn)]: LOG_ACTIONS,
+      '"*"': XRAY_ACTIONS,
+      [arn(stack.apiKeys.apiKeyHashes.secretArn)]: [
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ],
+      [arn(stack.apiKeys.initialApiKey.secretArn)]: ['secretsmanager:PutSecretValue'],
+    });
+  });
+
+  it('never lets the API function touch the plaintext initial key', () => {
+    const { stack } = synth;
+    const grants = grantsOf(roleOf(stack.api.function));
+    const initialKeyId = logicalId(stack.apiKeys.initialApiKey);
+
+    expect(Object.keys(grants).filter((resource) => resource.includes(initialKeyId))).toEqual([]);
+    // The wildcard grant covers endpoint secrets only, a prefix the initial key's name is not under.
+    expect(stack.apiKeys.initialApiKeySecretName.startsWith('webhooks/Webhooks/endpoints/')).toBe(false);
+    synth.template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
+  });
+
+  it('uses no wildcard action anywhere, and Resource "*" only for X-Ray', () => {
+    for (const statements of statementsByRole.values()) {
+      for (const statement of statements) {
+        const actions = asArray(statement.Action);
+        expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+        if (asArray(statement.Resource).includes('*')) {
+          expect(actions.every((action) => action.startsWith('xray:'))).toBe(true);
+        }
+      }
+    }
+  });
+});

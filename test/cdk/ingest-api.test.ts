@@ -1,0 +1,78 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  API_FUNCTION_TIMEOUT_SECONDS,
+  API_THROTTLE_BURST,
+  API_THROTTLE_RATE_PER_SECOND,
+} from '../../lambdas/core/config.ts';
+import { logicalId, type Synthesized, synthesize } from './stack-fixture.ts';
+
+describe('ingest API', () => {
+  let synth: Synthesized;
+  let apiId: string;
+
+  // Prepare and Act: the default stack, synthesized once. Each test assesses one behaviour.
+  beforeAll(() => {
+    synth = synthesize({ bundle: false });
+    apiId = logicalId(synth.stack.api.httpApi);
+  });
+
+  it('is an HTTP API', () => {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+  });
+
+  it('throttles the $default stage', () => {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: apiId },
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: API_THROTTLE_RATE_PER_SECOND,
+        ThrottlingBurstLimit: API_THROTTLE_BURST,
+      },
+    });
+  });
+
+  it('writes JSON access logs with the request id to a log group kept one month', () => {
+    const stage = Object.values(synth.template.findResources('AWS::ApiGatewayV2::Stage'))[0];
+    const settings = stage?.Properties.AccessLogSettings;
+    const logGroupId = settings.DestinationArn['Fn::GetAtt'][0];
+
+    expect(JSON.parse(settings.Format)).toMatchObject({ requestId: '$context.requestId' });
+    expect(synth.template.findResources('AWS::Logs::LogGroup')[logGroupId]?.Properties.RetentionInDays).toBe(
+      30,
+    );
+  });
+
+  it.each(['ANY /{proxy+}', 'GET /dashboard'])(
+    'routes %s to the API function without an authorizer',
+    (routeKey) => {
+      synth.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        ApiId: { Ref: apiId },
+        RouteKey: routeKey,
+        AuthorizationType: 'NONE',
+      });
+    },
+  );
+
+  it('has only those two routes', () => {
+    synth.template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+    synth.template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+  });
+
+  it('invokes the function with payload format 2.0', () => {
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      ApiId: { Ref: apiId },
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [logicalId(synth.stack.api.function), 'Arn'] },
+    });
+  });
+
+  it('gives the API function its timeout', () => {
+    synth.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'webhooks-api' }) },
+      Timeout: API_FUNCTION_TIMEOUT_SECONDS,
+    });
+  });
+});
