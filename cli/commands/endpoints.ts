@@ -1,0 +1,186 @@
+/**
+ * `webhooks endpoints ...`: the endpoint routes of the API.
+ */
+import type { Command } from 'commander';
+import type { ApiClient } from '../api-client.ts';
+import { action, type Io, withCommonOptions } from '../context.ts';
+import { fields, formatTime, table, truncate } from '../format.ts';
+import { collectList } from '../parse.ts';
+
+/** An endpoint as the API shows it. */
+export interface EndpointView {
+  readonly id: string;
+  readonly url: string;
+  readonly eventTypes: readonly string[];
+  readonly description: string | null;
+  readonly enabled: boolean;
+  readonly disabledReason: string | null;
+  readonly failureStreak: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+interface EndpointPage {
+  readonly items: EndpointView[];
+  readonly nextCursor: string | null;
+}
+
+/** Pages through GET /endpoints (the API hands out at most 100 per page). */
+async function allEndpoints(api: ApiClient): Promise<EndpointView[]> {
+  const items: EndpointView[] = [];
+  let cursor: string | undefined;
+  do {
+    const { body } = await api.request<EndpointPage>('GET', '/endpoints', { query: { limit: 100, cursor } });
+    items.push(...body.items);
+    cursor = body.nextCursor ?? undefined;
+  } while (cursor);
+  return items;
+}
+
+function state(endpoint: EndpointView): string {
+  return endpoint.enabled ? 'enabled' : 'disabled';
+}
+
+function describe(endpoint: EndpointView): string {
+  return fields([
+    ['id', endpoint.id],
+    ['url', endpoint.url],
+    ['types', endpoint.eventTypes.join(',')],
+    ['state', endpoint.enabled ? 'enabled' : `disabled (${endpoint.disabledReason ?? 'no reason given'})`],
+    ['failures', endpoint.failureStreak],
+    ['description', endpoint.description],
+    ['created', formatTime(endpoint.createdAt)],
+    ['updated', formatTime(endpoint.updatedAt)],
+  ]);
+}
+
+const path = (id: string) => `/endpoints/${encodeURIComponent(id)}`;
+
+export function registerEndpoints(program: Command, io: Io): void {
+  const endpoints = program
+    .command('endpoints')
+    .helpCommand(false)
+    .description('list, create, enable, disable endpoints and rotate their signing secrets');
+
+  withCommonOptions(endpoints.command('list').description('list every endpoint'), [
+    'npx webhooks endpoints list --local',
+    'npx webhooks endpoints list --stack Webhooks --json',
+  ]).action(
+    action(io, async (context) => {
+      const items = await allEndpoints(await context.api());
+      context.print({ items }, () =>
+        table(
+          ['ID', 'STATE', 'FAILURES', 'TYPES', 'URL', 'DESCRIPTION'],
+          items.map((endpoint) => [
+            endpoint.id,
+            state(endpoint),
+            endpoint.failureStreak,
+            truncate(endpoint.eventTypes.join(','), 30),
+            truncate(endpoint.url, 60),
+            truncate(endpoint.description ?? '', 40),
+          ]),
+        ),
+      );
+    }),
+  );
+
+  withCommonOptions(
+    endpoints.command('show').argument('<id>', 'endpoint id').description('show one endpoint'),
+    ['npx webhooks endpoints show ep_01J... --local'],
+  ).action(
+    action(io, async (context, [id = '']) => {
+      const { body } = await (await context.api()).request<EndpointView>('GET', path(id));
+      context.print(body, () => describe(body));
+    }),
+  );
+
+  withCommonOptions(
+    endpoints
+      .command('create')
+      .description('create an endpoint and print its signing secret (shown this once only)')
+      .requiredOption('--url <url>', 'where to POST webhooks (https; http to loopback in local mode)')
+      .option(
+        '--types <types>',
+        'event types to receive, comma-separated; invoice.* or * for all (default: all)',
+        collectList,
+      )
+      .option('--description <text>', 'a note for operators'),
+    [
+      'npx webhooks endpoints create --local --url http://127.0.0.1:4000/webhooks',
+      'npx webhooks endpoints create --url https://example.com/hooks --types invoice.paid,invoice.voided --description "billing"',
+    ],
+  ).action(
+    action(io, async (context, _, options) => {
+      const types = options.types as string[] | undefined;
+      const { body } = await (await context.api()).request<EndpointView & { secret: string }>(
+        'POST',
+        '/endpoints',
+        {
+          body: {
+            url: options.url,
+            ...(types?.length ? { eventTypes: types } : {}),
+            ...(options.description !== undefined ? { description: options.description } : {}),
+          },
+        },
+      );
+      context.print(body, () =>
+        [
+          `created endpoint ${body.id}`,
+          describe(body).trimEnd(),
+          `secret:      ${body.secret}`,
+          'Store the secret with the receiver now: it verifies the webhook-signature header, and is not shown again.',
+          '',
+        ].join('\n'),
+      );
+    }),
+  );
+
+  for (const [name, enabled] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    withCommonOptions(
+      endpoints
+        .command(name)
+        .argument('<id>', 'endpoint id')
+        .description(
+          enabled
+            ? 'enable an endpoint (and reset its failure streak): new events are delivered to it again'
+            : 'disable an endpoint: new events skip it until it is enabled again',
+        ),
+      [`npx webhooks endpoints ${name} ep_01J... --local`],
+    ).action(
+      action(io, async (context, [id = '']) => {
+        const { body } = await (await context.api()).request<EndpointView>('PATCH', path(id), {
+          body: { enabled },
+        });
+        context.print(body, () => `endpoint ${body.id} ${state(body)}\n`);
+      }),
+    );
+  }
+
+  withCommonOptions(
+    endpoints
+      .command('rotate')
+      .argument('<id>', 'endpoint id')
+      .description('give an endpoint a new signing secret; the old one keeps signing alongside for 24 h'),
+    ['npx webhooks endpoints rotate ep_01J... --local'],
+  ).action(
+    action(io, async (context, [id = '']) => {
+      const { body } = await (await context.api()).request<{
+        id: string;
+        secret: string;
+        previousSecretExpiresAt: string;
+      }>('POST', `${path(id)}/secret/rotate`);
+      context.print(body, () =>
+        [
+          `rotated the secret of endpoint ${body.id}`,
+          `secret:           ${body.secret}`,
+          `previous expires: ${formatTime(body.previousSecretExpiresAt)} (until then both secrets sign)`,
+          'Give the receiver the new secret now: it is not shown again.',
+          '',
+        ].join('\n'),
+      );
+    }),
+  );
+}

@@ -1,0 +1,198 @@
+/**
+ * Which deployment a command talks to, resolved in one place: the local runner (`--local`,
+ * through the state file `npm run local` writes) or a deployed stack (`--stack NAME`, through
+ * its CloudFormation outputs). Commands get the API's URL and key, the queue URLs and the SDK
+ * configuration from here and never look anything up themselves.
+ */
+import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { TableDefinition } from '../lambdas/core/schema.ts';
+import { EMULATOR_CREDENTIALS } from '../local/provision.ts';
+import { type LocalState, readState, STATE_FILE } from '../local/state-file.ts';
+import { CliError, describeError } from './errors.ts';
+
+/** The stack name `bin/app.ts` deploys unless told otherwise. */
+export const DEFAULT_STACK_NAME = 'Webhooks';
+
+/** Overrides the API key from the state file or Secrets Manager. */
+export const API_KEY_ENV = 'WEBHOOKS_API_KEY';
+
+/** Another local state file than the checkout's (tests, several local runners). */
+export const STATE_FILE_ENV = 'WEBHOOKS_STATE_FILE';
+
+/** Target options every command takes. */
+export interface TargetOptions {
+  readonly local?: boolean;
+  readonly stack?: string;
+  readonly region?: string;
+  /** Path of the local state file; implies `local`. */
+  readonly stateFile?: string;
+}
+
+/** What the AWS SDK clients of a command are built with. */
+export interface AwsClientConfig {
+  readonly region?: string;
+  readonly endpoint?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
+/** A resolved deployment. */
+export interface Target {
+  readonly kind: 'local' | 'stack';
+  /** For messages: `local mode (/path/.webhooks-local.json)` or `stack Webhooks`. */
+  readonly label: string;
+  /** Base URL of the HTTP API, without a trailing slash. */
+  readonly apiUrl: string;
+  readonly deliveryQueueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly tables: Partial<Record<TableDefinition['id'], string>>;
+  readonly aws: AwsClientConfig;
+  /** What to add to a connection error (`is "npm run local" still running?`). */
+  readonly unreachableHint: string;
+  /** The API key: `WEBHOOKS_API_KEY`, else the state file or the stack's key secret. */
+  apiKey(): Promise<string>;
+}
+
+/** Picks and resolves the target the options name. */
+export async function resolveTarget(
+  options: TargetOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Target> {
+  if (options.local || options.stateFile) {
+    return localTarget(options.stateFile ?? env[STATE_FILE_ENV] ?? STATE_FILE, env);
+  }
+  return stackTarget(options.stack ?? DEFAULT_STACK_NAME, options.region, env);
+}
+
+function requireField(state: Partial<LocalState>, key: keyof LocalState, path: string): string {
+  const value = state[key];
+  if (typeof value !== 'string' || value === '') {
+    throw new CliError(`state file ${path} has no ${key}: restart local mode with "npm run local"`);
+  }
+  return value;
+}
+
+/** The local runner, from the state file `npm run local` writes. */
+export function localTarget(path: string, env: NodeJS.ProcessEnv = process.env): Target {
+  let state: Partial<LocalState>;
+  try {
+    state = readState(path);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+  if (!state || typeof state !== 'object') {
+    throw new CliError(`state file ${path} is not a local state: restart local mode with "npm run local"`);
+  }
+  const apiUrl = requireField(state, 'apiUrl', path).replace(/\/+$/, '');
+  const apiKey = env[API_KEY_ENV] || requireField(state, 'apiKey', path);
+  return {
+    kind: 'local',
+    label: `local mode (${path})`,
+    apiUrl,
+    deliveryQueueUrl: requireField(state, 'deliveryQueueUrl', path),
+    deadLetterQueueUrl: requireField(state, 'deadLetterQueueUrl', path),
+    tables: state.tables ?? {},
+    aws: {
+      endpoint: requireField(state, 'endpoint', path),
+      region: requireField(state, 'region', path),
+      credentials: EMULATOR_CREDENTIALS,
+    },
+    unreachableHint: 'is "npm run local" still running?',
+    apiKey: async () => apiKey,
+  };
+}
+
+const TABLE_OUTPUTS: Record<TableDefinition['id'], string> = {
+  Events: 'EventsTableName',
+  Deliveries: 'DeliveriesTableName',
+  Attempts: 'AttemptsTableName',
+  Endpoints: 'EndpointsTableName',
+};
+
+/** Explains the usual reasons DescribeStacks fails, in one line. */
+function stackLookupError(error: unknown, stackName: string, region: string | undefined): CliError {
+  const name = (error as { name?: string }).name ?? '';
+  const message = (error as Error).message ?? '';
+  const where = region ? ` in ${region}` : '';
+  if (name === 'ValidationError' && /does not exist/i.test(message)) {
+    return new CliError(
+      `stack ${stackName} not found${where}: deploy it with "npx cdk deploy", pass --stack NAME or --region, or use --local`,
+    );
+  }
+  if (name === 'CredentialsProviderError' || /credential/i.test(message)) {
+    return new CliError(`no AWS credentials to read stack ${stackName}: set AWS_PROFILE or use --local`);
+  }
+  if (/region is missing/i.test(message)) {
+    return new CliError('no AWS region: set AWS_REGION or pass --region');
+  }
+  return new CliError(`cannot read stack ${stackName}: ${describeError(error)}`);
+}
+
+/** A deployed stack, from its CloudFormation outputs. */
+export async function stackTarget(
+  stackName: string,
+  region: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Target> {
+  const aws: AwsClientConfig = region ? { region } : {};
+  const cloudFormation = new CloudFormationClient(aws);
+  let outputs: Output[];
+  try {
+    const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
+    outputs = Stacks[0]?.Outputs ?? [];
+  } catch (error) {
+    throw stackLookupError(error, stackName, region ?? env.AWS_REGION);
+  } finally {
+    cloudFormation.destroy();
+  }
+  const values = new Map(outputs.map((output) => [output.OutputKey, output.OutputValue]));
+  const output = (key: string): string => {
+    const value = values.get(key);
+    if (!value) {
+      throw new CliError(
+        `stack ${stackName} has no output ${key}: is it a webhooks stack, deployed by this version?`,
+      );
+    }
+    return value;
+  };
+  const tables: Partial<Record<TableDefinition['id'], string>> = {};
+  for (const [id, key] of Object.entries(TABLE_OUTPUTS) as [TableDefinition['id'], string][]) {
+    const value = values.get(key);
+    if (value) tables[id] = value;
+  }
+  const apiUrl = output('ApiUrl').replace(/\/+$/, '');
+  let apiKey: Promise<string> | undefined;
+  return {
+    kind: 'stack',
+    label: `stack ${stackName}`,
+    apiUrl,
+    deliveryQueueUrl: output('DeliveryQueueUrl'),
+    deadLetterQueueUrl: output('DeadLetterQueueUrl'),
+    tables,
+    aws,
+    unreachableHint: 'check your network and the stack outputs',
+    apiKey: () => {
+      const fromEnv = env[API_KEY_ENV];
+      if (fromEnv) return Promise.resolve(fromEnv);
+      apiKey ??= readApiKeySecret(output('ApiKeySecretName'), aws);
+      return apiKey;
+    },
+  };
+}
+
+async function readApiKeySecret(secretName: string, aws: AwsClientConfig): Promise<string> {
+  const secrets = new SecretsManagerClient(aws);
+  try {
+    const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: secretName }));
+    const key = SecretString?.trim();
+    if (!key) throw new CliError(`secret ${secretName} holds no API key`);
+    return key;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(
+      `cannot read the API key from secret ${secretName} (${describeError(error)}): set ${API_KEY_ENV} instead`,
+    );
+  } finally {
+    secrets.destroy();
+  }
+}
