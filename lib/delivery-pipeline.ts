@@ -34,9 +34,6 @@ const DELIVERY_ACCESS = {
   endpointSecrets: ['secretsmanager:GetSecretValue'],
 } as const satisfies Record<string, readonly string[]>;
 
-/** Environment variable listing hosts the delivery function must never POST to (comma-separated). */
-export const BLOCKED_HOSTS_ENV = 'WEBHOOKS_BLOCKED_HOSTS';
-
 /** Powertools service name of the delivery function, and the `service` dimension of its metrics. */
 export const DELIVERY_SERVICE_NAME = 'webhooks-delivery';
 
@@ -143,7 +140,7 @@ export class DeliveryPipeline extends Construct {
 
   /** Adds a host the delivery function refuses to POST to (e.g. the ingest API, so events cannot loop). */
   public blockHost(host: string): void {
-    this.function.addEnvironment(BLOCKED_HOSTS_ENV, host);
+    this.function.addEnvironment(ENV.blockedHosts, host);
   }
 }
 

@@ -180,5 +180,8 @@ export class IngestApi extends Construct {
 
     this.url = this.stage.url;
     this.host = `${this.httpApi.apiId}.execute-api.${Aws.REGION}.${Aws.URL_SUFFIX}`;
+    // Endpoint URLs pointing back at this API are refused when created. No cycle: the function
+    // refers to the Api resource, which refers to nothing; only the integration refers to the function.
+    this.function.addEnvironment(ENV.blockedHosts, this.host);
   }
 }

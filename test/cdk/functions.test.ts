@@ -82,6 +82,22 @@ describe('functions', () => {
     }
   });
 
+  /** The API's execute-api host name, as the template spells it. */
+  function apiHost(): unknown {
+    return {
+      'Fn::Join': [
+        '',
+        [
+          { Ref: logicalId(synth.stack.api.httpApi) },
+          '.execute-api.',
+          { Ref: 'AWS::Region' },
+          '.',
+          { Ref: 'AWS::URLSuffix' },
+        ],
+      ],
+    };
+  }
+
   function environmentOf(construct: IConstruct): Record<string, unknown> {
     return (propertiesOf(construct).Environment as { Variables: Record<string, unknown> }).Variables;
   }
@@ -103,6 +119,7 @@ describe('functions', () => {
       DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack.delivery.deadLetterQueue) },
       API_KEYS_SECRET_ID: { Ref: logicalId(stack.apiKeys.apiKeyHashes) },
       ENDPOINT_SECRET_PREFIX: 'webhooks/Webhooks/endpoints',
+      WEBHOOKS_BLOCKED_HOSTS: apiHost(),
     });
   });
 
@@ -121,18 +138,7 @@ describe('functions', () => {
       DELIVERY_QUEUE_URL: { Ref: logicalId(stack.delivery.queue) },
       DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack.delivery.deadLetterQueue) },
       ENDPOINT_SECRET_PREFIX: 'webhooks/Webhooks/endpoints',
-      WEBHOOKS_BLOCKED_HOSTS: {
-        'Fn::Join': [
-          '',
-          [
-            { Ref: logicalId(stack.api.httpApi) },
-            '.execute-api.',
-            { Ref: 'AWS::Region' },
-            '.',
-            { Ref: 'AWS::URLSuffix' },
-          ],
-        ],
-      },
+      WEBHOOKS_BLOCKED_HOSTS: apiHost(),
     });
   });
 });
