@@ -10,20 +10,25 @@ import { METRICS_NAMESPACE } from './webhook-function.ts';
 
 /**
  * Names of the embedded-metric-format metrics the delivery function emits (namespace
- * {@link METRICS_NAMESPACE}, dimension `service`). The handler must use the same names.
+ * {@link METRICS_NAMESPACE}, dimension `service`), as `lambdas/delivery/worker.ts` names them.
  */
 export const DELIVERY_METRICS = {
   /** Every attempt, first or retry. */
   attempts: 'DeliveryAttempts',
   /** Attempts answered 2xx. */
-  delivered: 'DeliverySucceeded',
+  delivered: 'DeliveryDelivered',
   /** Attempts that failed (will be retried, or not). */
   failed: 'DeliveryFailed',
   /** Deliveries given up on (attempt budget spent or permanent failure). */
   dead: 'DeliveryDead',
-  /** Request duration of an attempt, in milliseconds. */
+  /** Event creation to successful delivery, in milliseconds (retries included). */
   latency: 'DeliveryLatency',
+  /** One request to a receiver, connect to last byte, in milliseconds. */
+  attemptDuration: 'AttemptDuration',
 } as const;
+
+/** The API function's count of accepted events (dimension `service` = its service name). */
+const EVENTS_ACCEPTED_METRIC = 'EventsAccepted';
 
 /** Alarm evaluation period: long enough to smooth a burst, short enough to page within minutes. */
 const ALARM_PERIOD = Duration.minutes(5);
@@ -48,6 +53,8 @@ export interface MonitoringProps {
   readonly httpApi: IHttpApi;
   /** `service` dimension of the delivery metrics (the delivery function's Powertools service name). */
   readonly deliveryServiceName: string;
+  /** `service` dimension of the API metrics (the API function's Powertools service name). */
+  readonly apiServiceName: string;
   /**
    * Failed attempts, as a percentage of all attempts, above which the failure-rate alarm fires.
    * @default 20
@@ -159,15 +166,21 @@ export class Monitoring extends Construct {
       alarm.addOkAction(notify);
     }
 
-    const latency = (statistic: string) =>
+    const percentile = (metricName: string, statistic: string, label: string) =>
       new cloudwatch.Metric({
         namespace: METRICS_NAMESPACE,
-        metricName: DELIVERY_METRICS.latency,
+        metricName,
         dimensionsMap: { service: props.deliveryServiceName },
         statistic,
-        label: `Latency ${statistic}`,
-        unit: cloudwatch.Unit.MILLISECONDS,
+        label: `${label} ${statistic}`,
       });
+    const eventsAccepted = new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: EVENTS_ACCEPTED_METRIC,
+      dimensionsMap: { service: props.apiServiceName },
+      statistic: cloudwatch.Stats.SUM,
+      label: 'Events accepted',
+    });
     const queue = props.deliveryQueue;
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName ?? `${Stack.of(this).stackName}-Dashboard`,
@@ -199,6 +212,7 @@ export class Monitoring extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Delivery attempts',
         left: [
+          eventsAccepted,
           attempts.with({ label: 'Attempts' }),
           delivered.with({ label: 'Delivered' }),
           failed.with({ label: 'Failed' }),
@@ -213,8 +227,15 @@ export class Monitoring extends Construct {
         width: 8,
       }),
       new cloudwatch.GraphWidget({
-        title: 'Receiver latency (ms)',
-        left: [latency('p50'), latency('p95')],
+        title: 'Latency (ms)',
+        left: [
+          percentile(DELIVERY_METRICS.latency, 'p50', 'Event to delivery'),
+          percentile(DELIVERY_METRICS.latency, 'p95', 'Event to delivery'),
+        ],
+        right: [
+          percentile(DELIVERY_METRICS.attemptDuration, 'p50', 'Receiver response'),
+          percentile(DELIVERY_METRICS.attemptDuration, 'p95', 'Receiver response'),
+        ],
         width: 8,
       }),
     );

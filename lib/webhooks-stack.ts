@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import { type RetryPolicy, retryPolicyFromEnv } from '../lambdas/core/config.ts';
 import { ApiKeys } from './api-keys.ts';
 import { DELIVERY_SERVICE_NAME, DeliveryPipeline } from './delivery-pipeline.ts';
-import { IngestApi } from './ingest-api.ts';
+import { API_SERVICE_NAME, IngestApi } from './ingest-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { Storage } from './storage.ts';
 
@@ -62,6 +62,7 @@ export class WebhooksStack extends Stack {
       apiFunction: this.api.function,
       httpApi: this.api.httpApi,
       deliveryServiceName: DELIVERY_SERVICE_NAME,
+      apiServiceName: API_SERVICE_NAME,
     });
 
     this.outputs();
