@@ -22,10 +22,15 @@ export interface WebhooksStackProps extends StackProps {
  * consumer endpoint, with a DLQ, DynamoDB records of every delivery, and alarms.
  */
 export class WebhooksStack extends Stack {
+  /** Events, deliveries, attempts and endpoints tables. */
   public readonly storage: Storage;
+  /** API key hashes, the first key, and the custom resource that creates it. */
   public readonly apiKeys: ApiKeys;
+  /** Delivery queue, DLQ and delivery function. */
   public readonly delivery: DeliveryPipeline;
+  /** HTTP API and API function. */
   public readonly api: IngestApi;
+  /** Alarm topic, alarms and dashboard. */
   public readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: WebhooksStackProps = {}) {
