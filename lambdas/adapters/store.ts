@@ -469,44 +469,96 @@ export class Store {
   }
 
   /**
-   * Deliveries of one endpoint, newest first. Failed, dead and pending ones come from the
-   * sparse `byFailure` index; delivered ones and "all" from the table's own key.
+   * Deliveries, newest first, for one endpoint or merged across several: one Query per
+   * endpoint (failed, dead and pending ones from the sparse `byFailure` index, the others from
+   * the table's own key), never a Scan. Delivery ids start with the event time, so `sinceId`
+   * and `beforeId` (the cursor) are key conditions, and the merge is a sort on the id.
    */
   async listDeliveries(query: {
+    endpointIds: readonly string[];
+    status?: DeliveryStatus;
+    eventType?: string;
+    sinceId?: string;
+    beforeId?: string;
+    limit: number;
+  }): Promise<{ items: DeliveryRecord[]; more: boolean }> {
+    const perEndpoint = await Promise.all(
+      query.endpointIds.map((endpointId) => this.queryEndpointDeliveries({ ...query, endpointId })),
+    );
+    const merged = perEndpoint
+      .flatMap((result) => result.items)
+      .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    const more = merged.length > query.limit || perEndpoint.some((result) => result.more);
+    return { items: merged.slice(0, query.limit), more };
+  }
+
+  private async queryEndpointDeliveries(query: {
     endpointId: string;
     status?: DeliveryStatus;
+    eventType?: string;
     sinceId?: string;
+    beforeId?: string;
     limit: number;
-    cursor?: Record<string, unknown>;
-  }): Promise<Page<DeliveryRecord>> {
+  }): Promise<{ items: DeliveryRecord[]; more: boolean }> {
     const byFailure = query.status !== undefined && query.status !== 'delivered';
-    const input: QueryCommandInput = {
-      TableName: this.tableName('deliveries'),
-      ScanIndexForward: false,
-      Limit: query.limit,
-      ExclusiveStartKey: query.cursor,
-      ExpressionAttributeValues: {},
-    };
-    const values = input.ExpressionAttributeValues as Record<string, unknown>;
-    const since = query.sinceId ? ' AND id >= :since' : '';
-    if (query.sinceId) values[':since'] = query.sinceId;
-    if (byFailure) {
-      input.IndexName = DELIVERIES_TABLE.indexes[0]?.indexName;
-      input.KeyConditionExpression = `failedKey = :fk${since}`;
-      values[':fk'] = `${query.endpointId}#${query.status}`;
-    } else {
-      input.KeyConditionExpression = `endpointId = :ep${since}`;
-      values[':ep'] = query.endpointId;
-      if (query.status === 'delivered') {
-        input.FilterExpression = '#status = :delivered';
-        input.ExpressionAttributeNames = { '#status': 'status' };
-        values[':delivered'] = 'delivered';
-      }
+    const values: Record<string, unknown> = {};
+    const names: Record<string, string> = {};
+    const range: string[] = [];
+    if (query.sinceId) {
+      range.push('id >= :since');
+      values[':since'] = query.sinceId;
     }
-    const { Items = [], LastEvaluatedKey } = await documents.send(new QueryCommand(input));
-    const page: Page<DeliveryRecord> = { items: Items as DeliveryRecord[] };
-    const nextCursor = encodeCursor(LastEvaluatedKey);
-    return nextCursor ? { ...page, nextCursor } : page;
+    if (query.beforeId) {
+      range.push('id < :before');
+      values[':before'] = query.beforeId;
+    }
+    const filters: string[] = [];
+    if (query.status === 'delivered') {
+      filters.push('#status = :delivered');
+      names['#status'] = 'status';
+      values[':delivered'] = 'delivered';
+    }
+    if (query.eventType) {
+      filters.push('eventType = :type');
+      values[':type'] = query.eventType;
+    }
+    const partition = byFailure ? 'failedKey = :pk' : 'endpointId = :pk';
+    values[':pk'] = byFailure ? `${query.endpointId}#${query.status}` : query.endpointId;
+    // BETWEEN-style ranges need both bounds in one condition.
+    const rangeCondition =
+      range.length === 2
+        ? ' AND id BETWEEN :since AND :beforeInclusive'
+        : range.length === 1
+          ? ` AND ${range[0]}`
+          : '';
+    if (range.length === 2) {
+      values[':beforeInclusive'] = `${query.beforeId as string}`;
+      delete values[':before'];
+    }
+    const items: DeliveryRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const input: QueryCommandInput = {
+        TableName: this.tableName('deliveries'),
+        ...(byFailure ? { IndexName: DELIVERIES_TABLE.indexes[0]?.indexName } : {}),
+        KeyConditionExpression: `${partition}${rangeCondition}`,
+        ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+        ScanIndexForward: false,
+        // One more than asked, to know whether another page exists.
+        Limit: query.limit + 1,
+        ExclusiveStartKey: start,
+      };
+      const { Items = [], LastEvaluatedKey } = await documents.send(new QueryCommand(input));
+      // BETWEEN includes the upper bound; the cursor's own item was on the previous page.
+      items.push(...(Items as DeliveryRecord[]).filter((item) => item.id !== query.beforeId));
+      start = LastEvaluatedKey;
+    } while (start && items.length <= query.limit);
+    return {
+      items: items.slice(0, query.limit + 1),
+      more: items.length > query.limit || start !== undefined,
+    };
   }
 }
 

@@ -118,6 +118,7 @@ export class ApiApp {
       route('DELETE', '/endpoints/{id}', (_, p) => this.deleteEndpoint(p.id ?? '')),
       route('POST', '/endpoints/{id}/secret/rotate', (_, p) => this.rotateSecret(p.id ?? '')),
       route('POST', '/events', (r) => this.sendEvent(r)),
+      route('GET', '/events', (r) => this.listEvents(r)),
       route('GET', '/events/{id}', (_, p) => this.getEvent(p.id ?? '')),
       route('GET', '/deliveries', (r) => this.listDeliveries(r)),
       route('GET', '/deliveries/{id}', (_, p) => this.getDelivery(p.id ?? '')),
@@ -378,20 +379,74 @@ export class ApiApp {
 
   // --- deliveries ------------------------------------------------------------------------
 
-  private async listDeliveries(request: ApiRequest): Promise<ApiResponse> {
+  /**
+   * Deliveries matching the filters, newest first. Without `endpointId` every endpoint's
+   * partition is queried and the results merged by time.
+   */
+  private async queryDeliveries(request: ApiRequest, limit: number) {
     const query = parseOrThrow(listDeliveriesSchema, request.query, 'invalid_query');
-    const byFailure = query.status !== undefined && query.status !== 'delivered';
-    const cursor = query.cursor
-      ? this.cursor(query.cursor, byFailure ? ['endpointId', 'id', 'failedKey'] : ['endpointId', 'id'])
-      : undefined;
-    const page = await this.deps.store.listDeliveries({
-      endpointId: query.endpointId,
-      limit: query.limit ?? DEFAULT_PAGE_SIZE,
+    const beforeId = query.cursor ? decodeListCursor(query.cursor) : undefined;
+    const endpointIds = query.endpointId
+      ? [query.endpointId]
+      : (await this.endpointList.get('all', () => this.deps.store.allEndpoints())).map(
+          (endpoint) => endpoint.id,
+        );
+    return this.deps.store.listDeliveries({
+      endpointIds,
+      limit,
       ...(query.status ? { status: query.status } : {}),
+      ...(query.type ? { eventType: query.type } : {}),
       ...(query.since !== undefined ? { sinceId: deliveryIdLowerBound(query.since) } : {}),
-      ...(cursor ? { cursor } : {}),
+      ...(beforeId ? { beforeId } : {}),
     });
-    return { status: 200, body: pageBody(page, publicDelivery) };
+  }
+
+  private async listDeliveries(request: ApiRequest): Promise<ApiResponse> {
+    const limit = Number(request.query.limit ?? DEFAULT_PAGE_SIZE) || DEFAULT_PAGE_SIZE;
+    const { items, more } = await this.queryDeliveries(request, limit);
+    const last = items.at(-1);
+    return {
+      status: 200,
+      body: { items: items.map(publicDelivery), nextCursor: more && last ? encodeListCursor(last.id) : null },
+    };
+  }
+
+  /**
+   * Events, newest first, found through their deliveries (the same filters). An event shows up
+   * once its first delivery has an outcome; `GET /events/{id}` shows one at once.
+   */
+  private async listEvents(request: ApiRequest): Promise<ApiResponse> {
+    const limit = Number(request.query.limit ?? DEFAULT_PAGE_SIZE) || DEFAULT_PAGE_SIZE;
+    const events = new Map<string, { id: string; type: string; createdAt: string; deliveries: unknown[] }>();
+    let cursor = request.query.cursor;
+    let lastId: string | undefined;
+    let more: boolean;
+    // Several deliveries can share an event, so a page of events may take several pages of deliveries.
+    pages: for (;;) {
+      const page = await this.queryDeliveries({ ...request, query: { ...request.query, cursor } }, limit);
+      for (const delivery of page.items) {
+        if (!events.has(delivery.eventId) && events.size >= limit) {
+          more = true;
+          break pages;
+        }
+        const event = events.get(delivery.eventId) ?? {
+          id: delivery.eventId,
+          type: delivery.eventType,
+          createdAt: new Date(delivery.createdAtMs).toISOString(),
+          deliveries: [],
+        };
+        event.deliveries.push({ id: delivery.id, endpointId: delivery.endpointId, status: delivery.status });
+        events.set(delivery.eventId, event);
+        lastId = delivery.id;
+      }
+      more = page.more;
+      if (!more || !lastId) break;
+      cursor = encodeListCursor(lastId);
+    }
+    return {
+      status: 200,
+      body: { items: [...events.values()], nextCursor: more && lastId ? encodeListCursor(lastId) : null },
+    };
   }
 
   private async getDelivery(id: string): Promise<ApiResponse> {
@@ -465,6 +520,15 @@ export class ApiApp {
     if (!cursor) throw badRequest('invalid_cursor', 'cursor is not one this API issued for this query');
     return cursor;
   }
+}
+
+/** List cursors carry the last delivery id returned: the next page starts below it. */
+const encodeListCursor = (id: string): string => Buffer.from(id).toString('base64url');
+
+function decodeListCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!parseDeliveryId(id)) throw badRequest('invalid_cursor', 'cursor is not one this API issued');
+  return id;
 }
 
 function acceptedBody(event: EventRecord) {

@@ -80,9 +80,11 @@ const cursor = z
   .max(2048)
   .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API issued');
 
+/** Filters shared by `GET /deliveries` and `GET /events`. */
 export const listDeliveriesSchema = z.strictObject({
-  endpointId,
+  endpointId: endpointId.optional(),
   status: deliveryStatusSchema.optional(),
+  type: eventType.optional(),
   since: since.optional(),
   cursor: cursor.optional(),
   limit: limit.optional(),
