@@ -38,7 +38,7 @@ describe('parseJsonBody', () => {
   });
 
   it('refuses nesting deeper than the limit and accepts the limit itself', () => {
-    const nest = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+    const nest = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
     expect(() => parseJsonBody(nest(MAX_JSON_DEPTH))).not.toThrow();
     expect(errorOf(() => parseJsonBody(nest(MAX_JSON_DEPTH + 1)))).toMatchObject({ code: 'too_deep' });
   });
