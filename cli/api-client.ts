@@ -106,7 +106,11 @@ export class ApiClient {
       return new CliError(`the API at ${this.baseUrl} did not answer within ${timeoutMs / 1000} s${hint}`);
     }
     const code = networkCode(error);
-    const reason = code ?? ((error as Error).message || 'network error');
+    // fetch says only "fetch failed"; the cause says why.
+    const cause = (error as { cause?: { message?: unknown } }).cause;
+    const reason =
+      code ??
+      (typeof cause?.message === 'string' ? cause.message : (error as Error).message || 'network error');
     return new CliError(`cannot reach the API at ${this.baseUrl} (${reason})${hint}`);
   }
 }

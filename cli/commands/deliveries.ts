@@ -24,7 +24,10 @@ export interface DeliveryView {
   readonly endpointId: string;
   readonly eventType: string;
   readonly status: string;
-  readonly attempts: number;
+  /** Attempts so far. */
+  readonly attemptCount?: number;
+  /** `GET /deliveries/{id}`: every attempt (earlier API versions: the count). */
+  readonly attempts?: number | AttemptView[];
   readonly createdAt: string;
   readonly lastAttempt?: AttemptView | null;
   readonly deliveredAt?: string | null;
@@ -41,6 +44,12 @@ interface DeliveryPage {
 /** The largest page the API hands out. */
 const API_PAGE_LIMIT = 100;
 
+function attemptCount(delivery: DeliveryView): number | undefined {
+  if (delivery.attemptCount !== undefined) return delivery.attemptCount;
+  if (typeof delivery.attempts === 'number') return delivery.attempts;
+  return Array.isArray(delivery.attempts) ? delivery.attempts.length : undefined;
+}
+
 function outcome(attempt: AttemptView | null | undefined): string {
   if (!attempt) return '-';
   if (attempt.statusCode !== undefined) return String(attempt.statusCode);
@@ -53,13 +62,13 @@ export function registerDeliveries(program: Command, io: Io): void {
   const deliveries = program
     .command('deliveries')
     .helpCommand(false)
-    .description("list an endpoint's deliveries, show one with its attempts, retry one");
+    .description('list deliveries, show one with its attempts, retry one');
 
   withCommonOptions(
     deliveries
       .command('list')
-      .description('list the deliveries to one endpoint, newest first')
-      .requiredOption('--endpoint <id>', 'endpoint id')
+      .description('list deliveries, newest first: to one endpoint, or to every endpoint')
+      .option('--endpoint <id>', 'only deliveries to this endpoint')
       .addOption(
         new Option('--status <status>', 'only deliveries in this state').choices([
           'pending',
@@ -68,11 +77,12 @@ export function registerDeliveries(program: Command, io: Io): void {
           'dead',
         ]),
       )
+      .option('--type <type>', 'only events of this type')
       .option('--since <time>', `only events created since then: ${TIME_FORMATS}`, optionParser(parseTime))
       .option('--limit <n>', 'show at most n deliveries', optionParser(parseCount), 25),
     [
       'npx webhooks deliveries list --local --endpoint ep_01J...',
-      'npx webhooks deliveries list --endpoint ep_01J... --status dead --since 24h --limit 200 --json',
+      'npx webhooks deliveries list --status dead --type invoice.paid --since 24h --limit 200 --json',
     ],
   ).action(
     action(io, async (context, _, options) => {
@@ -84,8 +94,9 @@ export function registerDeliveries(program: Command, io: Io): void {
       do {
         const { body } = await api.request<DeliveryPage>('GET', '/deliveries', {
           query: {
-            endpointId: options.endpoint as string,
+            endpointId: options.endpoint as string | undefined,
             status: options.status as string | undefined,
+            type: options.type as string | undefined,
             since: since === undefined ? undefined : new Date(since).toISOString(),
             limit: Math.min(API_PAGE_LIMIT, limit - items.length),
             cursor,
@@ -98,13 +109,14 @@ export function registerDeliveries(program: Command, io: Io): void {
         { items, nextCursor: cursor ?? null },
         () =>
           table(
-            ['DELIVERY', 'STATUS', 'ATTEMPTS', 'LAST', 'TYPE', 'CREATED'],
+            ['DELIVERY', 'STATUS', 'ATTEMPTS', 'LAST', 'TYPE', 'ENDPOINT', 'CREATED'],
             items.map((delivery) => [
               delivery.id,
               delivery.status,
-              delivery.attempts,
+              attemptCount(delivery),
               outcome(delivery.lastAttempt),
               delivery.eventType,
+              delivery.endpointId,
               formatTime(delivery.createdAt),
             ]),
           ) + (cursor ? `more deliveries exist: raise --limit (now ${limit}) to see them\n` : ''),
@@ -120,9 +132,7 @@ export function registerDeliveries(program: Command, io: Io): void {
     ['npx webhooks deliveries show dlv_01J... --local'],
   ).action(
     action(io, async (context, [id = '']) => {
-      const { body } = await (await context.api()).request<
-        DeliveryView & { attempts: number | AttemptView[] }
-      >('GET', path(id));
+      const { body } = await (await context.api()).request<DeliveryView>('GET', path(id));
       const attempts = Array.isArray(body.attempts) ? body.attempts : [];
       context.print(body, () => {
         const head = fields([
@@ -130,6 +140,7 @@ export function registerDeliveries(program: Command, io: Io): void {
           ['event', `${body.eventId} (${body.eventType})`],
           ['endpoint', body.endpointId],
           ['status', body.status],
+          ['attempts', attemptCount(body)],
           ['created', formatTime(body.createdAt)],
           ['delivered', formatTime(body.deliveredAt)],
           ['next attempt', formatTime(body.nextAttemptAt)],

@@ -101,7 +101,7 @@ export function registerEndpoints(program: Command, io: Io): void {
       .requiredOption('--url <url>', 'where to POST webhooks (https; http to loopback in local mode)')
       .option(
         '--types <types>',
-        'event types to receive, comma-separated; invoice.* or * for all (default: all)',
+        'event types to receive, comma-separated, or * for all (default: all)',
         collectList,
       )
       .option('--description <text>', 'a note for operators'),

@@ -1,0 +1,302 @@
+/**
+ * The API commands through the whole local product: moto, the API server and the queue
+ * poller of `startLocalStack()`, and a receiver on loopback. One flow, as an operator would
+ * run it: create endpoints, send, watch deliveries, see a failure dead-lettered, redrive it.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DeliveryView } from '../../cli/commands/deliveries.ts';
+import type { EndpointView } from '../../cli/commands/endpoints.ts';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.ts';
+import { freePort, type MotoServer, startMoto } from '../../local/moto.ts';
+import { cli, stateFileFor, tempDir, until } from './support.ts';
+
+const API_KEY = 'wh_test_cli_api_key_0123456789';
+
+let moto: MotoServer;
+let stack: LocalStack;
+let receiver: Server;
+let receiverUrl: string;
+let dir: ReturnType<typeof tempDir>;
+let stateFile: string;
+/** What the receiver answers: 200 "ok", or 500 with a body worth showing. */
+let failing = false;
+const received: string[] = [];
+
+beforeAll(async () => {
+  moto = await startMoto();
+  receiver = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      received.push(String(request.headers['webhook-id']));
+      response.writeHead(failing ? 500 : 200, { 'content-type': 'text/plain' });
+      response.end(failing ? 'boom: the receiver is failing on purpose' : 'ok');
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  // One attempt only: a failed delivery is dead at once and SQS moves it to the DLQ.
+  stack = await startLocalStack({
+    endpoint: moto.endpoint,
+    apiKey: API_KEY,
+    policy: { scheduleSeconds: [1], maxAttempts: 1 },
+    port: 0,
+    prefix: `cli-api-${process.pid}`,
+    env: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' },
+  });
+  dir = tempDir();
+  stateFile = stateFileFor(dir.path, stack.resources, { apiUrl: stack.apiUrl, apiKey: API_KEY });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+  await new Promise((resolve) => receiver?.close(resolve));
+  await moto?.stop();
+  dir?.remove();
+});
+
+/** Runs a command against the local stack and parses its `--json` output. */
+async function json<T>(...args: string[]): Promise<T> {
+  const result = await cli([...args, '--state-file', stateFile, '--json']);
+  expect(result.stderr, args.join(' ')).toBe('');
+  expect(result.code, args.join(' ')).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+async function human(...args: string[]): Promise<string> {
+  const result = await cli([...args, '--state-file', stateFile]);
+  expect(result.stderr, args.join(' ')).toBe('');
+  expect(result.code, args.join(' ')).toBe(0);
+  return result.stdout;
+}
+
+/** Waits until the endpoint's delivery of `deliveryId` is in `status`. */
+function deliveryIn(endpointId: string, deliveryId: string, status: string): Promise<DeliveryView> {
+  return until(
+    async () => {
+      const { items } = await json<{ items: DeliveryView[] }>('deliveries', 'list', '--endpoint', endpointId);
+      return items.find((item) => item.id === deliveryId && item.status === status);
+    },
+    30_000,
+    `delivery ${deliveryId} to be ${status}`,
+    300,
+  );
+}
+
+describe('API commands against the local stack', () => {
+  let billing: EndpointView & { secret: string };
+  let other: EndpointView & { secret: string };
+
+  it('endpoints create prints the new endpoint and its secret', async () => {
+    billing = await json(
+      'endpoints',
+      'create',
+      '--url',
+      `${receiverUrl}/billing`,
+      '--types',
+      'invoice.paid,user.created',
+      '--description',
+      'billing',
+    );
+    expect(billing).toMatchObject({
+      url: `${receiverUrl}/billing`,
+      eventTypes: ['invoice.paid', 'user.created'],
+      description: 'billing',
+      enabled: true,
+    });
+    expect(billing.id).toMatch(/^ep_/);
+    expect(billing.secret).toMatch(/^whsec_/);
+
+    const text = await human('endpoints', 'create', '--url', `${receiverUrl}/other`);
+    expect(text).toMatch(/^created endpoint ep_\w+\n/);
+    expect(text).toMatch(/\nsecret: +whsec_\S+\n/);
+    expect(text).toContain('not shown again');
+    other = {
+      ...(await json<EndpointView>('endpoints', 'show', text.split('\n')[0]?.split(' ')[2] ?? '')),
+      secret: '',
+    };
+    expect(other.url).toBe(`${receiverUrl}/other`);
+  });
+
+  it('endpoints list shows them all', async () => {
+    const { items } = await json<{ items: EndpointView[] }>('endpoints', 'list');
+    expect(items.map((endpoint) => endpoint.id).sort()).toEqual([billing.id, other.id].sort());
+
+    const text = await human('endpoints', 'list');
+    expect(text).toMatch(/^ID\s+STATE\s+FAILURES\s+TYPES\s+URL\s+DESCRIPTION\n/);
+    expect(text).toContain(`${billing.id}  enabled`);
+  });
+
+  it('send queues one delivery per subscribed endpoint, and deliveries list shows them delivered', async () => {
+    // Act
+    const accepted = await json<{
+      id: string;
+      deliveries: { id: string; endpointId: string }[];
+      replayed: boolean;
+    }>('send', '--type', 'invoice.paid', '--data', '{"invoiceId":"inv_1","amount":4200}');
+    // Assess
+    expect(accepted.replayed).toBe(false);
+    expect(accepted.deliveries.map((delivery) => delivery.endpointId).sort()).toEqual(
+      [billing.id, other.id].sort(),
+    );
+    const toBilling = accepted.deliveries.find((delivery) => delivery.endpointId === billing.id);
+    const delivered = await deliveryIn(billing.id, toBilling?.id ?? '', 'delivered');
+    expect(delivered).toMatchObject({ eventId: accepted.id, eventType: 'invoice.paid', attemptCount: 1 });
+    expect(received).toContain(accepted.id);
+
+    const text = await human('deliveries', 'list', '--endpoint', billing.id);
+    expect(text).toMatch(/^DELIVERY\s+STATUS\s+ATTEMPTS\s+LAST\s+TYPE\s+ENDPOINT\s+CREATED\n/);
+    expect(text).toMatch(new RegExp(`${delivered.id}\\s+delivered\\s+1\\s+200\\s+invoice\\.paid`));
+
+    const shown = await human('deliveries', 'show', delivered.id);
+    expect(shown).toMatch(/status: +delivered/);
+    expect(shown).toMatch(/\n1\s+\S+Z\s+200\s+\d+ ms/);
+  });
+
+  it('send --endpoint targets one endpoint; a dead delivery shows its attempt and lands in the DLQ', async () => {
+    // Prepare
+    failing = true;
+    // Act
+    const text = await human(
+      'send',
+      '--type',
+      'user.created',
+      '--data',
+      '{"userId":"u_1"}',
+      '--endpoint',
+      billing.id,
+    );
+    // Assess
+    expect(text).toMatch(/^event msg_\w+ \(user.created\) accepted: 1 delivery queued\n/);
+    const deliveryId = /\n(dlv_\w+)\s/.exec(text)?.[1] ?? '';
+    await deliveryIn(billing.id, deliveryId, 'dead');
+    const shown = await json<
+      DeliveryView & { attempts: { statusCode: number; responseExcerpt: string; durationMs: number }[] }
+    >('deliveries', 'show', deliveryId);
+    expect(shown.attempts).toHaveLength(1);
+    expect(shown.attempts[0]).toMatchObject({
+      statusCode: 500,
+      responseExcerpt: 'boom: the receiver is failing on purpose',
+    });
+    const shownText = await human('deliveries', 'show', deliveryId);
+    expect(shownText).toMatch(/\n1\s+\S+Z\s+500\s+\d+ ms\s+.+boom: the receiver is failing on purpose\n/);
+    const dead = await json<{ items: DeliveryView[] }>(
+      'deliveries',
+      'list',
+      '--endpoint',
+      billing.id,
+      '--status',
+      'dead',
+    );
+    expect(dead.items.map((item) => item.id)).toEqual([deliveryId]);
+
+    await until(
+      async () => ((await json<{ total: number }>('dlq', 'count')).total === 1 ? true : undefined),
+      30_000,
+      'the dead delivery to reach the DLQ',
+      300,
+    );
+
+    // Act: the receiver is fixed; the operator redrives that endpoint's dead deliveries.
+    failing = false;
+    const peeked = await json<{ messages: { deliveryId: string }[] }>('dlq', 'peek');
+    expect(peeked.messages.map((message) => message.deliveryId)).toEqual([deliveryId]);
+    const redriven = await json<{ moved: number; left: number }>('redrive', '--endpoint', billing.id);
+    expect(redriven).toMatchObject({ moved: 1, left: 0 });
+    // Assess: delivered on the redrive, which the record counts.
+    const after = await deliveryIn(billing.id, deliveryId, 'delivered');
+    expect(after).toMatchObject({ attemptCount: 2, redrives: 1 });
+  });
+
+  it('deliveries retry queues a delivery again', async () => {
+    const { items } = await json<{ items: DeliveryView[] }>(
+      'deliveries',
+      'list',
+      '--endpoint',
+      other.id,
+      '--limit',
+      '1',
+    );
+    const id = items[0]?.id ?? '';
+
+    expect(await human('deliveries', 'retry', id)).toBe(
+      `delivery ${id} queued for another attempt (pending)\n`,
+    );
+
+    // The same endpoint and time, an event that does not exist.
+    const missing = `${id.slice(0, 14)}${'0'.repeat(26)}${id.slice(40)}`;
+    const unknown = await cli(['deliveries', 'retry', missing, '--state-file', stateFile]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/^webhooks: not_found \(HTTP 404\): [^\n]+ \[Trackingid [^\]]+\]\n$/);
+  });
+
+  it('endpoints disable, enable and rotate', async () => {
+    expect(await human('endpoints', 'disable', other.id)).toBe(`endpoint ${other.id} disabled\n`);
+    expect((await json<EndpointView>('endpoints', 'show', other.id)).enabled).toBe(false);
+    expect(await json<EndpointView>('endpoints', 'enable', other.id)).toMatchObject({
+      id: other.id,
+      enabled: true,
+    });
+
+    const rotated = await json<{ id: string; secret: string; previousSecretExpiresAt: string }>(
+      'endpoints',
+      'rotate',
+      other.id,
+    );
+    expect(rotated.id).toBe(other.id);
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(Date.parse(rotated.previousSecretExpiresAt)).toBeGreaterThan(Date.now());
+  });
+
+  it('shows API errors as code and message on one line', async () => {
+    const missing = await cli([
+      'endpoints',
+      'show',
+      'ep_00000000000000000000000000',
+      '--state-file',
+      stateFile,
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /^webhooks: not_found \(HTTP 404\): endpoint "ep_0+" does not exist \[Trackingid/,
+    );
+
+    const badKey = await cli(['endpoints', 'list', '--state-file', stateFile], {
+      WEBHOOKS_API_KEY: 'wh_wrong',
+    });
+    expect(badKey.code).toBe(1);
+    expect(badKey.stderr).toMatch(
+      /^webhooks: unauthorized \(HTTP 401\): a valid x-api-key header is required/,
+    );
+
+    const args = [
+      'send',
+      '--state-file',
+      stateFile,
+      '--type',
+      'invoice.paid',
+      '--data',
+      '{}',
+      '--idempotency-key',
+      `k-${Date.now()}`,
+    ];
+    expect((await cli(args)).code).toBe(0);
+    const inFlight = await cli(args);
+    expect(inFlight.code).toBe(1);
+    expect(inFlight.stderr).toMatch(/^webhooks: request_in_progress \(HTTP 409\): [^\n]+\n$/);
+  });
+
+  it('says where the API is when it cannot be reached', async () => {
+    const apiUrl = `http://127.0.0.1:${await freePort()}`;
+    const gone = stateFileFor(dir.path, stack.resources, { apiUrl, apiKey: API_KEY });
+
+    const result = await cli(['endpoints', 'list', '--state-file', gone]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `webhooks: cannot reach the API at ${apiUrl} (ECONNREFUSED): is "npm run local" still running?\n`,
+    );
+  });
+});
