@@ -3,6 +3,9 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  type BreakerPolicy,
+  breakerPolicyEnv,
+  DEFAULT_BREAKER_POLICY,
   DELIVERY_BATCH_SIZE,
   DELIVERY_FUNCTION_TIMEOUT_SECONDS,
   DELIVERY_MAX_CONCURRENCY,
@@ -41,6 +44,11 @@ export const DELIVERY_SERVICE_NAME = 'webhooks-delivery';
 export interface DeliveryPipelineProps {
   /** Retry schedule and attempt budget; `maxAttempts` becomes the redrive policy's maxReceiveCount. */
   readonly retryPolicy: RetryPolicy;
+  /**
+   * Circuit breaker and auto-disable policy, written into the delivery function's environment.
+   * @default DEFAULT_BREAKER_POLICY (10 failures open the circuit for 60 s; 5 days of failing disables)
+   */
+  readonly breakerPolicy?: BreakerPolicy;
   /** Tables the delivery function reads and writes. */
   readonly storage: Storage;
   /** Name prefix of the per-endpoint signing secrets, e.g. `webhooks/<stack>/endpoints`. */
@@ -112,7 +120,10 @@ export class DeliveryPipeline extends Construct {
       serviceName: DELIVERY_SERVICE_NAME,
       description: 'Signs and POSTs each queued delivery, records the attempt, backs off on failure',
       timeout: Duration.seconds(DELIVERY_FUNCTION_TIMEOUT_SECONDS),
-      environment: retryPolicyEnv(props.retryPolicy),
+      environment: {
+        ...retryPolicyEnv(props.retryPolicy),
+        ...breakerPolicyEnv(props.breakerPolicy ?? DEFAULT_BREAKER_POLICY),
+      },
     });
     const { storage } = props;
     this.function.bindTable(storage.deliveries, DELIVERIES_TABLE.envVar, DELIVERY_ACCESS.deliveries);

@@ -24,6 +24,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { hashApiKey } from '../lambdas/core/api-keys.ts';
 import {
+  breakerPolicyEnv,
+  DEFAULT_BREAKER_POLICY,
   DELIVERY_QUEUE_RETENTION_SECONDS,
   DELIVERY_QUEUE_VISIBILITY_SECONDS,
   DLQ_RETENTION_SECONDS,
@@ -229,5 +231,6 @@ export function handlerEnvironment(resources: LocalResources, policy: RetryPolic
     [ENV.allowLoopback]: 'true',
     [ENV.blockedHosts]: '',
     ...retryPolicyEnv(policy),
+    ...breakerPolicyEnv(DEFAULT_BREAKER_POLICY),
   };
 }

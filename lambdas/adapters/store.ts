@@ -47,6 +47,10 @@ export interface EndpointRecord {
   readonly updatedAt: string;
   /** Consecutive failed attempts; reset by a success. */
   readonly failureStreak?: number;
+  /** When the current run of failures began (ISO); removed by a success. */
+  readonly failingSince?: string;
+  /** Epoch ms until which the circuit is open (see lambdas/core/circuit-breaker.ts). */
+  readonly circuitOpenUntil?: number;
   readonly disabledReason?: string;
 }
 
@@ -249,34 +253,76 @@ export class Store {
     return Attributes ? stripKey(Attributes) : undefined;
   }
 
-  /** Adds one to the endpoint's failure streak (only called after a failed attempt). */
-  async addEndpointFailure(id: string): Promise<number | undefined> {
+  /**
+   * Adds one to the endpoint's failure streak and notes when the run of failures began
+   * (only called after a failed attempt). Undefined if the endpoint is gone.
+   */
+  async addEndpointFailure(
+    id: string,
+    nowIso: string,
+  ): Promise<{ failureStreak: number; failingSince: string } | undefined> {
     try {
       const { Attributes } = await documents.send(
         new UpdateCommand({
           TableName: this.tableName('endpoints'),
           Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'ADD failureStreak :one',
+          UpdateExpression: 'ADD failureStreak :one SET failingSince = if_not_exists(failingSince, :now)',
           ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeValues: { ':one': 1 },
+          ExpressionAttributeValues: { ':one': 1, ':now': nowIso },
           ReturnValues: 'UPDATED_NEW',
         }),
       );
-      return Attributes?.failureStreak as number | undefined;
+      return {
+        failureStreak: Number(Attributes?.failureStreak ?? 1),
+        failingSince: String(Attributes?.failingSince ?? nowIso),
+      };
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
   }
 
-  /** Resets the failure streak after a success; a no-op write is avoided by the caller. */
+  /** Opens the endpoint's circuit until `untilMs`. */
+  async openCircuit(id: string, untilMs: number): Promise<void> {
+    await this.updateEndpoint(id, { circuitOpenUntil: untilMs });
+  }
+
+  /**
+   * Claims the half-open probe: moves `circuitOpenUntil` from the value this worker saw to
+   * `untilMs`. Only one worker wins; the others keep deferring.
+   */
+  async claimProbe(id: string, seenOpenUntil: number | undefined, untilMs: number): Promise<boolean> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('endpoints'),
+          Key: { pk: ENDPOINT_PARTITION, id },
+          UpdateExpression: 'SET circuitOpenUntil = :until',
+          ConditionExpression:
+            seenOpenUntil === undefined
+              ? 'attribute_exists(id) AND attribute_not_exists(circuitOpenUntil)'
+              : 'attribute_exists(id) AND circuitOpenUntil = :seen',
+          ExpressionAttributeValues: {
+            ':until': untilMs,
+            ...(seenOpenUntil === undefined ? {} : { ':seen': seenOpenUntil }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Closes the circuit and clears the failure run after a success (skipped when already clear). */
   async resetEndpointFailures(id: string): Promise<void> {
     try {
       await documents.send(
         new UpdateCommand({
           TableName: this.tableName('endpoints'),
           Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'SET failureStreak = :zero',
+          UpdateExpression: 'SET failureStreak = :zero REMOVE failingSince, circuitOpenUntil',
           ConditionExpression: 'attribute_exists(id) AND failureStreak > :zero',
           ExpressionAttributeValues: { ':zero': 0 },
         }),

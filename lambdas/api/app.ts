@@ -14,6 +14,7 @@ import {
   ENDPOINT_CACHE_TTL_MS,
   IDEMPOTENCY_IN_FLIGHT_SECONDS,
   MANUAL_RETRY_COOLDOWN_SECONDS,
+  MAX_RECOVER_DELIVERIES,
   MAX_REQUEST_BODY_BYTES,
 } from '../core/config.ts';
 import { badRequest, HttpError, notFound } from '../core/errors.ts';
@@ -45,6 +46,7 @@ import {
   parseJsonBody,
   parseOrThrow,
   payloadTooLarge,
+  recoverSchema,
   sendEventSchema,
   updateEndpointSchema,
 } from '../core/validation.ts';
@@ -117,6 +119,7 @@ export class ApiApp {
       route('PATCH', '/endpoints/{id}', (r, p) => this.updateEndpoint(r, p.id ?? '')),
       route('DELETE', '/endpoints/{id}', (_, p) => this.deleteEndpoint(p.id ?? '')),
       route('POST', '/endpoints/{id}/secret/rotate', (_, p) => this.rotateSecret(p.id ?? '')),
+      route('POST', '/endpoints/{id}/recover', (r, p) => this.recoverEndpoint(r, p.id ?? '')),
       route('POST', '/events', (r) => this.sendEvent(r)),
       route('GET', '/events', (r) => this.listEvents(r)),
       route('GET', '/events/{id}', (_, p) => this.getEvent(p.id ?? '')),
@@ -241,6 +244,49 @@ export class ApiApp {
         id: endpoint.id,
         secret,
         previousSecretExpiresAt: new Date(rotated.previousExpiresAt ?? this.now()).toISOString(),
+      },
+    };
+  }
+
+  /**
+   * Queues again every failed or dead delivery of an endpoint since a time (at most
+   * MAX_RECOVER_DELIVERIES per call), from the stored events. Reports how many.
+   */
+  private async recoverEndpoint(request: ApiRequest, id: string): Promise<ApiResponse> {
+    const query = parseOrThrow(recoverSchema, request.query, 'invalid_query');
+    const endpoint = await this.endpointOr404(id);
+    if (!endpoint.enabled) {
+      throw new HttpError(409, 'endpoint_disabled', `endpoint ${endpoint.id} is disabled; enable it first`);
+    }
+    const sinceId = deliveryIdLowerBound(query.since);
+    const candidates = [];
+    for (const status of ['dead', 'failed'] as const) {
+      const { items } = await this.deps.store.listDeliveries({
+        endpointIds: [endpoint.id],
+        status,
+        sinceId,
+        limit: MAX_RECOVER_DELIVERIES,
+      });
+      candidates.push(...items);
+    }
+    const chosen = candidates.slice(0, MAX_RECOVER_DELIVERIES);
+    let queued = 0;
+    let skipped = 0;
+    for (const delivery of chosen) {
+      const outcome = await this.requeue(delivery.id, 'recover').catch((error: unknown) => {
+        if (error instanceof HttpError) return 'skipped' as const;
+        throw error;
+      });
+      if (outcome === 'skipped') skipped++;
+      else queued++;
+    }
+    return {
+      status: 202,
+      body: {
+        endpointId: endpoint.id,
+        queued,
+        skipped,
+        truncated: candidates.length > MAX_RECOVER_DELIVERIES,
       },
     };
   }
@@ -467,6 +513,12 @@ export class ApiApp {
 
   /** Queues a delivery again from the stored event (works after its SQS message is gone). */
   private async retryDelivery(id: string): Promise<ApiResponse> {
+    await this.requeue(id, 'retry');
+    return { status: 202, body: { id, status: 'pending' } };
+  }
+
+  /** Re-sends one delivery's message; throws 404/409 when it cannot or must not be queued. */
+  private async requeue(id: string, reason: 'retry' | 'recover'): Promise<'queued'> {
     const parts = parseDeliveryId(id);
     if (!parts) throw notFound('delivery', id);
     const event = await this.deps.store.getEvent(parts.eventId);
@@ -496,9 +548,9 @@ export class ApiApp {
       eventType: event.type,
       createdAtMs: event.createdAtMs,
       body: unpackBody(event),
-      reason: 'retry',
+      reason,
     });
-    return { status: 202, body: { id, status: 'pending' } };
+    return 'queued';
   }
 
   // --- helpers ---------------------------------------------------------------------------

@@ -13,6 +13,8 @@ export function publicEndpoint(endpoint: EndpointRecord) {
     enabled: endpoint.enabled,
     disabledReason: endpoint.disabledReason ?? null,
     failureStreak: endpoint.failureStreak ?? 0,
+    failingSince: endpoint.failingSince ?? null,
+    circuitOpenUntil: endpoint.circuitOpenUntil ? new Date(endpoint.circuitOpenUntil).toISOString() : null,
     createdAt: endpoint.createdAt,
     updatedAt: endpoint.updatedAt,
   };

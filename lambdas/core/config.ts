@@ -108,6 +108,63 @@ export const DEFAULT_PAGE_SIZE = 25;
 export const API_THROTTLE_RATE_PER_SECOND = 500;
 export const API_THROTTLE_BURST = 1000;
 
+/** Most deliveries `POST /endpoints/{id}/recover` queues again in one call. */
+export const MAX_RECOVER_DELIVERIES = 1000;
+
+/** The circuit breaker and auto-disable policy of the delivery function. */
+export interface BreakerPolicy {
+  /** Consecutive failed attempts after which an endpoint's circuit opens. */
+  readonly failureThreshold: number;
+  /** How long an open circuit defers messages before one probe is let through. */
+  readonly openSeconds: number;
+  /** An endpoint failing without a single success for this long is disabled. */
+  readonly disableAfterSeconds: number;
+}
+
+export const DEFAULT_BREAKER_POLICY: BreakerPolicy = {
+  failureThreshold: 10,
+  openSeconds: 60,
+  disableAfterSeconds: 5 * 24 * 60 * 60,
+};
+
+function positiveInteger(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+/** Reads the breaker policy from `WEBHOOKS_BREAKER_*` and `WEBHOOKS_DISABLE_AFTER_SECONDS`. */
+export function breakerPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): BreakerPolicy {
+  return {
+    failureThreshold: positiveInteger(
+      'WEBHOOKS_BREAKER_THRESHOLD',
+      env.WEBHOOKS_BREAKER_THRESHOLD,
+      DEFAULT_BREAKER_POLICY.failureThreshold,
+    ),
+    openSeconds: positiveInteger(
+      'WEBHOOKS_BREAKER_OPEN_SECONDS',
+      env.WEBHOOKS_BREAKER_OPEN_SECONDS,
+      DEFAULT_BREAKER_POLICY.openSeconds,
+    ),
+    disableAfterSeconds: positiveInteger(
+      'WEBHOOKS_DISABLE_AFTER_SECONDS',
+      env.WEBHOOKS_DISABLE_AFTER_SECONDS,
+      DEFAULT_BREAKER_POLICY.disableAfterSeconds,
+    ),
+  };
+}
+
+/** Serialises a breaker policy into the variables {@link breakerPolicyFromEnv} reads. */
+export function breakerPolicyEnv(policy: BreakerPolicy): Record<string, string> {
+  return {
+    WEBHOOKS_BREAKER_THRESHOLD: String(policy.failureThreshold),
+    WEBHOOKS_BREAKER_OPEN_SECONDS: String(policy.openSeconds),
+    WEBHOOKS_DISABLE_AFTER_SECONDS: String(policy.disableAfterSeconds),
+  };
+}
+
 /** The retry policy in force for this process. */
 export interface RetryPolicy {
   /** Delays in seconds; the last one repeats until the attempt budget is spent. */

@@ -91,6 +91,9 @@ export const listDeliveriesSchema = z.strictObject({
 });
 export type ListDeliveriesQuery = z.infer<typeof listDeliveriesSchema>;
 
+/** `POST /endpoints/{id}/recover?since=`: since is required, so a recovery is always bounded in time. */
+export const recoverSchema = z.strictObject({ since });
+
 export const listEndpointsSchema = z.strictObject({
   cursor: cursor.optional(),
   limit: limit.optional(),

@@ -10,12 +10,16 @@ import { deferMessage, sendToDeadLetter } from '../adapters/queue.ts';
 import type { EndpointSecrets } from '../adapters/secrets.ts';
 import { signingSecrets } from '../adapters/secrets.ts';
 import type { AttemptRecord, EndpointRecord, Store } from '../adapters/store.ts';
+import { circuitState, failedTooLong } from '../core/circuit-breaker.ts';
 import { classifyResponse } from '../core/classify.ts';
 import {
+  type BreakerPolicy,
+  DEFAULT_BREAKER_POLICY,
   ENDPOINT_CACHE_TTL_MS,
   MAX_IN_FLIGHT_PER_ENDPOINT,
   RESPONSE_EXCERPT_BYTES,
   type RetryPolicy,
+  SQS_MAX_VISIBILITY_SECONDS,
 } from '../core/config.ts';
 import { DeliveryError } from '../core/errors.ts';
 import { KeyedLimiter } from '../core/keyed-limiter.ts';
@@ -46,6 +50,8 @@ export interface WorkerDeps {
     | 'addEndpointFailure'
     | 'resetEndpointFailures'
     | 'updateEndpoint'
+    | 'openCircuit'
+    | 'claimProbe'
   >;
   readonly secrets: Pick<EndpointSecrets, 'get'>;
   readonly sender: { post(url: string, headers: Record<string, string>, body: string): Promise<HttpAnswer> };
@@ -56,6 +62,8 @@ export interface WorkerDeps {
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
   readonly policy: RetryPolicy;
+  /** @default DEFAULT_BREAKER_POLICY */
+  readonly breaker?: BreakerPolicy;
   readonly logger: WorkerLogger;
   readonly metric?: MetricSink;
   readonly now?: () => number;
@@ -65,6 +73,17 @@ export interface WorkerDeps {
 /** What became of one record. */
 type RecordFate = 'done' | 'retry';
 
+/** One record being worked on. */
+interface Job {
+  readonly record: SQSRecord;
+  readonly message: DeliveryMessage;
+  readonly receiveCount: number;
+  readonly receivedAt: number;
+  readonly redrive: boolean;
+  readonly attemptNumber: number;
+  readonly log: Record<string, unknown>;
+}
+
 /** Processes SQS batches of delivery messages. */
 export class DeliveryWorker {
   private readonly limiter = new KeyedLimiter(MAX_IN_FLIGHT_PER_ENDPOINT);
@@ -72,11 +91,13 @@ export class DeliveryWorker {
   private readonly now: () => number;
   private readonly queue: NonNullable<WorkerDeps['queue']>;
   private readonly metric: MetricSink;
+  private readonly breaker: BreakerPolicy;
 
   constructor(private readonly deps: WorkerDeps) {
     this.now = deps.now ?? Date.now;
     this.endpoints = new TtlCache(ENDPOINT_CACHE_TTL_MS, this.now);
     this.metric = deps.metric ?? (() => {});
+    this.breaker = deps.breaker ?? DEFAULT_BREAKER_POLICY;
     this.queue = deps.queue ?? {
       defer: (receiptHandle, seconds) => deferMessage(deps.queueUrl, receiptHandle, seconds),
       deadLetter: (body) => sendToDeadLetter(deps.deadLetterQueueUrl, body),
@@ -125,41 +146,55 @@ export class DeliveryWorker {
       this.metric('DeliveryDead', 'Count', 1);
       return 'done';
     }
-    const context = {
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
+    const log = {
       eventId: message.eventId,
       deliveryId: message.deliveryId,
       endpointId: message.endpointId,
       messageId: record.messageId,
+      receiveCount,
     };
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
 
     const endpoint = await this.endpoints.get(message.endpointId, () =>
       this.deps.store.getEndpoint(message.endpointId),
     );
     const existing = await this.deps.store.getDelivery(message.endpointId, message.deliveryId);
     if (existing?.status === 'delivered') {
-      this.deps.logger.info('already delivered; duplicate message dropped', context);
+      this.deps.logger.info('already delivered; duplicate message dropped', log);
       this.metric('DuplicateSuppressed', 'Count', 1);
       return 'done';
     }
-    // Back after being dead or retried by hand: SQS restarted its receive count, we keep ours.
-    const redrive = receiveCount === 1 && (existing?.attempts ?? 0) > 0;
-    const attemptNumber = (existing?.attempts ?? 0) + 1;
+    const job: Job = {
+      record,
+      message,
+      receiveCount,
+      receivedAt,
+      // Back after being dead or retried by hand: SQS restarted its receive count, we keep ours.
+      redrive: receiveCount === 1 && (existing?.attempts ?? 0) > 0,
+      attemptNumber: (existing?.attempts ?? 0) + 1,
+      log,
+    };
 
     if (!endpoint?.enabled) {
       const reason = endpoint
         ? `endpoint is disabled${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`
         : 'endpoint was deleted';
-      await this.park(record, message, attemptNumber, redrive, {
-        at: receivedAt,
-        error: reason,
-        code: 'endpoint_unavailable',
-      });
+      await this.park(job, this.notSent('endpoint_unavailable', reason));
       this.deps.logger.warn('not sent: endpoint unavailable; parked in the dead-letter queue', {
-        ...context,
+        ...log,
         reason,
       });
       return 'done';
+    }
+
+    const circuit = circuitState(endpoint, this.now(), this.breaker);
+    if (circuit.state === 'open' || (circuit.state === 'half-open' && !(await this.claimProbe(endpoint)))) {
+      const wait = circuit.state === 'open' ? circuit.retryInSeconds : this.breaker.openSeconds;
+      const attempt = this.notSent(
+        'circuit_open',
+        `endpoint failed ${endpoint.failureStreak} times in a row; not sent`,
+      );
+      return this.retryLater(job, endpoint, attempt, { minDelaySeconds: wait, countsAsFailure: false });
     }
 
     const attemptAt = new Date(this.now()).toISOString();
@@ -177,48 +212,37 @@ export class DeliveryWorker {
           ? error
           : new DeliveryError('internal_error', (error as Error).message, true);
       const attempt: AttemptRecord = {
-        attempt: attemptNumber,
+        attempt: job.attemptNumber,
         at: attemptAt,
         durationMs: this.now() - Date.parse(attemptAt),
         error: `${failure.code}: ${failure.message}`,
       };
       if (!failure.retryable) {
-        await this.park(
-          record,
-          message,
-          attemptNumber,
-          redrive,
-          { at: receivedAt, error: attempt.error ?? failure.code, code: failure.code },
-          attempt,
-        );
+        await this.park(job, attempt);
         this.deps.logger.warn('not retryable; parked in the dead-letter queue', {
-          ...context,
+          ...log,
           error: attempt.error,
         });
         return 'done';
       }
-      return this.retryLater(
-        record,
-        message,
-        endpoint,
-        attempt,
-        receiveCount,
-        receivedAt,
-        redrive,
-        undefined,
-      );
+      return this.retryLater(job, endpoint, attempt, {});
     }
 
     const verdict = classifyResponse(answer.statusCode, answer.retryAfter, this.now());
     const attempt: AttemptRecord = {
-      attempt: attemptNumber,
+      attempt: job.attemptNumber,
       at: attemptAt,
       statusCode: answer.statusCode,
       durationMs: answer.durationMs,
     };
     this.metric('AttemptDuration', 'Milliseconds', answer.durationMs);
     if (verdict.kind === 'delivered') {
-      await this.deps.store.recordOutcome({ ...this.keyOf(message), status: 'delivered', attempt, redrive });
+      await this.deps.store.recordOutcome({
+        ...this.keyOf(message),
+        status: 'delivered',
+        attempt,
+        redrive: job.redrive,
+      });
       if ((endpoint.failureStreak ?? 0) > 0) {
         await this.deps.store.resetEndpointFailures(endpoint.id);
         this.endpoints.delete(endpoint.id);
@@ -226,7 +250,7 @@ export class DeliveryWorker {
       this.metric('DeliveryDelivered', 'Count', 1);
       this.metric('DeliveryLatency', 'Milliseconds', this.now() - message.createdAtMs);
       this.deps.logger.info('delivered', {
-        ...context,
+        ...log,
         statusCode: answer.statusCode,
         durationMs: answer.durationMs,
       });
@@ -238,71 +262,76 @@ export class DeliveryWorker {
       responseExcerpt: answer.excerpt.slice(0, RESPONSE_EXCERPT_BYTES),
     };
     if (verdict.kind === 'gone') {
-      await this.deps.store.updateEndpoint(endpoint.id, {
-        enabled: false,
-        disabledReason: 'receiver answered 410 Gone',
-        updatedAt: new Date(this.now()).toISOString(),
-      });
-      this.endpoints.delete(endpoint.id);
-      await this.park(
-        record,
-        message,
-        attemptNumber,
-        redrive,
-        { at: receivedAt, error: failed.error ?? 'gone', code: 'gone' },
-        failed,
-      );
-      this.deps.logger.warn('receiver answered 410 Gone: endpoint disabled, message parked', context);
+      await this.disableEndpoint(endpoint.id, 'receiver answered 410 Gone');
+      await this.park(job, failed);
+      this.deps.logger.warn('receiver answered 410 Gone: endpoint disabled, message parked', log);
       return 'done';
     }
-    return this.retryLater(
-      record,
-      message,
-      endpoint,
-      failed,
-      receiveCount,
-      receivedAt,
-      redrive,
-      verdict.retryAfterSeconds,
+    return this.retryLater(job, endpoint, failed, { retryAfterSeconds: verdict.retryAfterSeconds });
+  }
+
+  /** An attempt that was decided without sending anything. */
+  private notSent(code: string, reason: string): AttemptRecord {
+    return { attempt: 0, at: new Date(this.now()).toISOString(), durationMs: 0, error: `${code}: ${reason}` };
+  }
+
+  private async claimProbe(endpoint: EndpointRecord): Promise<boolean> {
+    const claimed = await this.deps.store.claimProbe(
+      endpoint.id,
+      endpoint.circuitOpenUntil,
+      this.now() + this.breaker.openSeconds * 1000,
     );
+    // Winner or not, the circuit's state changed: read it afresh next time.
+    this.endpoints.delete(endpoint.id);
+    if (claimed) this.deps.logger.info('circuit half-open: sending one probe', { endpointId: endpoint.id });
+    return claimed;
+  }
+
+  private async disableEndpoint(id: string, reason: string): Promise<void> {
+    await this.deps.store.updateEndpoint(id, {
+      enabled: false,
+      disabledReason: reason,
+      updatedAt: new Date(this.now()).toISOString(),
+    });
+    this.endpoints.delete(id);
   }
 
   /**
-   * A retryable failure: record it, then either hide the message until its next attempt, or,
-   * when the budget is spent, mark the delivery dead and let SQS move the message to the DLQ
-   * (maxReceiveCount is the attempt budget, so its next receive is the move).
+   * A retryable failure (or a deferral by the open circuit): record it, then either hide the
+   * message until its next attempt, or, when the budget is spent, mark the delivery dead and
+   * let SQS move the message to the DLQ (maxReceiveCount is the attempt budget, so its next
+   * receive is the move).
    */
   private async retryLater(
-    record: SQSRecord,
-    message: DeliveryMessage,
+    job: Job,
     endpoint: EndpointRecord,
     attempt: AttemptRecord,
-    receiveCount: number,
-    receivedAt: number,
-    redrive: boolean,
-    retryAfterSeconds: number | undefined,
+    options: { retryAfterSeconds?: number | undefined; minDelaySeconds?: number; countsAsFailure?: boolean },
   ): Promise<RecordFate> {
-    const attemptsLeft = hasAttemptsLeft(receiveCount, this.deps.policy);
+    const attemptsLeft = hasAttemptsLeft(job.receiveCount, this.deps.policy);
+    const elapsedSinceReceiveSeconds = (this.now() - job.receivedAt) / 1000;
     const delay = attemptsLeft
-      ? retryDelaySeconds(receiveCount, this.deps.policy, {
-          random: this.deps.random,
-          retryAfterSeconds,
-          elapsedSinceReceiveSeconds: (this.now() - receivedAt) / 1000,
-        })
+      ? Math.min(
+          Math.max(
+            retryDelaySeconds(job.receiveCount, this.deps.policy, {
+              random: this.deps.random,
+              retryAfterSeconds: options.retryAfterSeconds,
+              elapsedSinceReceiveSeconds,
+            }),
+            options.minDelaySeconds ?? 0,
+          ),
+          SQS_MAX_VISIBILITY_SECONDS - Math.ceil(elapsedSinceReceiveSeconds) - 1,
+        )
       : 0;
     const status: DeliveryStatus = attemptsLeft ? 'failed' : 'dead';
     const nextAttemptAt = attemptsLeft ? new Date(this.now() + delay * 1000).toISOString() : undefined;
-    await this.recordFailure(message, status, attempt, redrive, nextAttemptAt);
-    await this.deps.store.addEndpointFailure(endpoint.id);
-    this.endpoints.delete(endpoint.id);
-    await this.queue.defer(record.receiptHandle, delay);
+    await this.recordFailure(job, status, { ...attempt, attempt: job.attemptNumber }, nextAttemptAt);
+    if (options.countsAsFailure !== false) await this.noteEndpointFailure(endpoint);
+    await this.queue.defer(job.record.receiptHandle, delay);
     this.metric('DeliveryFailed', 'Count', 1);
     if (!attemptsLeft) this.metric('DeliveryDead', 'Count', 1);
     this.deps.logger.warn(attemptsLeft ? 'attempt failed; retry scheduled' : 'attempt budget spent; dead', {
-      eventId: message.eventId,
-      deliveryId: message.deliveryId,
-      endpointId: message.endpointId,
-      receiveCount,
+      ...job.log,
       statusCode: attempt.statusCode,
       error: attempt.error,
       retryInSeconds: attemptsLeft ? delay : undefined,
@@ -310,41 +339,49 @@ export class DeliveryWorker {
     return 'retry';
   }
 
+  /** Counts a failure against the endpoint: opens its circuit, or disables it after days of failing. */
+  private async noteEndpointFailure(endpoint: EndpointRecord): Promise<void> {
+    const now = this.now();
+    const run = await this.deps.store.addEndpointFailure(endpoint.id, new Date(now).toISOString());
+    this.endpoints.delete(endpoint.id);
+    if (!run) return;
+    if (failedTooLong(run.failingSince, now, this.breaker)) {
+      const reason = `failing without a success since ${run.failingSince}`;
+      await this.disableEndpoint(endpoint.id, reason);
+      this.deps.logger.warn('endpoint disabled: failing for too long', { endpointId: endpoint.id, reason });
+      return;
+    }
+    if (run.failureStreak >= this.breaker.failureThreshold) {
+      await this.deps.store.openCircuit(endpoint.id, now + this.breaker.openSeconds * 1000);
+      this.deps.logger.warn("circuit opened: deferring this endpoint's messages", {
+        endpointId: endpoint.id,
+        failureStreak: run.failureStreak,
+        openSeconds: this.breaker.openSeconds,
+      });
+    }
+  }
+
   /** A permanent failure: mark the delivery dead and copy the message to the DLQ now. */
-  private async park(
-    record: SQSRecord,
-    message: DeliveryMessage,
-    attemptNumber: number,
-    redrive: boolean,
-    reason: { at: number; error: string; code: string },
-    attempt?: AttemptRecord,
-  ): Promise<void> {
-    const recorded: AttemptRecord = attempt ?? {
-      attempt: attemptNumber,
-      at: new Date(reason.at).toISOString(),
-      durationMs: 0,
-      error: `${reason.code}: ${reason.error}`,
-    };
-    await this.recordFailure(message, 'dead', recorded, redrive, undefined);
-    await this.queue.deadLetter(record.body);
+  private async park(job: Job, attempt: AttemptRecord): Promise<void> {
+    await this.recordFailure(job, 'dead', { ...attempt, attempt: job.attemptNumber }, undefined);
+    await this.queue.deadLetter(job.record.body);
     this.metric('DeliveryDead', 'Count', 1);
   }
 
   private async recordFailure(
-    message: DeliveryMessage,
+    job: Job,
     status: DeliveryStatus,
     attempt: AttemptRecord,
-    redrive: boolean,
     nextAttemptAt: string | undefined,
   ): Promise<void> {
     const number = await this.deps.store.recordOutcome({
-      ...this.keyOf(message),
+      ...this.keyOf(job.message),
       status,
       attempt,
-      redrive,
+      redrive: job.redrive,
       ...(nextAttemptAt ? { nextAttemptAt } : {}),
     });
-    await this.deps.store.putAttempt(message.deliveryId, { ...attempt, attempt: number });
+    await this.deps.store.putAttempt(job.message.deliveryId, { ...attempt, attempt: number });
   }
 
   private keyOf(message: DeliveryMessage) {
