@@ -6,6 +6,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Command, Option } from 'commander';
 import { ApiClient } from './api-client.ts';
+import { CliError, describeError, networkCode } from './errors.ts';
 import { resolveTarget, STATE_FILE_ENV, type Target, type TargetOptions } from './target.ts';
 
 /** The process around a command; tests pass their own. */
@@ -43,9 +44,15 @@ export class CommandContext {
   }
 
   target(): Promise<Target> {
-    this.targetPromise ??= resolveTarget(this.options, this.io.env);
+    this.targetPromise ??= resolveTarget(this.options, this.io.env).then((target) => {
+      this.resolved = target;
+      return target;
+    });
     return this.targetPromise;
   }
+
+  /** The target, once resolved (for hints in error messages). */
+  resolved: Target | undefined;
 
   async api(): Promise<ApiClient> {
     const target = await this.target();
@@ -76,7 +83,7 @@ export class CommandContext {
 /** Adds the target and output options every command takes, and an example to its help. */
 export function withCommonOptions(command: Command, examples: readonly string[]): Command {
   return command
-    .option('--local', 'use the local runner ("npm run local") through its state file')
+    .option('--local', `use the local runner ("npm run local") through its state file (or ${STATE_FILE_ENV})`)
     .addOption(
       new Option('--stack <name>', 'use this deployed CloudFormation stack')
         .default('Webhooks')
@@ -114,6 +121,12 @@ export function action(
     const context = new CommandContext(io, options as CommonOptions);
     try {
       await work(context, positional, options);
+    } catch (error) {
+      // An emulator or endpoint that does not answer: say which, and what to check.
+      if (networkCode(error) && context.resolved && !(error instanceof CliError)) {
+        throw new CliError(`${describeError(error)}: ${context.resolved.unreachableHint}`);
+      }
+      throw error;
     } finally {
       context.close();
     }

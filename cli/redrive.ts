@@ -377,10 +377,12 @@ async function manualRedrive(
       }
       if (options.max !== undefined && selected >= options.max) break;
       await renewHeld();
+      // Unfiltered, every message received is sent: take a batch's worth (and no more than
+      // --max still allows), so few sit received but unsent. A selection scans at full width.
       const want =
-        options.max !== undefined && !isFiltered(filter)
-          ? Math.min(batchSize, options.max - selected)
-          : batchSize;
+        isFiltered(filter) || dryRun
+          ? 10
+          : Math.min(batchSize, options.max === undefined ? batchSize : options.max - selected);
       const { Messages = [] } = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: dlq,

@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../cli/main.ts';
 import { resolveTarget } from '../../cli/target.ts';
+import { freePort } from '../../local/moto.ts';
 import { EMULATOR_CREDENTIALS, type LocalResources } from '../../local/provision.ts';
 import { cli, collect, spawnCli, stateFileFor, tempDir } from './support.ts';
 
@@ -224,6 +225,26 @@ describe('CLI contract', () => {
       expect(stdout).toBe('');
       expect(stderr, args.join(' ')).toMatch(/^webhooks: [^\n]+\n$/);
     }
+  });
+
+  it('says what to check when the emulator does not answer', async () => {
+    const port = await freePort();
+    const path = stateFileFor(dir.path, {
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      tables: { Events: 'e', Deliveries: 'd', Attempts: 'a', Endpoints: 'n' },
+      deliveryQueueUrl: `http://127.0.0.1:${port}/123456789012/deliveries`,
+      deadLetterQueueUrl: `http://127.0.0.1:${port}/123456789012/dlq`,
+      apiKeysSecretId: 'k',
+      endpointSecretPrefix: 's',
+    });
+
+    const { code, stderr } = await cli(['dlq', 'count', '--state-file', path]);
+
+    expect(code).toBe(1);
+    expect(stderr).toBe(
+      `webhooks: cannot connect to 127.0.0.1:${port} (connection refused): is "npm run local" still running?\n`,
+    );
   });
 
   it('refuses --data that is not JSON before calling anything', async () => {
