@@ -269,7 +269,8 @@ export class Store {
           UpdateExpression: 'ADD failureStreak :one SET failingSince = if_not_exists(failingSince, :now)',
           ConditionExpression: 'attribute_exists(id)',
           ExpressionAttributeValues: { ':one': 1, ':now': nowIso },
-          ReturnValues: 'UPDATED_NEW',
+          // ALL_NEW: an if_not_exists that kept the old value is not "updated".
+          ReturnValues: 'ALL_NEW',
         }),
       );
       return {

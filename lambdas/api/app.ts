@@ -5,6 +5,7 @@
  * queue and the secrets.
  */
 
+import type { RedriveOutcome } from '../adapters/dlq.ts';
 import type { EndpointSecrets } from '../adapters/secrets.ts';
 import type { EndpointRecord, EventRecord, Page, Store } from '../adapters/store.ts';
 import { decodeCursor } from '../adapters/store.ts';
@@ -50,6 +51,7 @@ import {
   sendEventSchema,
   updateEndpointSchema,
 } from '../core/validation.ts';
+import { dashboardPage } from './dashboard.ts';
 import { publicAttempts, publicDelivery, publicEndpoint, publicEvent } from './views.ts';
 
 /** A request, as the adapters hand it over. Header names are lower case. */
@@ -65,7 +67,9 @@ export interface ApiRequest {
 /** A response before serialisation. */
 export interface ApiResponse {
   readonly status: number;
+  /** Serialised as JSON, unless `contentType` is set: then it is a string, sent as it is. */
   readonly body?: unknown;
+  readonly contentType?: string;
   readonly headers?: Record<string, string>;
 }
 
@@ -79,6 +83,8 @@ export interface ApiDeps {
     enqueueOne(message: DeliveryMessage): Promise<void>;
     /** Messages in the dead-letter queue, visible and in flight. */
     deadLetterDepth(): Promise<{ visible: number; inFlight: number }>;
+    /** Moves the dead-letter queue back to the delivery queue. */
+    redriveDeadLetters(): Promise<RedriveOutcome>;
   };
   readonly guard: GuardOptions;
   readonly now?: () => number;
@@ -92,15 +98,17 @@ interface Route {
   readonly pattern: RegExp;
   readonly names: readonly string[];
   readonly handler: RouteHandler;
+  /** Served without an API key (only the dashboard page, which holds no data). */
+  readonly open?: boolean;
 }
 
-function route(method: string, template: string, handler: RouteHandler): Route {
+function route(method: string, template: string, handler: RouteHandler, open = false): Route {
   const names: string[] = [];
   const source = template.replace(/\{(\w+)\}/g, (_, name: string) => {
     names.push(name);
     return '([^/]+)';
   });
-  return { method, pattern: new RegExp(`^${source}/?$`), names, handler };
+  return { method, pattern: new RegExp(`^${source}/?$`), names, handler, open };
 }
 
 /** The API's routes and their logic. */
@@ -127,6 +135,8 @@ export class ApiApp {
       route('GET', '/deliveries/{id}', (_, p) => this.getDelivery(p.id ?? '')),
       route('POST', '/deliveries/{id}/retry', (_, p) => this.retryDelivery(p.id ?? '')),
       route('GET', '/dlq', async () => ({ status: 200, body: await this.deps.queue.deadLetterDepth() })),
+      route('POST', '/dlq/redrive', () => this.redriveDeadLetters()),
+      route('GET', '/dashboard', async () => dashboardPage(), true),
     ];
   }
 
@@ -137,8 +147,8 @@ export class ApiApp {
     }
     const matches = this.routes.filter((candidate) => candidate.pattern.test(request.path));
     if (matches.length === 0) throw new HttpError(404, 'not_found', `no route for ${request.path}`);
-    await this.authenticate(request);
     const match = matches.find((candidate) => candidate.method === request.method);
+    if (!match?.open) await this.authenticate(request);
     if (!match) {
       throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${request.path}`, {
         Allow: matches.map((candidate) => candidate.method).join(', '),
@@ -551,6 +561,12 @@ export class ApiApp {
       reason,
     });
     return 'queued';
+  }
+
+  /** 202 when SQS took the whole queue as a move task, 200 with the count when copied here. */
+  private async redriveDeadLetters(): Promise<ApiResponse> {
+    const outcome = await this.deps.queue.redriveDeadLetters();
+    return { status: outcome.mode === 'move-task' ? 202 : 200, body: outcome };
   }
 
   // --- helpers ---------------------------------------------------------------------------

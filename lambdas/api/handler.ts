@@ -5,6 +5,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { redriveDeadLetters } from '../adapters/dlq.ts';
 import { requireEnv } from '../adapters/env.ts';
 import { enqueueDeliveries, enqueueOne, queueDepth } from '../adapters/queue.ts';
 import { ApiKeyHashes, EndpointSecrets } from '../adapters/secrets.ts';
@@ -26,6 +27,7 @@ const app = new ApiApp({
     enqueue: (messages) => enqueueDeliveries(queueUrl, messages),
     enqueueOne: (message) => enqueueOne(queueUrl, message),
     deadLetterDepth: () => queueDepth(deadLetterQueueUrl),
+    redriveDeadLetters: () => redriveDeadLetters(deadLetterQueueUrl, queueUrl),
   },
   guard: {
     allowLoopback: process.env[ENV.allowLoopback] === 'true',

@@ -1,6 +1,7 @@
 /**
- * Runs a request through the app and serialises the result: JSON bodies, the `Trackingid`
- * header on every response, and `{"error": {"code", "message"}}` for every failure.
+ * Runs a request through the app and serialises the result: JSON bodies (or a route's own
+ * content, such as the dashboard's HTML), the `Trackingid` header on every response, and
+ * `{"error": {"code", "message"}}` for every failure.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { HttpError } from '../core/errors.ts';
@@ -56,14 +57,18 @@ export async function toHttpResponse(
     durationMs: Math.round(performance.now() - started),
     ...(request.path.startsWith('/events') && body?.id ? { eventId: body.id } : {}),
   });
+  // A route that sets its own content type (the dashboard page) hands over the finished body.
+  const raw = response.contentType !== undefined && typeof response.body === 'string';
   return {
     statusCode: response.status,
     headers: {
-      ...(response.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(response.body === undefined ? {} : { 'content-type': response.contentType ?? 'application/json' }),
       'cache-control': 'no-store',
       ...response.headers,
       Trackingid: request.trackingId,
     },
-    ...(response.body === undefined ? {} : { body: JSON.stringify(response.body) }),
+    ...(response.body === undefined
+      ? {}
+      : { body: raw ? (response.body as string) : JSON.stringify(response.body) }),
   };
 }

@@ -92,6 +92,16 @@ async function scenario(): Promise<void> {
   await harness.api('GET', `/deliveries?endpointId=${flakyId}`);
   await harness.api('GET', `/deliveries?endpointId=${goneId}&status=dead`);
   await harness.api('GET', '/dlq');
+  // The 410 parked its message in the DLQ: redrive it (on moto the move task is refused and
+  // the copy fallback receives, sends and deletes).
+  await eventually(async () =>
+    (await harness.queueCounts(harness.stack.resources.deadLetterQueueUrl)).visible >= 1 ? true : undefined,
+  );
+  const redriven = await harness.api<{ mode: string; moved: number }>('POST', '/dlq/redrive');
+  expect(redriven.body).toEqual({ mode: 'copied', moved: expect.any(Number) });
+  expect(redriven.body.moved).toBeGreaterThanOrEqual(1);
+  const page = await fetch(`${harness.stack.apiUrl}/dashboard`);
+  expect(page.status).toBe(200);
   const retried = await harness.api('POST', `/deliveries/${okDelivery.id}/retry`);
   expect(retried.status).toBe(202);
   await eventually(async () => (ok.received.length >= 2 ? true : undefined));
@@ -182,6 +192,16 @@ const SERVICE_PREFIX: Record<string, string> = {
   SecretsManagerClient: 'secretsmanager',
 };
 
+/**
+ * StartMessageMoveTask names its source queue (the resource it is authorised on) by ARN: the
+ * URL of the queue with that name, among the local environment's values.
+ */
+function queueUrlOf(arn: string | undefined, localEnv: NodeJS.ProcessEnv): string | undefined {
+  const queueName = arn?.split(':').at(-1);
+  if (!queueName) return undefined;
+  return Object.values(localEnv).find((value) => value?.endsWith(`/${queueName}`));
+}
+
 /** The (action, resource) a recorded call needs, resolved through the env var that named the resource. */
 function neededPair(
   call: RecordedCall,
@@ -192,7 +212,12 @@ function neededPair(
   const raw = `${service}:${call.command.replace(/Command$/, '')}`;
   const action = ACTION_OF_BATCH[raw] ?? raw;
   const input = call.input as Record<string, string | undefined>;
-  const name = input.TableName ?? input.QueueUrl ?? input.SecretId ?? input.Name;
+  const name =
+    input.TableName ??
+    input.QueueUrl ??
+    input.SecretId ??
+    input.Name ??
+    queueUrlOf(input.SourceArn, localEnv);
   if (!name) throw new Error(`cannot tell the resource of ${raw}`);
   const byValue = Object.keys(templateEnv).find((key) => localEnv[key] === name);
   if (byValue) {

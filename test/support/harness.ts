@@ -80,7 +80,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     policy: options.policy,
     port: 0,
     prefix: 'webhooks-test',
-    env: { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true', ...options.env },
+    env: {
+      POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...options.env,
+    },
     instrument: (fn, run) => actor.run(fn, run),
   });
 
