@@ -46,10 +46,18 @@ const API_ACCESS = {
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
   ],
-  // Fan-out and POST /deliveries/{id}/retry.
-  deliveryQueue: ['sqs:SendMessage'],
-  // DLQ depth for the dashboard.
-  deadLetterQueue: ['sqs:GetQueueAttributes'],
+  // Fan-out, POST /deliveries/{id}/retry and the destination of POST /dlq/redrive (its ARN
+  // is looked up once: message move tasks name queues by ARN).
+  deliveryQueue: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
+  // DLQ depth for the dashboard, and the source of POST /dlq/redrive: StartMessageMoveTask
+  // needs receive, delete and attributes on the source besides its own action, and the copy
+  // fallback (emulators) receives and deletes itself.
+  deadLetterQueue: [
+    'sqs:GetQueueAttributes',
+    'sqs:StartMessageMoveTask',
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+  ],
   apiKeyHashes: ['secretsmanager:GetSecretValue'],
   // Create on POST /endpoints, put on rotation, delete with the endpoint.
   endpointSecrets: [
@@ -71,7 +79,7 @@ export interface IngestApiProps {
   readonly storage: Storage;
   /** Where accepted events are fanned out to, one message per (event, endpoint). */
   readonly deliveryQueue: sqs.IQueue;
-  /** The delivery DLQ, whose depth the dashboard shows. */
+  /** The delivery DLQ, whose depth the dashboard shows and which `POST /dlq/redrive` moves back. */
   readonly deadLetterQueue: sqs.IQueue;
   /** Hashes of the API keys accepted in `x-api-key`. */
   readonly apiKeyHashes: secretsmanager.ISecret;

@@ -98,8 +98,15 @@ describe('IAM', () => {
         'dynamodb:Query',
         'dynamodb:UpdateItem',
       ],
-      [arn(stack.delivery.queue.queueArn)]: ['sqs:SendMessage'],
-      [arn(stack.delivery.deadLetterQueue.queueArn)]: ['sqs:GetQueueAttributes'],
+      // Fan-out, retries, and the redrive destination (whose ARN the move task needs).
+      [arn(stack.delivery.queue.queueArn)]: ['sqs:GetQueueAttributes', 'sqs:SendMessage'],
+      // Depth, and the redrive source: a move task, or receive and delete where there is none.
+      [arn(stack.delivery.deadLetterQueue.queueArn)]: [
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+        'sqs:ReceiveMessage',
+        'sqs:StartMessageMoveTask',
+      ],
       [arn(stack.apiKeys.apiKeyHashes.secretArn)]: ['secretsmanager:GetSecretValue'],
       [ENDPOINT_SECRETS]: [
         'secretsmanager:CreateSecret',
