@@ -100,8 +100,10 @@ export interface RedriveResult {
   /** Selected but beyond `--max`; still in the DLQ. */
   readonly overMax: number;
   /**
-   * Bodies of a delivery this run had already moved (one that failed for good and came
-   * straight back, or a second copy): left in the DLQ so a run always ends.
+   * Copies of a delivery this run had already moved that reached the DLQ during the run (it
+   * failed for good again at once, e.g. its endpoint is disabled): left in the DLQ, so a run
+   * always ends instead of moving them round in a loop. Copies that were in the DLQ before
+   * the run move like any other message.
    */
   readonly repeated: number;
   /** Sent, but the delete from the DLQ failed: these are now in both queues. */
@@ -272,6 +274,18 @@ async function moveTask(
   };
 }
 
+/**
+ * Slack between this machine's clock and SQS's when telling copies that arrived during the run
+ * (by SentTimestamp) from older ones. A larger skew only delays the loop guard by that much:
+ * copies arriving later still are recognised.
+ */
+const CLOCK_SKEW_MS = 2_000;
+
+/** When SQS accepted the message (0 if unknown). */
+function sentAtMs(message: Message): number {
+  return Number(message.Attributes?.SentTimestamp ?? 0) || 0;
+}
+
 interface Held {
   receiptHandle: string;
   /** When its visibility was last set, to renew it before it runs out. */
@@ -293,12 +307,14 @@ async function manualRedrive(
   /** Messages received and kept hidden until the end: not selected, dry run, or failed. */
   const held = new Map<string, Held>();
   const seen = new Set<string>();
-  const movedKeys = new Set<string>();
+  /** Deliveries selected in this run, to recognise one that comes back during the run. */
+  const selectedKeys = new Set<string>();
   const groups = new GroupCounter();
   const counts = { scanned: 0, moved: 0, left: 0, failed: 0, overMax: 0, repeated: 0, duplicated: 0 };
   let selected = 0;
   let interrupted = false;
 
+  const runStartedAtMs = Date.now();
   const total = (await queueDepth(sqs, dlq)).visible;
   const report = () => options.onProgress?.({ ...counts, total, dryRun });
   const hold = (message: Message) =>
@@ -342,7 +358,6 @@ async function manualRedrive(
     batch.forEach((message, index) => {
       if (sent.has(String(index))) {
         deletable.push(message);
-        movedKeys.add(redriveKey(message.Body));
         groups.add(decodeBody(message.Body));
         counts.moved++;
       } else {
@@ -390,6 +405,7 @@ async function manualRedrive(
           VisibilityTimeout: visibility,
           WaitTimeSeconds: options.waitTimeSeconds ?? 1,
           MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['SentTimestamp'],
         }),
       );
       const fresh: Message[] = [];
@@ -420,15 +436,18 @@ async function manualRedrive(
         } else if (options.max !== undefined && selected >= options.max) {
           counts.overMax++;
           hold(message);
-        } else if (movedKeys.has(redriveKey(message.Body))) {
+        } else if (
+          selectedKeys.has(redriveKey(message.Body)) &&
+          sentAtMs(message) >= runStartedAtMs - CLOCK_SKEW_MS
+        ) {
           counts.repeated++;
           hold(message);
         } else {
           selected++;
+          selectedKeys.add(redriveKey(message.Body));
           if (dryRun) {
             counts.moved++;
             groups.add(decoded);
-            movedKeys.add(redriveKey(message.Body));
             hold(message);
           } else {
             toMove.push(message);

@@ -45,7 +45,7 @@ function humanSummary(result: RedriveResult): string {
   const extras: string[] = [];
   if (result.overMax > 0) extras.push(`${result.overMax} more matching left by --max`);
   if (result.repeated > 0)
-    extras.push(`${result.repeated} repeats of a delivery already moved left in the DLQ`);
+    extras.push(`${result.repeated} came back to the DLQ during the run and were left there`);
   if (result.duplicated > 0)
     extras.push(`${result.duplicated} sent but not deleted from the DLQ (now in both queues)`);
   if (result.interrupted) extras.push('interrupted');

@@ -2,7 +2,12 @@
  * `webhooks redrive` and `webhooks dlq` against moto: every test gets its own queues (a unique
  * `provision()` prefix) filled with the same DLQ fixture.
  */
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedriveResult } from '../../cli/redrive.ts';
 import type { DeliveryMessage } from '../../lambdas/core/payload.ts';
@@ -168,6 +173,61 @@ describe('webhooks redrive (moto)', () => {
     );
     expect(await visibleCount(sqs, fixture.resources.deadLetterQueueUrl)).toBe(13);
     expect(await drainBodies(sqs, fixture.resources.deliveryQueueUrl)).toEqual([]);
+  });
+
+  it('moves a second copy of a delivery that was already in the DLQ', async () => {
+    const fixture = dlqFixture();
+    const first = fixture.bodies[0] ?? '';
+    const withCopy = await filledDlq({ messages: fixture.messages, bodies: [...fixture.bodies, first] });
+    // Older than the run, beyond the guard's allowance for clock skew.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+
+    const result = await redriveJson(withCopy);
+
+    expect(result).toMatchObject({ moved: 14, repeated: 0 });
+    expect(await drainBodies(sqs, withCopy.resources.deadLetterQueueUrl)).toEqual([]);
+  });
+
+  it('ends even when moved messages fail for good at once and come straight back', async () => {
+    // Prepare: a stand-in for a worker that parks everything (a disabled endpoint): whatever
+    // reaches the delivery queue goes straight back to the DLQ.
+    const fixture = await filledDlq();
+    let bouncing = true;
+    let bounced = 0;
+    const bouncer = (async () => {
+      while (bouncing) {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: fixture.resources.deliveryQueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+          }),
+        );
+        for (const message of Messages) {
+          await sqs.send(
+            new SendMessageCommand({
+              QueueUrl: fixture.resources.deadLetterQueueUrl,
+              MessageBody: message.Body ?? '',
+            }),
+          );
+          await sqs.send(
+            new DeleteMessageCommand({
+              QueueUrl: fixture.resources.deliveryQueueUrl,
+              ReceiptHandle: message.ReceiptHandle ?? '',
+            }),
+          );
+          bounced++;
+        }
+      }
+    })();
+    // Act
+    const result = await redriveJson(fixture, '--rate', '5');
+    bouncing = false;
+    await bouncer;
+    // Assess: each delivery moved once; what came back during the run stayed in the DLQ.
+    expect(result.moved).toBe(13);
+    expect(result.repeated).toBeGreaterThan(0);
+    expect(result.repeated).toBeLessThanOrEqual(bounced);
   });
 
   it('prints a readable summary without --json', async () => {
