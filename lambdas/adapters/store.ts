@@ -415,7 +415,8 @@ export class Store {
       'lastAttempt = :last',
       'expiresAt = :expiresAt',
     ];
-    const removes = ['retryQueuedAt'];
+    // retryQueuedAt stays: it is the double-click guard for MANUAL_RETRY_COOLDOWN_SECONDS.
+    const removes: string[] = [];
     if (input.status === 'delivered') {
       sets.push('deliveredAt = :deliveredAt');
       values[':deliveredAt'] = input.attempt.at;
@@ -437,7 +438,7 @@ export class Store {
       new UpdateCommand({
         TableName: this.tableName('deliveries'),
         Key: { endpointId: input.endpointId, id: input.id },
-        UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')} REMOVE ${removes.join(', ')}`,
+        UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: values,
         ReturnValues: 'UPDATED_NEW',

@@ -63,6 +63,7 @@ p { margin: 0 0 12px; }
 .connect .field { flex: 1; }
 .connect .row { display: flex; gap: 8px; }
 input, select, button { font: inherit; }
+::placeholder { color: #9aa4b2; }
 input[type=text], input[type=password], select {
   height: 32px; padding: 0 10px; border: 1px solid #cfd6df; border-radius: 6px; background: #fff; color: var(--text);
 }
@@ -108,7 +109,9 @@ header button:hover:not(:disabled) { background: #1f2937; }
 .detail { position: sticky; top: 16px; }
 table { width: 100%; border-collapse: collapse; font-size: 13px; }
 th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { font-size: 11.5px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; background: #fafbfc; }
+th { font-size: 11.5px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; background: #fafbfc; white-space: nowrap; }
+td.time, td time { white-space: nowrap; }
+td.endpoint { max-width: 220px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 tbody tr:last-child td { border-bottom: 0; }
 tbody tr.selectable { cursor: pointer; }
 tbody tr.selectable:hover { background: #f7f9fc; }
@@ -141,7 +144,10 @@ pre.excerpt {
   font: 12px/1.4 var(--mono); background: #f6f7f9; border: 1px solid var(--line); border-radius: 6px; padding: 6px 8px;
 }
 .error-text { color: var(--bad); overflow-wrap: anywhere; }
-.detail-actions { display: flex; gap: 8px; }
+.detail .card-head { align-items: flex-start; }
+.detail .card-head > div:first-child { min-width: 0; }
+.detail-id { display: block; margin-top: 2px; font-weight: 400; color: var(--muted); overflow-wrap: anywhere; }
+.detail-actions { display: flex; align-items: center; gap: 8px; flex-shrink: 0; }
 `;
 
 /** The page's behaviour, the content of its one `<script>` element. */
@@ -473,7 +479,11 @@ export const DASHBOARD_SCRIPT = String.raw`
     },
       h('td', {}, time(delivery.createdAt)),
       h('td', { class: 'mono', text: delivery.eventType }),
-      h('td', { class: 'url', title: delivery.endpointId, text: endpointLabel(delivery.endpointId) }),
+      h('td', {
+        class: 'endpoint',
+        title: endpointLabel(delivery.endpointId) + ' (' + delivery.endpointId + ')',
+        text: endpointLabel(delivery.endpointId).replace(/^https?:\/\//, ''),
+      }),
       h('td', {}, badge(delivery.status)),
       h('td', { class: 'num', text: String(delivery.attemptCount) }),
       h('td', {}, lastResult(delivery)),
@@ -698,7 +708,7 @@ export function dashboardHtml(style: string, script: string): string {
               <option value="dead">dead</option>
             </select>
           </label>
-          <label>Event type <input id="filter-type" name="type" type="text" spellcheck="false" placeholder="invoice.paid"></label>
+          <label>Event type <input id="filter-type" name="type" type="text" spellcheck="false" placeholder="e.g. invoice.paid"></label>
           <button type="submit">Apply filters</button>
         </form>
         <div class="table-wrap">
@@ -715,7 +725,7 @@ export function dashboardHtml(style: string, script: string): string {
       <section class="card detail" id="detail" aria-labelledby="detail-title" hidden>
         <div class="card-head">
           <div>
-            <h2 id="detail-title">Delivery <span class="mono" id="detail-id"></span></h2>
+            <h2 id="detail-title">Delivery <span class="mono detail-id" id="detail-id"></span></h2>
           </div>
           <div class="detail-actions">
             <span id="detail-status"></span>

@@ -2,10 +2,12 @@
  * Request validation with zod. Every schema is strict: unknown fields are refused rather
  * than silently dropped, so a typo in a field name is an error the caller sees.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { MAX_PAGE_SIZE } from './config.ts';
 import { badRequest, HttpError } from './errors.ts';
 import { isEndpointId } from './ids.ts';
+
+// zod/mini: the same validation as classic zod, tree-shakable, ~20 KB instead of ~450 KB per bundle.
 
 /** Deepest JSON nesting accepted in `data` (deeper payloads are refused, not truncated). */
 export const MAX_JSON_DEPTH = 32;
@@ -13,81 +15,94 @@ export const MAX_JSON_DEPTH = 32;
 /** Event types: dotted names such as `invoice.paid`; no spaces, quotes or control characters. */
 const eventType = z
   .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must be letters, digits and . _ : - (e.g. "invoice.paid")');
+  .check(
+    z.minLength(1),
+    z.maxLength(128),
+    z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must be letters, digits and . _ : - (e.g. "invoice.paid")'),
+  );
 
 /** `*` subscribes to every type. */
 const eventTypeFilter = z.union([z.literal('*'), eventType]);
 
-const endpointId = z.string().refine(isEndpointId, 'must be an endpoint id (ep_...)');
+const endpointId = z.string().check(z.refine(isEndpointId, 'must be an endpoint id (ep_...)'));
 
-const description = z.string().max(500);
+const description = z.string().check(z.maxLength(500));
+
+const url = z.string().check(z.minLength(1), z.maxLength(2048));
+
+const eventTypeFilters = z.array(eventTypeFilter).check(z.minLength(1), z.maxLength(100));
 
 export const createEndpointSchema = z.strictObject({
-  url: z.string().min(1).max(2048),
-  eventTypes: z.array(eventTypeFilter).min(1).max(100).optional(),
-  description: description.optional(),
+  url,
+  eventTypes: z.optional(eventTypeFilters),
+  description: z.optional(description),
 });
 export type CreateEndpointInput = z.infer<typeof createEndpointSchema>;
 
 export const updateEndpointSchema = z
   .strictObject({
-    url: z.string().min(1).max(2048).optional(),
-    eventTypes: z.array(eventTypeFilter).min(1).max(100).nullable().optional(),
-    enabled: z.boolean().optional(),
-    description: description.nullable().optional(),
+    url: z.optional(url),
+    eventTypes: z.optional(z.nullable(eventTypeFilters)),
+    enabled: z.optional(z.boolean()),
+    description: z.optional(z.nullable(description)),
   })
-  .refine(
-    (value) => Object.keys(value).length > 0,
-    'give at least one of url, eventTypes, enabled, description',
+  .check(
+    z.refine(
+      (value) => Object.keys(value).length > 0,
+      'give at least one of url, eventTypes, enabled, description',
+    ),
   );
 export type UpdateEndpointInput = z.infer<typeof updateEndpointSchema>;
 
 export const sendEventSchema = z.strictObject({
   type: eventType,
   data: z.record(z.string(), z.unknown()),
-  endpointIds: z
-    .array(endpointId)
-    .min(1)
-    .max(100)
-    .refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id')
-    .optional(),
+  endpointIds: z.optional(
+    z.array(endpointId).check(
+      z.minLength(1),
+      z.maxLength(100),
+      z.refine((ids) => new Set(ids).size === ids.length, 'must not repeat an id'),
+    ),
+  ),
 });
 export type SendEventInput = z.infer<typeof sendEventSchema>;
 
 export const deliveryStatusSchema = z.enum(['pending', 'delivered', 'failed', 'dead']);
 export type DeliveryStatus = z.infer<typeof deliveryStatusSchema>;
 
-/** `since`: ISO-8601 or Unix seconds. */
-const since = z.string().transform((raw, ctx) => {
-  const ms = /^\d{1,12}$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw);
-  if (!Number.isFinite(ms)) {
-    ctx.addIssue({ code: 'custom', message: 'must be ISO-8601 or Unix seconds' });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** `since`: ISO-8601 or Unix seconds, as epoch milliseconds. */
+const since = z.pipe(
+  z.string(),
+  z.transform((raw, ctx) => {
+    const ms = /^\d{1,12}$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw);
+    if (!Number.isFinite(ms)) {
+      ctx.issues.push({ code: 'custom', message: 'must be ISO-8601 or Unix seconds', input: raw });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+);
 
-const limit = z
-  .string()
-  .regex(/^\d+$/, 'must be a whole number')
-  .transform(Number)
-  .refine((n) => n >= 1 && n <= MAX_PAGE_SIZE, `must be 1 to ${MAX_PAGE_SIZE}`);
+const limit = z.pipe(
+  z.string().check(z.regex(/^\d+$/, 'must be a whole number')),
+  z.pipe(
+    z.transform((raw: string) => Number(raw)),
+    z.number().check(z.refine((n) => n >= 1 && n <= MAX_PAGE_SIZE, `must be 1 to ${MAX_PAGE_SIZE}`)),
+  ),
+);
 
 const cursor = z
   .string()
-  .max(2048)
-  .regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API issued');
+  .check(z.maxLength(2048), z.regex(/^[A-Za-z0-9_-]+$/, 'is not a cursor this API issued'));
 
 /** Filters shared by `GET /deliveries` and `GET /events`. */
 export const listDeliveriesSchema = z.strictObject({
-  endpointId: endpointId.optional(),
-  status: deliveryStatusSchema.optional(),
-  type: eventType.optional(),
-  since: since.optional(),
-  cursor: cursor.optional(),
-  limit: limit.optional(),
+  endpointId: z.optional(endpointId),
+  status: z.optional(deliveryStatusSchema),
+  type: z.optional(eventType),
+  since: z.optional(since),
+  cursor: z.optional(cursor),
+  limit: z.optional(limit),
 });
 export type ListDeliveriesQuery = z.infer<typeof listDeliveriesSchema>;
 
@@ -95,29 +110,31 @@ export type ListDeliveriesQuery = z.infer<typeof listDeliveriesSchema>;
 export const recoverSchema = z.strictObject({ since });
 
 export const listEndpointsSchema = z.strictObject({
-  cursor: cursor.optional(),
-  limit: limit.optional(),
+  cursor: z.optional(cursor),
+  limit: z.optional(limit),
 });
 
 /** Idempotency keys: 1 to 255 printable ASCII characters. */
 export const idempotencyKeySchema = z
   .string()
-  .min(1)
-  .max(255)
-  .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
+  .check(
+    z.minLength(1),
+    z.maxLength(255),
+    z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  );
 
-function describeIssues(error: z.ZodError): string {
+function describeIssues(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
-      const path = issue.path.length > 0 ? issue.path.join('.') : 'body';
+      const path = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';
       return `${path}: ${issue.message}`;
     })
     .join('; ');
 }
 
 /** Parses `input` with `schema` or throws a 400 naming the offending fields. */
-export function parseOrThrow<T extends z.ZodType>(
+export function parseOrThrow<T extends z.ZodMiniType>(
   schema: T,
   input: unknown,
   code = 'invalid_request',
