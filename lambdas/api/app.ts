@@ -511,7 +511,7 @@ export class ApiApp {
     const record = await this.deps.store.getDelivery(parts.endpointId, id, true);
     if (!record) {
       const event = await this.deps.store.getEvent(parts.eventId);
-      if (!event?.endpointIds.includes(parts.endpointId)) throw notFound('delivery', id);
+      if (!event || !isDeliveryOf(event, parts.endpointId, id)) throw notFound('delivery', id);
       return { status: 200, body: { ...pendingDelivery(event, parts.endpointId), attempts: [] } };
     }
     const failedAttempts = await this.deps.store.listAttempts(id);
@@ -532,7 +532,7 @@ export class ApiApp {
     const parts = parseDeliveryId(id);
     if (!parts) throw notFound('delivery', id);
     const event = await this.deps.store.getEvent(parts.eventId);
-    if (!event?.endpointIds.includes(parts.endpointId)) throw notFound('delivery', id);
+    if (!event || !isDeliveryOf(event, parts.endpointId, id)) throw notFound('delivery', id);
     const endpoint = await this.deps.store.getEndpoint(parts.endpointId);
     if (!endpoint)
       throw new HttpError(409, 'endpoint_deleted', `endpoint ${parts.endpointId} no longer exists`);
@@ -588,6 +588,11 @@ export class ApiApp {
     if (!cursor) throw badRequest('invalid_cursor', 'cursor is not one this API issued for this query');
     return cursor;
   }
+}
+
+/** Whether `id` is exactly the delivery of `event` to `endpointId` (time part included). */
+function isDeliveryOf(event: EventRecord, endpointId: string, id: string): boolean {
+  return event.endpointIds.includes(endpointId) && deliveryId(event.id, endpointId, event.createdAtMs) === id;
 }
 
 /** List cursors carry the last delivery id returned: the next page starts below it. */

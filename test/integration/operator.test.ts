@@ -152,3 +152,26 @@ describe('recover', () => {
     expect(withoutSince.status).toBe(400);
   });
 });
+
+describe('delivery ids', () => {
+  it('refuses a delivery id whose time part does not match its event (no stray records or re-sends)', async () => {
+    // Prepare
+    const target = await receiver();
+    const endpoint = await harness.api<{ id: string }>('POST', '/endpoints', { url: target.url });
+    const sent = await harness.api<{ deliveries: Array<{ id: string }> }>('POST', '/events', {
+      type: 'ids.test',
+      data: {},
+      endpointIds: [endpoint.body.id],
+    });
+    const real = sent.body.deliveries[0]!.id;
+    const forged = `dlv_0000000000${real.slice('dlv_'.length + 10)}`;
+
+    // Act
+    const read = await harness.api('GET', `/deliveries/${forged}`);
+    const retry = await harness.api('POST', `/deliveries/${forged}/retry`);
+
+    // Assess
+    expect(read.status).toBe(404);
+    expect(retry.status).toBe(404);
+  });
+});
