@@ -41,7 +41,7 @@ header.topbar {
 .logo { width: 22px; height: 22px; border-radius: 6px; background: linear-gradient(135deg, #4f7df3, #22c39a); }
 .session { display: flex; align-items: center; gap: 10px; font-size: 13px; color: #d1d5db; }
 .session .dot { width: 8px; height: 8px; border-radius: 50%; background: #22c55e; display: inline-block; }
-main { max-width: 1360px; margin: 0 auto; padding: 20px 24px 40px; }
+main { max-width: 1480px; margin: 0 auto; padding: 20px 24px 40px; }
 h1 { font-size: 18px; margin: 0 0 6px; }
 h2 { font-size: 15px; margin: 0; }
 h3 { font-size: 13px; margin: 16px 0 8px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
@@ -79,7 +79,7 @@ button.primary:hover:not(:disabled) { background: var(--accent-dark); }
 button.danger { color: var(--bad); border-color: #f0b4b8; font-weight: 600; }
 button.danger:hover:not(:disabled) { background: var(--bad-bg); }
 button.small { height: 26px; padding: 0 9px; font-size: 12.5px; }
-button.link { border: 0; background: none; color: var(--accent); padding: 0; height: auto; text-align: left; }
+button.link { border: 0; background: none; color: var(--accent); padding: 0; height: auto; text-align: left; font-size: 12.5px; }
 button.link:hover:not(:disabled) { background: none; text-decoration: underline; }
 header button { background: transparent; color: #e5e7eb; border-color: #374151; }
 header button:hover:not(:disabled) { background: #1f2937; }
@@ -104,14 +104,14 @@ header button:hover:not(:disabled) { background: #1f2937; }
 .stat .value.alarm { color: var(--bad); }
 .stat .row { display: flex; align-items: center; justify-content: space-between; gap: 8px; }
 .layout { display: grid; grid-template-columns: minmax(0, 1fr); gap: 16px; align-items: start; }
-@media (min-width: 1150px) { .layout.with-detail { grid-template-columns: minmax(0, 7fr) minmax(0, 5fr); } }
+@media (min-width: 1150px) { .layout.with-detail { grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); } }
 .layout > .card { margin-bottom: 0; }
 .detail { position: sticky; top: 16px; }
 table { width: 100%; border-collapse: collapse; font-size: 13px; }
-th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th, td { text-align: left; padding: 7px 9px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-size: 11.5px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); font-weight: 600; background: #fafbfc; white-space: nowrap; }
 td.time, td time { white-space: nowrap; }
-td.endpoint { max-width: 220px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+td.endpoint { max-width: 150px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 tbody tr:last-child td { border-bottom: 0; }
 tbody tr.selectable { cursor: pointer; }
 tbody tr.selectable:hover { background: #f7f9fc; }
@@ -478,7 +478,13 @@ export const DASHBOARD_SCRIPT = String.raw`
       },
     },
       h('td', {}, time(delivery.createdAt)),
-      h('td', { class: 'mono', text: delivery.eventType }),
+      h('td', {},
+        h('button', {
+          type: 'button', class: 'link mono', 'aria-label': delivery.eventType + ': show attempts',
+          title: 'Show the attempts of ' + delivery.id, onclick: () => showDelivery(delivery.id),
+          text: delivery.eventType,
+        }),
+      ),
       h('td', {
         class: 'endpoint',
         title: endpointLabel(delivery.endpointId) + ' (' + delivery.endpointId + ')',
@@ -488,10 +494,6 @@ export const DASHBOARD_SCRIPT = String.raw`
       h('td', { class: 'num', text: String(delivery.attemptCount) }),
       h('td', {}, lastResult(delivery)),
       h('td', { class: 'actions' },
-        h('button', {
-          type: 'button', class: 'small', 'aria-label': 'Attempts of delivery ' + delivery.id,
-          onclick: () => showDelivery(delivery.id), text: 'Attempts',
-        }),
         retryable(delivery)
           ? h('button', {
               type: 'button', class: 'small danger', 'aria-label': 'Retry delivery ' + delivery.id,

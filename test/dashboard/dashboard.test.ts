@@ -1,0 +1,200 @@
+/**
+ * The operator dashboard in a real headless Chromium (Debian's, driven by playwright-core)
+ * against the local stack on moto: connect with the key, read why a delivery died (the
+ * receiver's own error body, among its attempts), retry it once the receiver is healthy, and
+ * redrive the dead-letter queue. Screenshots land in test-output/ (git-ignored).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, type Harness, startHarness, TEST_API_KEY } from '../support/harness.ts';
+import { startReceiver, type TestReceiver } from '../support/receiver.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const OUTPUT_DIR = 'test-output';
+const RECEIVER_ERROR = 'ledger database unavailable (code LDB-503)';
+const UI_TIMEOUT_MS = 30_000;
+
+interface Sent {
+  id: string;
+  deliveries: Array<{ id: string; endpointId: string }>;
+}
+
+let harness: Harness;
+let billing: TestReceiver;
+let crm: TestReceiver;
+let browser: Browser;
+let page: Page;
+/** Console errors and uncaught exceptions: a CSP violation or a script error shows up here. */
+const pageProblems: string[] = [];
+
+async function send(type: string, endpointId: string, data: unknown): Promise<Sent> {
+  const sent = await harness.api<Sent>('POST', '/events', { type, data, endpointIds: [endpointId] });
+  expect(sent.status).toBe(202);
+  return sent.body;
+}
+
+async function deliveryStatus(id: string): Promise<string> {
+  return (await harness.api<{ status: string }>('GET', `/deliveries/${id}`)).body.status;
+}
+
+const row = (deliveryId: string) => page.locator(`#deliveries-body tr[data-delivery-id="${deliveryId}"]`);
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is missing (${CHROMIUM}); the dashboard test needs it: run \`apt-get install -y chromium\``,
+    );
+  }
+  mkdirSync(OUTPUT_DIR, { recursive: true });
+  harness = await startHarness({ policy: { scheduleSeconds: [1], maxAttempts: 2 } });
+  billing = await startReceiver(() => ({ status: 500, body: `receiver-error: ${RECEIVER_ERROR}` }));
+  crm = await startReceiver();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.on('console', (message) => {
+    // A 400 the test provokes on purpose is logged by Chromium as a failed resource load.
+    if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) {
+      pageProblems.push(message.text());
+    }
+  });
+  page.on('pageerror', (error) => pageProblems.push(error.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await Promise.all([billing?.close(), crm?.close()]);
+  await harness?.stop();
+});
+
+describe('the operator dashboard', () => {
+  it('shows why deliveries died, retries one and redrives the dead-letter queue', async () => {
+    // Prepare: a billing receiver that fails every request, a CRM receiver that is fine.
+    const billingEndpoint = await harness.api<{ id: string }>('POST', '/endpoints', {
+      url: billing.url.replace('/webhooks', '/billing/webhooks'),
+      description: 'billing',
+    });
+    const crmEndpoint = await harness.api<{ id: string }>('POST', '/endpoints', {
+      url: crm.url.replace('/webhooks', '/crm/webhooks'),
+    });
+    await send('customer.created', crmEndpoint.body.id, { customerId: 'cus_1' });
+    const invoice = await send('invoice.paid', billingEndpoint.body.id, { invoiceId: 'inv_1', amount: 4200 });
+    const refund = await send('invoice.refunded', billingEndpoint.body.id, { invoiceId: 'inv_2' });
+    const invoiceDelivery = invoice.deliveries[0]!.id;
+    const refundDelivery = refund.deliveries[0]!.id;
+    await eventually(
+      async () =>
+        (await deliveryStatus(invoiceDelivery)) === 'dead' &&
+        (await deliveryStatus(refundDelivery)) === 'dead' &&
+        (await harness.queueCounts(harness.stack.resources.deadLetterQueueUrl)).visible === 2
+          ? true
+          : undefined,
+      UI_TIMEOUT_MS,
+      'both billing deliveries dead and in the DLQ',
+    );
+
+    // Act: connect.
+    await page.goto(`${harness.stack.apiUrl}/dashboard`);
+    await page.getByLabel('API key').fill(TEST_API_KEY);
+    await page.getByRole('button', { name: 'Connect' }).click();
+
+    // Assess: endpoints, the DLQ and the dead deliveries are listed; the key is in the tab only.
+    await page.locator('#app').waitFor({ state: 'visible' });
+    await page.locator('#endpoints-body', { hasText: '/billing/webhooks' }).waitFor();
+    expect(await page.locator('#endpoints-body tr').count()).toBe(2);
+    expect(await page.locator('#dlq-count').textContent()).toBe('2');
+    await row(invoiceDelivery).locator('.badge', { hasText: 'dead' }).waitFor();
+    await row(refundDelivery).locator('.badge', { hasText: 'dead' }).waitFor();
+    expect(page.url()).not.toContain(TEST_API_KEY);
+    expect(await page.evaluate('sessionStorage.getItem("webhooks.dashboard.apiKey")')).toBe(TEST_API_KEY);
+
+    // Act: open the dead invoice's attempts.
+    await row(invoiceDelivery).getByRole('button', { name: 'invoice.paid: show attempts' }).click();
+
+    // Assess: both attempts, with the receiver's status and its own words.
+    await page.locator('#detail-id', { hasText: invoiceDelivery }).waitFor();
+    await page.locator('#attempts-body', { hasText: RECEIVER_ERROR }).waitFor();
+    const attempts = page.locator('#attempts-body tr');
+    expect(await attempts.count()).toBe(2);
+    expect(await attempts.nth(0).locator('td').nth(2).textContent()).toBe('500');
+    await page.screenshot({ path: `${OUTPUT_DIR}/dashboard-attempts.png`, fullPage: true });
+
+    // Act: the receiver is fixed; retry from the detail panel.
+    billing.behave(() => ({ status: 200, body: 'ok' }));
+    await page.locator('#detail').getByRole('button', { name: 'Retry' }).click();
+
+    // Assess: the page follows the retry until the delivery is delivered.
+    await page.locator('#detail-status .badge', { hasText: 'delivered' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await row(invoiceDelivery).locator('.badge', { hasText: 'delivered' }).waitFor();
+    expect(await row(invoiceDelivery).getByRole('button', { name: /Retry/ }).count()).toBe(0);
+    expect(await page.locator('#attempts-body tr').count()).toBe(3);
+
+    // Act: a bad filter shows the API's error, code and message.
+    await page.getByLabel('Event type').fill('not a type!');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+
+    // Assess
+    await page.locator('#error', { hasText: 'invalid_query' }).waitFor();
+    expect(await page.locator('#error').textContent()).toMatch(/type/);
+    await page.getByRole('button', { name: 'Dismiss' }).click();
+    await page.getByLabel('Event type').fill('');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await row(refundDelivery).waitFor();
+
+    // Act: redrive the DLQ (the refund, and the invoice's dead copy that the retry superseded).
+    await page.getByRole('button', { name: 'Redrive' }).click();
+
+    // Assess: moved, the DLQ drains, and the refund is delivered.
+    await page.locator('#notice', { hasText: 'Moved 2 messages' }).waitFor();
+    await page.locator('#dlq-count', { hasText: /^0$/ }).waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await page.getByRole('button', { name: 'Redrive' }).isDisabled()).toBe(true);
+    await row(refundDelivery).locator('.badge', { hasText: 'delivered' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    expect(await deliveryStatus(refundDelivery)).toBe('delivered');
+    await row(refundDelivery).locator('td').first().click();
+    await page.locator('#detail-id', { hasText: refundDelivery }).waitFor();
+    await page.locator('#detail-status .badge', { hasText: 'delivered' }).waitFor();
+    await page.screenshot({ path: `${OUTPUT_DIR}/dashboard.png`, fullPage: true });
+
+    // Assess: no script error or policy violation along the way.
+    expect(pageProblems).toEqual([]);
+  }, 180_000);
+
+  it('keeps the key for the tab across reloads and forgets it on request', async () => {
+    // Act
+    await page.reload();
+
+    // Assess
+    await page.locator('#app').waitFor({ state: 'visible' });
+
+    // Act
+    await page.getByRole('button', { name: 'Forget key' }).click();
+
+    // Assess
+    await page.getByLabel('API key').waitFor({ state: 'visible' });
+    expect(await page.locator('#app').isHidden()).toBe(true);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+  });
+
+  it('says so when the key is wrong', async () => {
+    // Act
+    await page.getByLabel('API key').fill('whk_not-a-key');
+    await page.getByRole('button', { name: 'Connect' }).click();
+
+    // Assess
+    await page.locator('#error', { hasText: 'unauthorized' }).waitFor();
+    expect(await page.locator('#error').textContent()).toContain('The API key was refused');
+    expect(await page.locator('#app').isHidden()).toBe(true);
+  });
+});
