@@ -153,6 +153,16 @@ describe('the operator dashboard', () => {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await row(refundDelivery).waitFor();
 
+    // Act: retry the refund while its endpoint is disabled.
+    await harness.api('PATCH', `/endpoints/${billingEndpoint.body.id}`, { enabled: false });
+    await row(refundDelivery).getByRole('button', { name: /Retry/ }).click();
+
+    // Assess: the API's 409 is shown as it is, and nothing changed.
+    await page.locator('#error', { hasText: 'endpoint_disabled' }).waitFor();
+    expect(await page.locator('#error').textContent()).toContain('Retry refused');
+    expect(await deliveryStatus(refundDelivery)).toBe('dead');
+    await harness.api('PATCH', `/endpoints/${billingEndpoint.body.id}`, { enabled: true });
+
     // Act: redrive the DLQ (the refund, and the invoice's dead copy that the retry superseded).
     await page.getByRole('button', { name: 'Redrive' }).click();
 
