@@ -19,6 +19,7 @@ import {
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { isMoveTaskUnsupported } from '../lambdas/core/move-task.ts';
 import { CliError, describeError } from './errors.ts';
 import type { RedriveProgress } from './progress.ts';
 import { queueArn, queueDepth, setVisibility } from './queues.ts';
@@ -114,42 +115,6 @@ export interface RedriveResult {
   /** Why the move task was not used although the whole queue was to move. */
   readonly fallbackReason: string | null;
   readonly moveTask: MoveTask | null;
-}
-
-const UNSUPPORTED_CODES = new Set([
-  'UnsupportedOperation',
-  'AWS.SimpleQueueService.UnsupportedOperation',
-  'InvalidAction',
-  'UnknownOperation',
-  'UnknownOperationException',
-  'NotImplemented',
-  'NotImplementedException',
-]);
-
-/**
- * Whether an error from StartMessageMoveTask means the service lacks the action (emulators,
- * regions without it), as opposed to a real refusal such as missing permissions, which must
- * be reported rather than worked around.
- */
-export function isMoveTaskUnsupported(error: unknown): boolean {
-  const candidate = error as {
-    name?: string;
-    Code?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-  };
-  if (UNSUPPORTED_CODES.has(candidate.name ?? '') || UNSUPPORTED_CODES.has(candidate.Code ?? '')) return true;
-  const status = candidate.$metadata?.httpStatusCode;
-  if (status === 501) return true;
-  const message = candidate.message ?? '';
-  if (/not (yet )?implemented|unknown (action|operation)|unsupported operation/i.test(message)) return true;
-  // moto answers an action it does not know with an HTML error page, which the SDK cannot
-  // parse; SQS itself always answers in its own protocol.
-  return (
-    status !== undefined &&
-    status >= 400 &&
-    (candidate.name === 'SyntaxError' || /deserialization error/i.test(message))
-  );
 }
 
 /** Moves DLQ messages back to the delivery queue; see the module comment for the guarantees. */

@@ -15,6 +15,7 @@ import {
   SendMessageBatchCommand,
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
+import { isMoveTaskUnsupported } from '../core/move-task.ts';
 import { sqs } from './clients.ts';
 
 /** At most this many messages per request on the copy path: one API call stays well inside its timeout. */
@@ -29,42 +30,6 @@ const SQS_BATCH_LIMIT = 10;
 export type RedriveOutcome =
   | { readonly mode: 'move-task'; readonly taskHandle: string }
   | { readonly mode: 'copied'; readonly moved: number };
-
-const UNSUPPORTED_CODES: ReadonlySet<string> = new Set([
-  'UnsupportedOperation',
-  'AWS.SimpleQueueService.UnsupportedOperation',
-  'InvalidAction',
-  'UnknownOperation',
-  'UnknownOperationException',
-  'NotImplemented',
-  'NotImplementedException',
-]);
-
-/**
- * Whether an error from StartMessageMoveTask means the service lacks the action (an emulator),
- * as opposed to a real refusal (missing permission, a task already running, throttling),
- * which must reach the caller rather than be worked around.
- */
-export function isMoveTaskUnsupported(error: unknown): boolean {
-  const candidate = error as {
-    name?: string;
-    Code?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-  };
-  if (UNSUPPORTED_CODES.has(candidate.name ?? '') || UNSUPPORTED_CODES.has(candidate.Code ?? '')) return true;
-  const status = candidate.$metadata?.httpStatusCode;
-  if (status === 501) return true;
-  const message = candidate.message ?? '';
-  if (/not (yet )?implemented|unknown (action|operation)|unsupported operation/i.test(message)) return true;
-  // moto answers an action it does not know with an HTML error page the SDK cannot parse;
-  // SQS itself always answers in its own protocol.
-  return (
-    status !== undefined &&
-    status >= 400 &&
-    (candidate.name === 'SyntaxError' || /deserialization error/i.test(message))
-  );
-}
 
 /** Queue ARNs never change for a URL: looked up once per function instance. */
 const arnCache = new Map<string, Promise<string>>();

@@ -9,7 +9,6 @@ import { fields, formatDuration, formatTime, table, truncate } from '../../cli/f
 import { collectList, parseCount, parseRate, parseTime } from '../../cli/parse.ts';
 import { ProgressReporter, progressBar, progressLine, summaryLine } from '../../cli/progress.ts';
 import { batchSizeFor, RateLimiter } from '../../cli/rate-limiter.ts';
-import { isMoveTaskUnsupported } from '../../cli/redrive.ts';
 import {
   decodeBody,
   describeFilter,
@@ -18,6 +17,7 @@ import {
   matchesFilter,
   redriveKey,
 } from '../../cli/redrive-filter.ts';
+import { isMoveTaskUnsupported } from '../../lambdas/core/move-task.ts';
 import { encodeMessage } from '../../lambdas/core/payload.ts';
 import { deliveryMessage } from './support.ts';
 

@@ -14,15 +14,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  isMoveTaskUnsupported,
-  type RedriveOutcome,
-  redriveDeadLetters,
-} from '../../lambdas/adapters/dlq.ts';
+import { type RedriveOutcome, redriveDeadLetters } from '../../lambdas/adapters/dlq.ts';
 import type { Store } from '../../lambdas/adapters/store.ts';
 import { ApiApp, type ApiDeps, type ApiRequest } from '../../lambdas/api/app.ts';
 import { DASHBOARD_CSP } from '../../lambdas/api/dashboard.ts';
 import type { HttpError } from '../../lambdas/core/errors.ts';
+import { isMoveTaskUnsupported } from '../../lambdas/core/move-task.ts';
 
 const sqsMock = mockClient(SQSClient);
 
