@@ -1,0 +1,64 @@
+/**
+ * In-process stand-ins for the delivery worker's store, secrets and queue: the same method
+ * shapes as lambdas/adapters (Store, EndpointSecrets, the queue helpers), answering from
+ * memory with no AWS call. Only the happy path is expected; the failure-path methods count
+ * what they are asked so the benchmark can check nothing failed.
+ */
+import type { EndpointSecret } from '../../lambdas/adapters/secrets.ts';
+import type { EndpointRecord } from '../../lambdas/adapters/store.ts';
+import type { WorkerDeps } from '../../lambdas/delivery/worker.ts';
+
+export interface FakeCounters {
+  delivered: number;
+  failed: number;
+  deferred: number;
+  deadLettered: number;
+}
+
+export interface FakeDeps {
+  readonly store: WorkerDeps['store'];
+  readonly secrets: WorkerDeps['secrets'];
+  readonly queue: NonNullable<WorkerDeps['queue']>;
+  readonly counters: FakeCounters;
+}
+
+export function fakeDeps(
+  endpoints: readonly EndpointRecord[],
+  secrets: ReadonlyMap<string, EndpointSecret>,
+): FakeDeps {
+  const byId = new Map(endpoints.map((endpoint) => [endpoint.id, endpoint]));
+  const counters: FakeCounters = { delivered: 0, failed: 0, deferred: 0, deadLettered: 0 };
+  const store = {
+    getEndpoint: async (id: string) => byId.get(id),
+    getDelivery: async () => undefined,
+    recordOutcome: async (input: { status: string }) => {
+      if (input.status === 'delivered') counters.delivered++;
+      else counters.failed++;
+      return 1;
+    },
+    putAttempt: async () => {},
+    addEndpointFailure: async () => undefined,
+    resetEndpointFailures: async () => {},
+    updateEndpoint: async () => undefined,
+  };
+  return {
+    // The Store's signatures are being extended elsewhere; the worker only calls these shapes.
+    store: store as unknown as WorkerDeps['store'],
+    secrets: {
+      get: async (name: string) => {
+        const secret = secrets.get(name);
+        if (!secret) throw new Error(`no secret ${name}`);
+        return secret;
+      },
+    },
+    queue: {
+      defer: async () => {
+        counters.deferred++;
+      },
+      deadLetter: async () => {
+        counters.deadLettered++;
+      },
+    },
+    counters,
+  };
+}

@@ -1,0 +1,255 @@
+/**
+ * The whole product in local mode for the end-to-end sections: moto (local/moto.ts), the
+ * local stack (local/local-stack.ts: the API handler behind an HTTP server, the delivery
+ * handler fed by pollers), a receiver process with one endpoint pointing at it, and a
+ * recorder on the product's SDK clients that attributes every command to the function that
+ * sent it (the same `instrument` hook test/support/harness.ts uses) and times every handler
+ * invocation.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import http from 'node:http';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
+import { type LocalStack, startLocalStack } from '../../local/local-stack.ts';
+import { type MotoServer, startMoto } from '../../local/moto.ts';
+import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
+import { progress } from './log.ts';
+import { invoiceEvent } from './payloads.ts';
+import { type Receiver, startReceiver } from './receiver.ts';
+import { recordCommands, type SdkCall } from './sdk-hooks.ts';
+import { sleep } from './stats.ts';
+
+export type FunctionName = 'api' | 'delivery';
+
+/** An SDK command and the function that sent it. */
+export interface AttributedCall extends SdkCall {
+  readonly fn: FunctionName;
+}
+
+export interface LocalRun {
+  readonly moto: MotoServer;
+  readonly stack: LocalStack;
+  readonly receiver: Receiver;
+  readonly endpointId: string;
+  /** Commands sent while recording, in order. */
+  readonly calls: AttributedCall[];
+  /** Handler invocation durations (ms) while recording. */
+  readonly durations: Record<FunctionName, number[]>;
+  /** Turns recording of calls and durations on or off. */
+  record(on: boolean): void;
+  /** POST /events with a ~1 KB event; resolves with the status and event id. */
+  sendEvent(seq: number): Promise<{ status: number; id?: string; respondedAt: number }>;
+  /** Messages visible or in flight in the delivery queue. */
+  queueDepth(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const API_KEY = 'whk_bench-local-key';
+
+export async function startLocalRun(options: { section: string; pollers: number }): Promise<LocalRun> {
+  progress(options.section, 'starting moto');
+  const moto = await startMoto();
+  const receiver = await startReceiver({ ports: 1, record: true });
+  const actor = new AsyncLocalStorage<FunctionName>();
+  const calls: AttributedCall[] = [];
+  const durations: Record<FunctionName, number[]> = { api: [], delivery: [] };
+  let recording = false;
+
+  const timed = <T>(fn: FunctionName, run: () => T): T => {
+    if (!recording) return run();
+    const started = performance.now();
+    const result = run();
+    if (result instanceof Promise) {
+      return result.finally(() => durations[fn].push(performance.now() - started)) as T;
+    }
+    return result;
+  };
+  progress(options.section, `starting the local stack (${options.pollers} pollers)`);
+  const stack = await startLocalStack({
+    endpoint: moto.endpoint,
+    apiKey: API_KEY,
+    policy: retryPolicyFromEnv({}),
+    port: 0,
+    prefix: 'bench',
+    pollers: options.pollers,
+    instrument: (fn, run) => actor.run(fn, () => timed(fn, run)),
+    onPollError: (error) => progress(options.section, `poller error: ${error.message}`),
+  });
+  // The same module instance the handlers imported, so these are the clients they use.
+  const { allClients } = await import('../../lambdas/adapters/clients.ts');
+  recordCommands(allClients, (call) => {
+    const fn = actor.getStore();
+    if (!fn || !recording) return false;
+    calls.push(Object.assign(call, { fn }));
+    return true;
+  });
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const post = (path: string, body: unknown) =>
+    new Promise<{ status: number; body: Record<string, unknown>; respondedAt: number }>((resolve, reject) => {
+      const payload = JSON.stringify(body);
+      const request = http.request(`${stack.apiUrl}${path}`, {
+        method: 'POST',
+        agent,
+        headers: {
+          'x-api-key': API_KEY,
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(payload)),
+        },
+      });
+      request.on('error', reject);
+      request.on('response', (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const respondedAt = performance.timeOrigin + performance.now();
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: response.statusCode ?? 0, body: text ? JSON.parse(text) : {}, respondedAt });
+        });
+      });
+      request.end(payload);
+    });
+
+  const created = await post('/endpoints', { url: `http://127.0.0.1:${receiver.ports[0]}/webhooks` });
+  if (created.status !== 201) throw new Error(`POST /endpoints answered ${created.status}`);
+  const sqs = new SQSClient({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    credentials: EMULATOR_CREDENTIALS,
+  });
+
+  return {
+    moto,
+    stack,
+    receiver,
+    endpointId: String(created.body.id),
+    calls,
+    durations,
+    record: (on) => {
+      recording = on;
+    },
+    sendEvent: async (seq) => {
+      const answer = await post('/events', invoiceEvent(seq));
+      return {
+        status: answer.status,
+        ...(typeof answer.body.id === 'string' ? { id: answer.body.id } : {}),
+        respondedAt: answer.respondedAt,
+      };
+    },
+    queueDepth: async () => {
+      const { Attributes = {} } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: stack.resources.deliveryQueueUrl,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      return (
+        Number(Attributes.ApproximateNumberOfMessages ?? 0) +
+        Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+      );
+    },
+    stop: async () => {
+      agent.destroy();
+      sqs.destroy();
+      await stack.stop();
+      await receiver.stop();
+      await moto.stop();
+    },
+  };
+}
+
+/** Sends `count` events with `concurrency` requests in flight; throws on any non-202. */
+export async function sendClosedLoop(
+  run: LocalRun,
+  first: number,
+  count: number,
+  concurrency: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let next = first;
+  const end = first + count;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < end) {
+        const answer = await run.sendEvent(next++);
+        if (answer.status !== 202 || !answer.id) throw new Error(`POST /events answered ${answer.status}`);
+        ids.push(answer.id);
+      }
+    }),
+  );
+  return ids;
+}
+
+/** Collects arrivals at the receiver until every id in `ids` has arrived, or the time is up. */
+export async function awaitArrivals(
+  run: LocalRun,
+  ids: readonly string[],
+  timeoutMs: number,
+  seen: Map<string, number> = new Map(),
+): Promise<Map<string, number>> {
+  const wanted = new Set(ids);
+  let missing = [...wanted].filter((id) => !seen.has(id)).length;
+  const deadline = Date.now() + timeoutMs;
+  while (missing > 0 && Date.now() < deadline) {
+    await sleep(100);
+    for (const [id, at] of await run.receiver.arrivals()) {
+      if (!seen.has(id)) {
+        seen.set(id, at);
+        if (wanted.has(id)) missing--;
+      }
+    }
+  }
+  return seen;
+}
+
+/** Waits until the delivery queue is empty (every message deleted), or the time is up. */
+export async function awaitEmptyQueue(run: LocalRun, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await run.queueDepth()) === 0) return true;
+    await sleep(200);
+  }
+  return false;
+}
+
+/**
+ * How many requests per second moto serves on this machine right now: PutItem of a 1 KB item
+ * with 8 in flight for `seconds`, on a table of its own. Local mode's throughput ceiling is
+ * this divided by the AWS requests one event costs.
+ */
+export async function probeMoto(run: LocalRun, seconds = 2): Promise<number> {
+  const dynamo = new DynamoDBClient({
+    endpoint: run.moto.endpoint,
+    region: 'us-east-1',
+    credentials: EMULATOR_CREDENTIALS,
+  });
+  try {
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: 'bench-probe',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      }),
+    );
+    let done = 0;
+    const deadline = performance.now() + seconds * 1000;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (performance.now() < deadline) {
+          await dynamo.send(
+            new PutItemCommand({
+              TableName: 'bench-probe',
+              Item: { id: { S: `${done}-${Math.random()}` }, body: { S: 'x'.repeat(1000) } },
+            }),
+          );
+          done++;
+        }
+      }),
+    );
+    return done / seconds;
+  } finally {
+    dynamo.destroy();
+  }
+}

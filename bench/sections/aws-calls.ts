@@ -1,0 +1,241 @@
+/**
+ * Figure 2: AWS requests, DynamoDB capacity and cost per delivered webhook, measured end to
+ * end in local mode (moto): 1 KB events, one endpoint, first-try success. After a warm-up
+ * (caches filled, as on a warm Lambda instance), every SDK command the two handlers send for
+ * a batch of events is recorded and attributed to its function.
+ *
+ * - SQS: the handlers' own requests, plus the event source mapping's polling, which AWS bills
+ *   to us: modelled as one ReceiveMessage and one DeleteMessageBatch per batch of ten, i.e.
+ *   0.2 per message (local/queue-poller.ts stands in for the mapping; its actual batches,
+ *   smaller at this trickle, are reported alongside).
+ * - DynamoDB write units from the items' actual sizes (lib/dynamo-units.ts): PutItem from the
+ *   item sent; UpdateItem from the item as it ended up (read back afterwards; on the happy
+ *   path the delivery item does not exist before its one update); plus a write to the sparse
+ *   `byFailure` index for every write whose item carries `failedKey`.
+ * - Read units from what the reads returned (eventually consistent reads count half).
+ * - Secrets Manager calls per delivery on warm instances (the target is none).
+ * - Cost (lib/cost.ts) from those counts and the measured handler durations at 256 MB, the
+ *   API function once per event, the delivery function once per batch of ten.
+ */
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
+import { type CostInputs, costPerMillion } from '../lib/cost.ts';
+import { type AttributeValue, itemSize, plainItemSize, readUnits, writeUnits } from '../lib/dynamo-units.ts';
+import {
+  type AttributedCall,
+  awaitArrivals,
+  awaitEmptyQueue,
+  type LocalRun,
+  sendClosedLoop,
+  startLocalRun,
+} from '../lib/local-run.ts';
+import { progress } from '../lib/log.ts';
+import { mean, percentile, round } from '../lib/stats.ts';
+
+const WARMUP_EVENTS = 20;
+const EVENTS = Number(process.env.BENCH_AWS_EVENTS ?? 200);
+const SEND_CONCURRENCY = 4;
+/** What the event source mapping polls per request at batch size 10: one receive and one delete. */
+const MODELLED_ESM_REQUESTS_PER_MESSAGE = 2 / 10;
+const MODELLED_DELIVERY_INVOCATIONS_PER_MESSAGE = 1 / 10;
+
+export interface AwsCallsResult {
+  readonly writeUnitsPerDelivery: number;
+  readonly sqsRequestsPerDelivery: number;
+  readonly secretsCallsWarm: number;
+  readonly costPerMillionUsd: number;
+  readonly costInputs: CostInputs;
+  readonly costBreakdownUsd: Record<string, number>;
+  readonly details: Record<string, unknown>;
+}
+
+interface Row {
+  count: number;
+  bytes: number;
+  writeUnits: number;
+  indexWriteUnits: number;
+  readUnits: number;
+}
+
+const shortTable = (name: unknown): string => String(name ?? '').replace(/^bench-/, '');
+const operationOf = (call: AttributedCall): string => call.command.replace(/Command$/, '');
+
+/** Reads back the item an UpdateItem left, to size it. */
+async function finalItems(run: LocalRun, calls: readonly AttributedCall[]) {
+  const dynamo = new DynamoDBClient({
+    endpoint: run.moto.endpoint,
+    region: 'us-east-1',
+    credentials: EMULATOR_CREDENTIALS,
+  });
+  const items = new Map<string, Record<string, AttributeValue> | undefined>();
+  try {
+    for (const call of calls) {
+      if (operationOf(call) !== 'UpdateItem') continue;
+      const key = JSON.stringify([call.input.TableName, call.input.Key]);
+      if (items.has(key)) continue;
+      const { Item } = await dynamo.send(
+        new GetItemCommand({
+          TableName: call.input.TableName as string,
+          Key: call.input.Key as never,
+          ConsistentRead: true,
+        }),
+      );
+      items.set(key, Item as Record<string, AttributeValue> | undefined);
+    }
+  } finally {
+    dynamo.destroy();
+  }
+  return (call: AttributedCall) => items.get(JSON.stringify([call.input.TableName, call.input.Key]));
+}
+
+/** Capacity of every DynamoDB command, grouped by function, operation and table. */
+async function dynamoUsage(run: LocalRun, calls: readonly AttributedCall[]) {
+  const dynamoCalls = calls.filter((call) => call.client === 'DynamoDBClient');
+  const finalItem = await finalItems(run, dynamoCalls);
+  const rows = new Map<string, Row>();
+  for (const call of dynamoCalls) {
+    const operation = operationOf(call);
+    const name = `${call.fn} ${operation} ${shortTable(call.input.TableName)}`;
+    const row = rows.get(name) ?? { count: 0, bytes: 0, writeUnits: 0, indexWriteUnits: 0, readUnits: 0 };
+    rows.set(name, row);
+    row.count++;
+    const consistent = call.input.ConsistentRead === true;
+    if (operation === 'PutItem' || operation === 'UpdateItem') {
+      const item =
+        operation === 'PutItem' ? (call.input.Item as Record<string, AttributeValue>) : finalItem(call);
+      const bytes = item ? itemSize(item) : 0;
+      row.bytes += bytes;
+      row.writeUnits += writeUnits(bytes);
+      // The sparse byFailure index is written only for items that carry its key.
+      if (item && 'failedKey' in item) row.indexWriteUnits += writeUnits(bytes);
+    } else if (operation === 'DeleteItem') {
+      row.writeUnits += 1;
+    } else if (operation === 'GetItem') {
+      const item = call.output?.Item as Record<string, unknown> | undefined;
+      const bytes = item ? plainItemSize(item) : 0;
+      row.bytes += bytes;
+      row.readUnits += readUnits(bytes, consistent);
+    } else if (operation === 'Query') {
+      const items = (call.output?.Items as Array<Record<string, unknown>> | undefined) ?? [];
+      const bytes = items.reduce((sum, item) => sum + plainItemSize(item), 0);
+      row.bytes += bytes;
+      row.readUnits += readUnits(bytes, consistent);
+    } else {
+      throw new Error(`the cost model does not know DynamoDB ${operation}`);
+    }
+  }
+  return rows;
+}
+
+const billedMs = (durations: readonly number[]): number =>
+  durations.reduce((sum, duration) => sum + Math.ceil(duration), 0);
+
+export async function run(): Promise<AwsCallsResult> {
+  const local = await startLocalRun({ section: 'aws-calls', pollers: 2 });
+  try {
+    progress('aws-calls', `warm-up: ${WARMUP_EVENTS} events`);
+    const warmIds = await sendClosedLoop(local, 0, WARMUP_EVENTS, SEND_CONCURRENCY);
+    const arrived = await awaitArrivals(local, warmIds, 30_000);
+    await awaitEmptyQueue(local, 15_000);
+
+    progress('aws-calls', `recording: ${EVENTS} events, ${SEND_CONCURRENCY} in flight`);
+    const batchesBefore = local.stack.poller.batches;
+    local.record(true);
+    const ids = await sendClosedLoop(local, WARMUP_EVENTS, EVENTS, SEND_CONCURRENCY);
+    await awaitArrivals(local, ids, 60_000, arrived);
+    const delivered = ids.filter((id) => arrived.has(id)).length;
+    if (delivered !== EVENTS) throw new Error(`only ${delivered} of ${EVENTS} events arrived`);
+    if (!(await awaitEmptyQueue(local, 30_000))) throw new Error('the delivery queue did not drain');
+    local.record(false);
+    const batches = local.stack.poller.batches - batchesBefore;
+    const calls = [...local.calls];
+
+    const counts: Record<string, number> = {};
+    for (const call of calls) {
+      const name = `${call.fn} ${call.client.replace(/Client$/, '')} ${operationOf(call)}`;
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+    const perDelivery = (count: number) => round(count / delivered, 4);
+    const handlerSqs = calls.filter((call) => call.client === 'SQSClient').length;
+    const secrets = calls.filter((call) => call.client === 'SecretsManagerClient').length;
+    const usage = await dynamoUsage(local, calls);
+    const totals = [...usage.values()].reduce(
+      (sum, row) => ({
+        write: sum.write + row.writeUnits + row.indexWriteUnits,
+        read: sum.read + row.readUnits,
+      }),
+      { write: 0, read: 0 },
+    );
+
+    const { api, delivery } = local.durations;
+    const costInputs: CostInputs = {
+      apiRequests: api.length / delivered,
+      apiInvocations: api.length / delivered,
+      apiBilledMs: billedMs(api) / api.length,
+      deliveryInvocations: MODELLED_DELIVERY_INVOCATIONS_PER_MESSAGE,
+      deliveryBilledMsPerDelivery: billedMs(delivery) / delivered,
+      sqsRequests: handlerSqs / delivered + MODELLED_ESM_REQUESTS_PER_MESSAGE,
+      writeUnits: totals.write / delivered,
+      readUnits: totals.read / delivered,
+    };
+    const cost = costPerMillion(costInputs);
+    const result: AwsCallsResult = {
+      writeUnitsPerDelivery: round(costInputs.writeUnits, 3),
+      sqsRequestsPerDelivery: round(costInputs.sqsRequests, 3),
+      secretsCallsWarm: round(secrets / delivered, 4),
+      costPerMillionUsd: round(cost.total, 3),
+      costInputs: Object.fromEntries(
+        Object.entries(costInputs).map(([name, value]) => [name, round(value, 4)]),
+      ) as unknown as CostInputs,
+      costBreakdownUsd: Object.fromEntries(
+        Object.entries(cost).map(([name, value]) => [name, round(value, 4)]),
+      ),
+      details: {
+        events: delivered,
+        callsPerDelivery: Object.fromEntries(
+          Object.entries(counts).map(([name, count]) => [name, perDelivery(count)]),
+        ),
+        dynamo: Object.fromEntries(
+          [...usage].map(([name, row]) => [
+            name,
+            {
+              perDelivery: perDelivery(row.count),
+              avgItemBytes: Math.round(row.bytes / row.count),
+              writeUnitsPerDelivery: perDelivery(row.writeUnits),
+              indexWriteUnitsPerDelivery: perDelivery(row.indexWriteUnits),
+              readUnitsPerDelivery: perDelivery(row.readUnits),
+            },
+          ]),
+        ),
+        sqs: {
+          handlerRequestsPerDelivery: perDelivery(handlerSqs),
+          modelledEventSourceMappingPerDelivery: MODELLED_ESM_REQUESTS_PER_MESSAGE,
+          localPollerBatches: batches,
+          localPollerMessagesPerBatch: round(delivered / Math.max(1, batches), 2),
+          localPollerRequestsPerDelivery: `about ${round((2 * batches) / delivered, 2)} (a receive and a delete per non-empty batch, empty long polls not counted)`,
+        },
+        durationsMs: {
+          apiPerInvocation: {
+            mean: round(mean(api)),
+            p50: round(percentile(api, 50)),
+            p95: round(percentile(api, 95)),
+          },
+          deliveryPerInvocation: {
+            mean: round(mean(delivery)),
+            p50: round(percentile(delivery, 50)),
+            p95: round(percentile(delivery, 95)),
+          },
+          deliveryInvocations: delivery.length,
+        },
+      },
+    };
+    progress(
+      'aws-calls',
+      `${result.writeUnitsPerDelivery} WCU, ${result.sqsRequestsPerDelivery} SQS requests, ` +
+        `${result.secretsCallsWarm} Secrets Manager calls per delivery; $${result.costPerMillionUsd} per million`,
+    );
+    return result;
+  } finally {
+    await local.stop();
+  }
+}
