@@ -1,0 +1,235 @@
+/**
+ * In-memory stand-ins for the delivery worker's store, secrets and queue, recording what the
+ * worker asked of them, plus builders for endpoints and SQS records. Used by the hardening
+ * tests that drive {@link DeliveryWorker} directly against real sockets on 127.0.0.1.
+ */
+import type { SQSRecord } from 'aws-lambda';
+import type { EndpointSecret } from '../../lambdas/adapters/secrets.ts';
+import type { AttemptRecord, DeliveryRecord, EndpointRecord } from '../../lambdas/adapters/store.ts';
+import type { RetryPolicy } from '../../lambdas/core/config.ts';
+import { deliveryId, newEndpointId, newEventId } from '../../lambdas/core/ids.ts';
+import { buildWebhookBody, type DeliveryMessage, encodeMessage } from '../../lambdas/core/payload.ts';
+import { generateSecret } from '../../lambdas/core/signing.ts';
+import { DeliveryWorker, type WorkerDeps, type WorkerLogger } from '../../lambdas/delivery/worker.ts';
+
+/** What `recordOutcome` was given. */
+export interface RecordedOutcome {
+  readonly endpointId: string;
+  readonly id: string;
+  readonly status: string;
+  readonly attempt: AttemptRecord;
+  readonly nextAttemptAt?: string;
+  readonly redrive: boolean;
+}
+
+/** The store, in memory. Endpoints and deliveries can be seeded; every write is recorded. */
+export class FakeStore {
+  readonly endpoints = new Map<string, EndpointRecord>();
+  readonly deliveries = new Map<string, DeliveryRecord>();
+  readonly outcomes: RecordedOutcome[] = [];
+  readonly attempts: Array<{ deliveryId: string; attempt: AttemptRecord }> = [];
+  readonly endpointUpdates: Array<{ id: string; set: Record<string, unknown> }> = [];
+  /** Set to make `getDelivery` throw for one delivery id (an unexpected failure). */
+  failGetDeliveryFor: string | undefined;
+
+  addEndpoint(endpoint: EndpointRecord): void {
+    this.endpoints.set(endpoint.id, endpoint);
+  }
+
+  getEndpoint = async (id: string): Promise<EndpointRecord | undefined> => this.endpoints.get(id);
+
+  getDelivery = async (_endpointId: string, id: string): Promise<DeliveryRecord | undefined> => {
+    if (this.failGetDeliveryFor === id) throw new Error('simulated DynamoDB failure');
+    return this.deliveries.get(id);
+  };
+
+  recordOutcome = async (input: {
+    endpointId: string;
+    id: string;
+    eventId: string;
+    eventType: string;
+    createdAtMs: number;
+    status: DeliveryRecord['status'];
+    attempt: AttemptRecord;
+    nextAttemptAt?: string;
+    redrive: boolean;
+  }): Promise<number> => {
+    this.outcomes.push(input);
+    const previous = this.deliveries.get(input.id);
+    const attempts = (previous?.attempts ?? 0) + 1;
+    this.deliveries.set(input.id, {
+      endpointId: input.endpointId,
+      id: input.id,
+      eventId: input.eventId,
+      eventType: input.eventType,
+      createdAtMs: input.createdAtMs,
+      status: input.status,
+      attempts,
+      lastAttempt: input.attempt,
+    });
+    return attempts;
+  };
+
+  putAttempt = async (deliveryId: string, attempt: AttemptRecord): Promise<void> => {
+    this.attempts.push({ deliveryId, attempt });
+  };
+
+  addEndpointFailure = async (
+    id: string,
+    nowIso: string,
+  ): Promise<{ failureStreak: number; failingSince: string } | undefined> => {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint) return undefined;
+    const updated = {
+      ...endpoint,
+      failureStreak: (endpoint.failureStreak ?? 0) + 1,
+      failingSince: endpoint.failingSince ?? nowIso,
+    };
+    this.endpoints.set(id, updated);
+    return { failureStreak: updated.failureStreak, failingSince: updated.failingSince };
+  };
+
+  resetEndpointFailures = async (id: string): Promise<void> => {
+    const endpoint = this.endpoints.get(id);
+    if (endpoint) this.endpoints.set(id, { ...endpoint, failureStreak: 0 });
+  };
+
+  updateEndpoint = async (id: string, set: Record<string, unknown>): Promise<EndpointRecord | undefined> => {
+    this.endpointUpdates.push({ id, set });
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint) return undefined;
+    const updated = { ...endpoint, ...set } as EndpointRecord;
+    this.endpoints.set(id, updated);
+    return updated;
+  };
+
+  openCircuit = async (id: string, untilMs: number): Promise<void> => {
+    await this.updateEndpoint(id, { circuitOpenUntil: untilMs });
+  };
+
+  claimProbe = async (): Promise<boolean> => true;
+}
+
+/** Endpoint secrets, in memory; `unreachable` makes every read fail like an outage. */
+export class FakeSecrets {
+  readonly secrets = new Map<string, EndpointSecret>();
+  unreachable = false;
+  reads = 0;
+
+  get = async (name: string): Promise<EndpointSecret> => {
+    this.reads++;
+    if (this.unreachable) throw new Error('connect ETIMEDOUT secretsmanager.us-east-1.amazonaws.com:443');
+    const secret = this.secrets.get(name);
+    if (!secret) throw new Error(`ResourceNotFoundException: ${name}`);
+    return secret;
+  };
+}
+
+/** The queue side effects: visibility changes and copies to the dead-letter queue. */
+export class FakeQueue {
+  readonly deferred: Array<{ receiptHandle: string; seconds: number }> = [];
+  readonly deadLettered: string[] = [];
+
+  defer = async (receiptHandle: string, seconds: number): Promise<void> => {
+    this.deferred.push({ receiptHandle, seconds });
+  };
+
+  deadLetter = async (body: string): Promise<void> => {
+    this.deadLettered.push(body);
+  };
+}
+
+/** A logger that keeps every line. */
+export class MemoryLogger implements WorkerLogger {
+  readonly lines: Array<{ level: string; message: string; extra: Record<string, unknown> }> = [];
+  info(message: string, extra: Record<string, unknown>): void {
+    this.lines.push({ level: 'info', message, extra });
+  }
+  warn(message: string, extra: Record<string, unknown>): void {
+    this.lines.push({ level: 'warn', message, extra });
+  }
+  error(message: string, extra: Record<string, unknown>): void {
+    this.lines.push({ level: 'error', message, extra });
+  }
+}
+
+/** An enabled endpoint at `url` with a fresh secret stored in `secrets`. */
+export function seedEndpoint(store: FakeStore, secrets: FakeSecrets, url: string): EndpointRecord {
+  const id = newEndpointId();
+  const now = new Date().toISOString();
+  const endpoint: EndpointRecord = {
+    id,
+    url,
+    enabled: true,
+    secretName: `test/endpoints/${id}`,
+    createdAt: now,
+    updatedAt: now,
+  };
+  store.addEndpoint(endpoint);
+  secrets.secrets.set(endpoint.secretName, { current: generateSecret() });
+  return endpoint;
+}
+
+/** A delivery message of a new event to `endpoint`. */
+export function deliveryMessage(endpoint: EndpointRecord, data: unknown = { n: 1 }): DeliveryMessage {
+  const createdAtMs = Date.now();
+  const eventId = newEventId(createdAtMs);
+  return {
+    deliveryId: deliveryId(eventId, endpoint.id, createdAtMs),
+    eventId,
+    endpointId: endpoint.id,
+    eventType: 'hardening.test',
+    createdAtMs,
+    body: buildWebhookBody('hardening.test', createdAtMs, data),
+  };
+}
+
+let recordCounter = 0;
+
+/** An SQS record as the event source mapping hands it over. */
+export function sqsRecord(
+  message: DeliveryMessage | string,
+  options: { receiveCount?: number; messageId?: string } = {},
+): SQSRecord {
+  recordCounter++;
+  const messageId = options.messageId ?? `m-${recordCounter}-${Math.random().toString(36).slice(2, 10)}`;
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body: typeof message === 'string' ? message : encodeMessage(message),
+    attributes: {
+      ApproximateReceiveCount: String(options.receiveCount ?? 1),
+      SentTimestamp: String(Date.now()),
+      SenderId: 'test',
+      ApproximateFirstReceiveTimestamp: String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:hardening',
+    awsRegion: 'us-east-1',
+  };
+}
+
+/** A worker over fresh fakes; `random` is fixed at 0.5 so jitter is neutral (factor 1). */
+export function fakeWorker(
+  sender: WorkerDeps['sender'],
+  options: { policy?: RetryPolicy; store?: FakeStore; secrets?: FakeSecrets } = {},
+) {
+  const store = options.store ?? new FakeStore();
+  const secrets = options.secrets ?? new FakeSecrets();
+  const queue = new FakeQueue();
+  const logger = new MemoryLogger();
+  const worker = new DeliveryWorker({
+    store,
+    secrets,
+    sender,
+    queue,
+    queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/hardening-deliveries',
+    deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/hardening-dlq',
+    policy: options.policy ?? { scheduleSeconds: [5, 10, 30], maxAttempts: 4 },
+    logger,
+    random: () => 0.5,
+  });
+  return { worker, store, secrets, queue, logger };
+}
