@@ -157,7 +157,11 @@ export class ApiApp {
     const values = match.pattern.exec(request.path)?.slice(1) ?? [];
     const params: Params = {};
     match.names.forEach((name, index) => {
-      params[name] = decodeURIComponent(values[index] ?? '');
+      try {
+        params[name] = decodeURIComponent(values[index] ?? '');
+      } catch {
+        throw badRequest('invalid_path', `the ${name} in the path is not valid percent-encoding`);
+      }
     });
     return match.handler(request, params);
   }
