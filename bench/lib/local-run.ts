@@ -181,25 +181,32 @@ export async function sendClosedLoop(
   return ids;
 }
 
-/** Collects arrivals at the receiver until every id in `ids` has arrived, or the time is up. */
+/**
+ * Collects arrivals at the receiver until every id in `ids` has arrived, or the time is up.
+ * Deliveries of an id already seen (at-least-once duplicates) are counted in `stats`.
+ */
 export async function awaitArrivals(
   run: LocalRun,
   ids: readonly string[],
   timeoutMs: number,
   seen: Map<string, number> = new Map(),
+  stats: { duplicates: number } = { duplicates: 0 },
 ): Promise<Map<string, number>> {
   const wanted = new Set(ids);
   let missing = [...wanted].filter((id) => !seen.has(id)).length;
   const deadline = Date.now() + timeoutMs;
-  while (missing > 0 && Date.now() < deadline) {
+  // At least one round, so that a call with nothing missing still collects late arrivals.
+  do {
     await sleep(100);
     for (const [id, at] of await run.receiver.arrivals()) {
-      if (!seen.has(id)) {
+      if (seen.has(id)) {
+        stats.duplicates++;
+      } else {
         seen.set(id, at);
         if (wanted.has(id)) missing--;
       }
     }
-  }
+  } while (missing > 0 && Date.now() < deadline);
   return seen;
 }
 

@@ -142,10 +142,13 @@ export async function run(): Promise<AwsCallsResult> {
     const batchesBefore = local.stack.poller.batches;
     local.record(true);
     const ids = await sendClosedLoop(local, WARMUP_EVENTS, EVENTS, SEND_CONCURRENCY);
-    await awaitArrivals(local, ids, 60_000, arrived);
+    const arrivals = { duplicates: 0 };
+    await awaitArrivals(local, ids, 60_000, arrived, arrivals);
     const delivered = ids.filter((id) => arrived.has(id)).length;
     if (delivered !== EVENTS) throw new Error(`only ${delivered} of ${EVENTS} events arrived`);
     if (!(await awaitEmptyQueue(local, 30_000))) throw new Error('the delivery queue did not drain');
+    // Late duplicates (a message received twice) show up only after the queue drained.
+    await awaitArrivals(local, [], 500, arrived, arrivals);
     local.record(false);
     const batches = local.stack.poller.batches - batchesBefore;
     const calls = [...local.calls];
@@ -192,6 +195,10 @@ export async function run(): Promise<AwsCallsResult> {
       ),
       details: {
         events: delivered,
+        duplicateDeliveries: arrivals.duplicates,
+        recordsProcessedPerDelivery: perDelivery(
+          calls.filter((call) => call.fn === 'delivery' && operationOf(call) === 'UpdateItem').length,
+        ),
         callsPerDelivery: Object.fromEntries(
           Object.entries(counts).map(([name, count]) => [name, perDelivery(count)]),
         ),

@@ -10,13 +10,18 @@
  * 20 processes per bundle, the bundles interleaved. The baseline is lambdas/adapters/clients.ts
  * built the same way: it does nothing but construct the SDK clients every function needs,
  * the floor any handler pays. esbuild's metafile names the biggest contributors.
+ *
+ * A what-if variant of each entry shows the largest cut available without touching handler
+ * code: the SDK's default credential chain (SSO, STS, INI files, web identity, the login
+ * provider and the nested clients they pull in) replaced by environment credentials, which
+ * is where Lambda puts them. It is reported in `details.whatIf`, not as the figure.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 import { dummyHandlerEnv } from '../lib/handler-env.ts';
 import { progress } from '../lib/log.ts';
 import { median, round } from '../lib/stats.ts';
@@ -59,12 +64,29 @@ function stackBundling(): { banner: string; target: string } {
   return { banner, target };
 }
 
+/** What-if: resolve the SDK's default credential chain to `fromEnv` (Lambda's env credentials). */
+const envCredentialsOnly: Plugin = {
+  name: 'env-credentials-only',
+  setup(esbuild) {
+    esbuild.onResolve({ filter: /^@aws-sdk\/credential-provider-node$/ }, () => ({
+      path: 'env-credentials',
+      namespace: 'bench-what-if',
+    }));
+    esbuild.onLoad({ filter: /.*/, namespace: 'bench-what-if' }, () => ({
+      contents: "export { fromEnv as defaultProvider } from '@aws-sdk/credential-provider-env';",
+      resolveDir: REPO,
+    }));
+  },
+};
+
 async function bundle(
   entry: string,
   outfile: string,
   options: { banner: string; target: string },
+  plugins: Plugin[] = [],
 ): Promise<Metafile> {
   const result = await build({
+    plugins,
     entryPoints: [join(REPO, entry)],
     outfile,
     absWorkingDir: REPO,
@@ -136,16 +158,21 @@ export async function run(): Promise<BundlesResult> {
   const options = stackBundling();
   const dir = mkdtempSync(join(tmpdir(), 'webhooks-bench-bundles-'));
   try {
-    const names = [...(Object.keys(ENTRIES) as Array<keyof typeof ENTRIES>), 'baseline'] as const;
+    const entryNames = Object.keys(ENTRIES) as Array<keyof typeof ENTRIES>;
+    const whatIfNames = entryNames.map((name) => `${name}-env-credentials` as const);
+    const names = [...entryNames, 'baseline', ...whatIfNames] as const;
     const files = Object.fromEntries(names.map((name) => [name, join(dir, `${name}.mjs`)])) as Record<
       (typeof names)[number],
       string
     >;
     const metafiles: Partial<Record<(typeof names)[number], Metafile>> = {};
-    for (const name of names) {
+    for (const name of [...entryNames, 'baseline'] as const) {
       const entry = name === 'baseline' ? BASELINE_ENTRY : ENTRIES[name];
       metafiles[name] = await bundle(entry, files[name], options);
       progress('bundles', `built ${name} (${entry}): ${Math.round(statSync(files[name]).size / 1024)} KB`);
+    }
+    for (const name of entryNames) {
+      await bundle(ENTRIES[name], files[`${name}-env-credentials`], options, [envCredentialsOnly]);
     }
     const timings = Object.fromEntries(
       names.map((name) => [name, [] as Array<{ initMs: number; processMs: number }>]),
@@ -167,8 +194,13 @@ export async function run(): Promise<BundlesResult> {
         },
       ]),
     ) as Record<keyof typeof ENTRIES, BundleFigures>;
-    const top = Object.fromEntries(names.map((name) => [name, contributors(metafiles[name] as Metafile)]));
-    for (const name of names) {
+    const top = Object.fromEntries(
+      [...entryNames, 'baseline'].map((name) => [
+        name,
+        contributors(metafiles[name as 'baseline'] as Metafile),
+      ]),
+    );
+    for (const name of [...entryNames, 'baseline'] as const) {
       process.stderr.write(
         `  top contributors to the ${name} bundle (${statSync(files[name]).size} bytes):\n`,
       );
@@ -197,6 +229,17 @@ export async function run(): Promise<BundlesResult> {
         baseline: { entry: BASELINE_ENTRY, bytes: statSync(files.baseline).size, initMsP50: baselineInit },
         processWallMsP50: Object.fromEntries(names.map((name) => [name, p50(name, 'processMs')])),
         topContributors: top,
+        whatIf: {
+          envCredentialsOnly: Object.fromEntries(
+            entryNames.map((name) => [
+              name,
+              {
+                bytes: statSync(files[`${name}-env-credentials`]).size,
+                initMsP50: p50(`${name}-env-credentials`, 'initMs'),
+              },
+            ]),
+          ),
+        },
         nodeVersion: process.version,
         processes: PROCESSES,
       },

@@ -214,7 +214,11 @@ async function measure(lanes: readonly Lane[], receiver: Receiver, seconds: numb
   let items = 0;
   await Promise.all(
     lanes.map(async (lane) => {
-      while (performance.now() < deadline) items += await lane.step();
+      while (performance.now() < deadline) {
+        // Not `items += await ...`: that reads `items` before the await and loses other lanes' counts.
+        const done = await lane.step();
+        items += done;
+      }
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
