@@ -55,6 +55,9 @@ export interface SenderOptions {
   readonly excerptBytes?: number;
 }
 
+/** URLs whose static checks are remembered (endpoints are few; the map is simply cleared when full). */
+const PRECHECK_CACHE_SIZE = 1000;
+
 /** How long an idle pooled connection is kept. Receivers commonly close after 5 s or more. */
 const KEEP_ALIVE_MS = 4_000;
 
@@ -64,6 +67,7 @@ export class WebhookSender {
   private readonly httpsAgent: https.Agent;
   private readonly timeoutMs: number;
   private readonly excerptBytes: number;
+  private readonly prechecked = new Map<string, URL | DeliveryError>();
 
   constructor(private readonly options: SenderOptions) {
     const resolver = options.resolver ?? systemResolver;
@@ -90,21 +94,7 @@ export class WebhookSender {
    */
   async post(url: string, headers: Record<string, string>, body: string): Promise<HttpAnswer> {
     const started = performance.now();
-    const target = new URL(url);
-    // Literal addresses never reach the lookup, so they are checked here.
-    const literal = parseHostLiteral(target.hostname);
-    try {
-      await resolveAndCheck(literal ?? target.hostname, async () => [], this.options.guard).catch(
-        (error: Error) => {
-          // For names, the empty resolver only lets blockedHosts be checked up front; the real
-          // resolution happens in the agent's lookup.
-          if (literal === undefined && (error as { code?: string }).code === 'dns_no_answer') return;
-          throw error;
-        },
-      );
-    } catch (error) {
-      throw toDeliveryError(error, this.timeoutMs);
-    }
+    const target = await this.precheck(url);
     const payload = Buffer.from(body, 'utf8');
     return new Promise<HttpAnswer>((resolve, reject) => {
       const secure = target.protocol === 'https:';
@@ -167,6 +157,37 @@ export class WebhookSender {
       });
       request.end(payload);
     });
+  }
+
+  /**
+   * Parses the URL and applies the checks that need no DNS (literal addresses, which never
+   * reach the lookup, and the blocked host names), once per URL: endpoints repeat.
+   */
+  private async precheck(url: string): Promise<URL> {
+    const cached = this.prechecked.get(url);
+    if (cached) {
+      if (cached instanceof DeliveryError) throw cached;
+      return cached;
+    }
+    const target = new URL(url);
+    const literal = parseHostLiteral(target.hostname);
+    let outcome: URL | DeliveryError = target;
+    try {
+      await resolveAndCheck(literal ?? target.hostname, async () => [], this.options.guard).catch(
+        (error: Error) => {
+          // For names, the empty resolver only lets blockedHosts be checked up front; the real
+          // resolution happens in the agent's lookup, at connect time.
+          if (literal === undefined && (error as { code?: string }).code === 'dns_no_answer') return;
+          throw error;
+        },
+      );
+    } catch (error) {
+      outcome = toDeliveryError(error, this.timeoutMs);
+    }
+    if (this.prechecked.size >= PRECHECK_CACHE_SIZE) this.prechecked.clear();
+    this.prechecked.set(url, outcome);
+    if (outcome instanceof DeliveryError) throw outcome;
+    return outcome;
   }
 
   /** Closes pooled connections (local mode and tests). */

@@ -70,6 +70,9 @@ export interface WorkerDeps {
   readonly random?: () => number;
 }
 
+/** An unexpected failure (not the receiver's) is retried after this, not the queue's whole visibility timeout. */
+const UNEXPECTED_FAILURE_RETRY_SECONDS = 10;
+
 /** What became of one record. */
 type RecordFate = 'done' | 'retry';
 
@@ -82,6 +85,8 @@ interface Job {
   readonly redrive: boolean;
   readonly attemptNumber: number;
   readonly log: Record<string, unknown>;
+  /** Adds one to a per-batch counter metric. */
+  readonly count: (metric: string) => void;
 }
 
 /** Processes SQS batches of delivery messages. */
@@ -109,7 +114,10 @@ export class DeliveryWorker {
    * endpoint) and reports the ones to retry as batch item failures, by their own messageId.
    */
   async processBatch(records: readonly SQSRecord[]): Promise<SQSBatchResponse> {
-    const fates = await Promise.all(records.map((record) => this.processRecordSafely(record)));
+    const counts = new Map<string, number>();
+    const fates = await Promise.all(records.map((record) => this.processRecordSafely(record, counts)));
+    // Counters go out once per batch: one EMF entry per metric instead of one per record.
+    for (const [name, value] of counts) this.metric(name, 'Count', value);
     return {
       batchItemFailures: records
         .filter((record, index) => fates[index] === 'retry' && record.messageId)
@@ -117,21 +125,24 @@ export class DeliveryWorker {
     };
   }
 
-  private async processRecordSafely(record: SQSRecord): Promise<RecordFate> {
+  private async processRecordSafely(record: SQSRecord, counts: Map<string, number>): Promise<RecordFate> {
     try {
-      return await this.processRecord(record);
+      return await this.processRecord(record, (name) => counts.set(name, (counts.get(name) ?? 0) + 1));
     } catch (error) {
-      // Anything unexpected (DynamoDB down, a bug): keep the message; it comes back after the
-      // queue's visibility timeout, and a delivery already made is not repeated.
+      // Anything unexpected (a DynamoDB throttle or timeout, a bug): keep the message, and bring
+      // it back soon rather than after the queue's whole visibility timeout. A delivery already
+      // made is not repeated.
       this.deps.logger.error('record failed unexpectedly; it will be retried', {
         messageId: record.messageId,
         error: (error as Error).message,
+        retryInSeconds: UNEXPECTED_FAILURE_RETRY_SECONDS,
       });
+      await this.queue.defer(record.receiptHandle, UNEXPECTED_FAILURE_RETRY_SECONDS).catch(() => undefined);
       return 'retry';
     }
   }
 
-  private async processRecord(record: SQSRecord): Promise<RecordFate> {
+  private async processRecord(record: SQSRecord, count: (name: string) => void): Promise<RecordFate> {
     const receivedAt = this.now();
     let message: DeliveryMessage;
     try {
@@ -143,7 +154,7 @@ export class DeliveryWorker {
         error: (error as Error).message,
       });
       await this.queue.deadLetter(record.body);
-      this.metric('DeliveryDead', 'Count', 1);
+      count('DeliveryDead');
       return 'done';
     }
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
@@ -161,7 +172,7 @@ export class DeliveryWorker {
     const existing = await this.deps.store.getDelivery(message.endpointId, message.deliveryId);
     if (existing?.status === 'delivered') {
       this.deps.logger.info('already delivered; duplicate message dropped', log);
-      this.metric('DuplicateSuppressed', 'Count', 1);
+      count('DuplicateSuppressed');
       return 'done';
     }
     const job: Job = {
@@ -173,6 +184,7 @@ export class DeliveryWorker {
       redrive: receiveCount === 1 && (existing?.attempts ?? 0) > 0,
       attemptNumber: (existing?.attempts ?? 0) + 1,
       log,
+      count,
     };
 
     if (!endpoint?.enabled) {
@@ -202,7 +214,7 @@ export class DeliveryWorker {
     try {
       const secrets = signingSecrets(await this.loadSecret(endpoint.secretName), this.now());
       const headers = webhookHeaders(secrets, message.eventId, Math.floor(this.now() / 1000), message.body);
-      this.metric('DeliveryAttempts', 'Count', 1);
+      count('DeliveryAttempts');
       answer = await this.limiter.run(endpoint.id, () =>
         this.deps.sender.post(endpoint.url, headers, message.body),
       );
@@ -247,7 +259,7 @@ export class DeliveryWorker {
         await this.deps.store.resetEndpointFailures(endpoint.id);
         this.endpoints.delete(endpoint.id);
       }
-      this.metric('DeliveryDelivered', 'Count', 1);
+      count('DeliveryDelivered');
       this.metric('DeliveryLatency', 'Milliseconds', this.now() - message.createdAtMs);
       this.deps.logger.info('delivered', {
         ...log,
@@ -328,8 +340,8 @@ export class DeliveryWorker {
     await this.recordFailure(job, status, { ...attempt, attempt: job.attemptNumber }, nextAttemptAt);
     if (options.countsAsFailure !== false) await this.noteEndpointFailure(endpoint);
     await this.queue.defer(job.record.receiptHandle, delay);
-    this.metric('DeliveryFailed', 'Count', 1);
-    if (!attemptsLeft) this.metric('DeliveryDead', 'Count', 1);
+    job.count('DeliveryFailed');
+    if (!attemptsLeft) job.count('DeliveryDead');
     this.deps.logger.warn(attemptsLeft ? 'attempt failed; retry scheduled' : 'attempt budget spent; dead', {
       ...job.log,
       statusCode: attempt.statusCode,
@@ -365,7 +377,7 @@ export class DeliveryWorker {
   private async park(job: Job, attempt: AttemptRecord): Promise<void> {
     await this.recordFailure(job, 'dead', { ...attempt, attempt: job.attemptNumber }, undefined);
     await this.queue.deadLetter(job.record.body);
-    this.metric('DeliveryDead', 'Count', 1);
+    job.count('DeliveryDead');
   }
 
   private async recordFailure(
