@@ -70,7 +70,7 @@ export interface ThroughputResult {
   readonly details: Record<string, unknown>;
 }
 
-const silentLogger: WorkerLogger = { info() {}, warn() {}, error() {} };
+const silentLogger: WorkerLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 function endpointsOn(receiver: Receiver): {
   endpoints: EndpointRecord[];

@@ -31,6 +31,7 @@ import type { DeliveryStatus } from '../core/validation.ts';
 
 /** Structured logging, as Powertools' Logger provides it. */
 export interface WorkerLogger {
+  debug(message: string, extra: Record<string, unknown>): void;
   info(message: string, extra: Record<string, unknown>): void;
   warn(message: string, extra: Record<string, unknown>): void;
   error(message: string, extra: Record<string, unknown>): void;
@@ -261,7 +262,8 @@ export class DeliveryWorker {
       }
       count('DeliveryDelivered');
       this.metric('DeliveryLatency', 'Milliseconds', this.now() - message.createdAtMs);
-      this.deps.logger.info('delivered', {
+      // DEBUG: the delivery record already says so, and a line per success costs CPU and CloudWatch ingestion.
+      this.deps.logger.debug('delivered', {
         ...log,
         statusCode: answer.statusCode,
         durationMs: answer.durationMs,

@@ -142,6 +142,9 @@ export class FakeQueue {
 /** A logger that keeps every line. */
 export class MemoryLogger implements WorkerLogger {
   readonly lines: Array<{ level: string; message: string; extra: Record<string, unknown> }> = [];
+  debug(message: string, extra: Record<string, unknown>): void {
+    this.lines.push({ level: 'debug', message, extra });
+  }
   info(message: string, extra: Record<string, unknown>): void {
     this.lines.push({ level: 'info', message, extra });
   }
