@@ -2,20 +2,14 @@
  * `webhooks deliveries ...`: what was delivered, what failed and what the receiver said.
  */
 import { type Command, Option } from 'commander';
+import type { AttemptRecord } from '../../lambdas/adapters/store.ts';
 import { action, type Io, withCommonOptions } from '../context.ts';
 import { fields, formatDuration, formatTime, squash, table, truncate } from '../format.ts';
 import { parseCount, parseTime, TIME_FORMATS } from '../parse.ts';
 import { optionParser } from './option-parser.ts';
 
-/** An attempt as the API shows it. */
-export interface AttemptView {
-  readonly attempt: number;
-  readonly at: string;
-  readonly statusCode?: number;
-  readonly durationMs: number;
-  readonly error?: string;
-  readonly responseExcerpt?: string;
-}
+/** An attempt as the API shows it (the stored shape; a type-only import loads no AWS code). */
+export type AttemptView = AttemptRecord;
 
 /** A delivery as the API shows it. */
 export interface DeliveryView {
