@@ -346,6 +346,20 @@ const OTHER_CASES: Case[] = [
     status: 404,
     code: 'not_found',
   },
+  {
+    name: 'malformed percent-encoding in a path id',
+    method: 'GET',
+    path: '/endpoints/%E0%A4%A',
+    status: 400,
+    code: 'invalid_path',
+  },
+  {
+    name: 'a bare percent sign in a path id',
+    method: 'DELETE',
+    path: '/endpoints/%',
+    status: 400,
+    code: 'invalid_path',
+  },
   { name: 'an invalid event id', method: 'GET', path: '/events/msg_%00', status: 404, code: 'not_found' },
   {
     name: 'an invalid delivery id',
