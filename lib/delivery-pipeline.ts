@@ -13,6 +13,7 @@ import {
   DELIVERY_QUEUE_VISIBILITY_SECONDS,
   DLQ_RETENTION_SECONDS,
   JITTER_RATIO,
+  maxReceiveCountOf,
   type RetryPolicy,
   retryPolicyEnv,
   SQS_MAX_VISIBILITY_SECONDS,
@@ -112,7 +113,7 @@ export class DeliveryPipeline extends Construct {
       // At least 6 x the function timeout, so a slow batch is not handed out twice.
       visibilityTimeout: Duration.seconds(DELIVERY_QUEUE_VISIBILITY_SECONDS),
       // The receive budget is the attempt budget: the handler backs off, SQS counts.
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.retryPolicy.maxAttempts },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: maxReceiveCountOf(props.retryPolicy) },
     });
 
     this.function = new WebhookFunction(this, 'Function', {

@@ -29,6 +29,7 @@ import {
   DELIVERY_QUEUE_RETENTION_SECONDS,
   DELIVERY_QUEUE_VISIBILITY_SECONDS,
   DLQ_RETENTION_SECONDS,
+  maxReceiveCountOf,
   type RetryPolicy,
   retryPolicyEnv,
 } from '../lambdas/core/config.ts';
@@ -91,7 +92,7 @@ export async function provision(options: ProvisionOptions): Promise<LocalResourc
         Attributes: {
           RedrivePolicy: JSON.stringify({
             deadLetterTargetArn: dlqArn,
-            maxReceiveCount: options.policy.maxAttempts,
+            maxReceiveCount: maxReceiveCountOf(options.policy),
           }),
         },
       }),

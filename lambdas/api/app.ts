@@ -205,6 +205,9 @@ export class ApiApp {
   private async listEndpoints(request: ApiRequest): Promise<ApiResponse> {
     const query = parseOrThrow(listEndpointsSchema, request.query, 'invalid_query');
     const cursor = query.cursor ? this.cursor(query.cursor, ['pk', 'id']) : undefined;
+    if (cursor && (cursor.pk !== 'endpoint' || !isEndpointId(String(cursor.id)))) {
+      throw badRequest('invalid_cursor', 'cursor is not one this API issued for this query');
+    }
     const page = await this.deps.store.listEndpoints(query.limit ?? DEFAULT_PAGE_SIZE, cursor);
     return { status: 200, body: pageBody(page, publicEndpoint) };
   }

@@ -37,6 +37,18 @@ export const DEFAULT_RETRY_SCHEDULE_SECONDS: readonly number[] = [
  */
 export const DEFAULT_MAX_ATTEMPTS = 19;
 
+/**
+ * The delivery queue's maxReceiveCount is the attempt budget plus this. The worker itself parks
+ * a delivery whose budget is spent (dead in the records, copied to the DLQ); SQS's own move to
+ * the DLQ only catches messages whose last receives never reached the worker (a lost receive,
+ * a crashed or throttled instance), so those end in the DLQ too.
+ */
+export const REDRIVE_HEADROOM_RECEIVES = 5;
+
+/** maxReceiveCount of the delivery queue's redrive policy for a policy. */
+export const maxReceiveCountOf = (policy: RetryPolicy): number =>
+  policy.maxAttempts + REDRIVE_HEADROOM_RECEIVES;
+
 /** Each delay is multiplied by a random factor in [1 - JITTER_RATIO, 1 + JITTER_RATIO]. */
 export const JITTER_RATIO = 0.2;
 

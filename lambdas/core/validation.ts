@@ -26,7 +26,10 @@ const eventTypeFilter = z.union([z.literal('*'), eventType]);
 
 const endpointId = z.string().check(z.refine(isEndpointId, 'must be an endpoint id (ep_...)'));
 
-const description = z.string().check(z.maxLength(500));
+/** Lone UTF-16 surrogates cannot be stored (DynamoDB wants valid UTF-8): refuse them up front. */
+const wellFormed = z.refine<string>((text) => !/\p{Surrogate}/u.test(text), 'must be well-formed Unicode');
+
+const description = z.string().check(z.maxLength(500), wellFormed);
 
 const url = z.string().check(z.minLength(1), z.maxLength(2048));
 

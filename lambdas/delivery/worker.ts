@@ -323,32 +323,41 @@ export class DeliveryWorker {
     options: { retryAfterSeconds?: number | undefined; minDelaySeconds?: number; countsAsFailure?: boolean },
   ): Promise<RecordFate> {
     const attemptsLeft = hasAttemptsLeft(job.receiveCount, this.deps.policy);
+    if (!attemptsLeft) {
+      // Budget spent: record it dead and park it now, rather than wait for SQS's move on a later
+      // receive (which a lost receive could make the records miss).
+      await this.park(job, attempt);
+      if (options.countsAsFailure !== false) await this.noteEndpointFailure(endpoint);
+      job.count('DeliveryFailed');
+      this.deps.logger.warn('attempt budget spent; dead, parked in the dead-letter queue', {
+        ...job.log,
+        statusCode: attempt.statusCode,
+        error: attempt.error,
+      });
+      return 'done';
+    }
     const elapsedSinceReceiveSeconds = (this.now() - job.receivedAt) / 1000;
-    const delay = attemptsLeft
-      ? Math.min(
-          Math.max(
-            retryDelaySeconds(job.receiveCount, this.deps.policy, {
-              random: this.deps.random,
-              retryAfterSeconds: options.retryAfterSeconds,
-              elapsedSinceReceiveSeconds,
-            }),
-            options.minDelaySeconds ?? 0,
-          ),
-          SQS_MAX_VISIBILITY_SECONDS - Math.ceil(elapsedSinceReceiveSeconds) - 1,
-        )
-      : 0;
-    const status: DeliveryStatus = attemptsLeft ? 'failed' : 'dead';
-    const nextAttemptAt = attemptsLeft ? new Date(this.now() + delay * 1000).toISOString() : undefined;
-    await this.recordFailure(job, status, { ...attempt, attempt: job.attemptNumber }, nextAttemptAt);
+    const delay = Math.min(
+      Math.max(
+        retryDelaySeconds(job.receiveCount, this.deps.policy, {
+          random: this.deps.random,
+          retryAfterSeconds: options.retryAfterSeconds,
+          elapsedSinceReceiveSeconds,
+        }),
+        options.minDelaySeconds ?? 0,
+      ),
+      SQS_MAX_VISIBILITY_SECONDS - Math.ceil(elapsedSinceReceiveSeconds) - 1,
+    );
+    const nextAttemptAt = new Date(this.now() + delay * 1000).toISOString();
+    await this.recordFailure(job, 'failed', { ...attempt, attempt: job.attemptNumber }, nextAttemptAt);
     if (options.countsAsFailure !== false) await this.noteEndpointFailure(endpoint);
     await this.queue.defer(job.record.receiptHandle, delay);
     job.count('DeliveryFailed');
-    if (!attemptsLeft) job.count('DeliveryDead');
-    this.deps.logger.warn(attemptsLeft ? 'attempt failed; retry scheduled' : 'attempt budget spent; dead', {
+    this.deps.logger.warn('attempt failed; retry scheduled', {
       ...job.log,
       statusCode: attempt.statusCode,
       error: attempt.error,
-      retryInSeconds: attemptsLeft ? delay : undefined,
+      retryInSeconds: delay,
     });
     return 'retry';
   }

@@ -6,6 +6,7 @@ import {
   DELIVERY_FUNCTION_TIMEOUT_SECONDS,
   DELIVERY_MAX_CONCURRENCY,
   DELIVERY_QUEUE_RETENTION_SECONDS,
+  REDRIVE_HEADROOM_RECEIVES,
 } from '../../lambdas/core/config.ts';
 import { logicalId, type Synthesized, synthesize } from './stack-fixture.ts';
 
@@ -29,7 +30,7 @@ describe('delivery pipeline', () => {
       QueueName: 'Webhooks-delivery',
       RedrivePolicy: {
         deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
-        maxReceiveCount: DEFAULT_MAX_ATTEMPTS,
+        maxReceiveCount: DEFAULT_MAX_ATTEMPTS + REDRIVE_HEADROOM_RECEIVES,
       },
     });
   });
@@ -154,7 +155,9 @@ describe('delivery pipeline with a compressed retry policy', () => {
     const { template } = synthesize({ retryPolicy, bundle: false });
 
     // Assess
-    template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { maxReceiveCount: 4 } });
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { maxReceiveCount: 4 + REDRIVE_HEADROOM_RECEIVES },
+    });
     const withPolicy = template.findResources('AWS::Lambda::Function', {
       Properties: {
         Environment: { Variables: { WEBHOOKS_RETRY_SCHEDULE: '1,2,3', WEBHOOKS_MAX_ATTEMPTS: '4' } },

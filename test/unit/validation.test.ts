@@ -130,3 +130,15 @@ describe('idempotencyKeySchema', () => {
     expect(idempotencyKeySchema.safeParse(`order-42:${'x'.repeat(200)}`).success).toBe(true);
   });
 });
+
+describe('well-formed Unicode', () => {
+  it('refuses a lone surrogate in a description and accepts a real emoji', () => {
+    expect(
+      errorOf(() => parseOrThrow(createEndpointSchema, { url: 'https://a.example', description: '\ud800' }))
+        .status,
+    ).toBe(400);
+    expect(
+      parseOrThrow(createEndpointSchema, { url: 'https://a.example', description: 'ok 😀' }).description,
+    ).toBe('ok 😀');
+  });
+});
