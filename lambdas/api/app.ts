@@ -322,8 +322,9 @@ export class ApiApp {
     const id = key ? idempotentEventId(key) : newEventId(createdAtMs);
 
     if (key) {
-      // Cheap early answer for replays and conflicts; the conditional put below is the real guard.
-      const replay = await this.replay(id, fingerprint);
+      // A repeated key gets the original answer even if endpoints changed since, so look before
+      // resolving targets; the conditional put below is still the real guard against races.
+      const replay = this.replay(await this.deps.store.getEvent(id), fingerprint);
       if (replay) return replay;
     }
     const targets = await this.targetsOf(input.type, input.endpointIds);
@@ -339,7 +340,7 @@ export class ApiApp {
     };
     const put = await this.deps.store.putEventIfAbsent(event);
     if (!put.created) {
-      const replay = await this.replay(id, fingerprint);
+      const replay = this.replay(put.existing, fingerprint);
       if (replay) return replay;
       throw new HttpError(
         409,
@@ -373,8 +374,7 @@ export class ApiApp {
   }
 
   /** The stored answer for a repeated Idempotency-Key, a 422/409, or undefined if the key is new. */
-  private async replay(id: string, fingerprint: string): Promise<ApiResponse | undefined> {
-    const existing = await this.deps.store.getEvent(id);
+  private replay(existing: EventRecord | undefined, fingerprint: string): ApiResponse | undefined {
     if (!existing) return undefined;
     if (existing.fingerprint !== fingerprint) {
       throw new HttpError(
