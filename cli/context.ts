@@ -8,6 +8,7 @@ import { type Command, Option } from 'commander';
 import { ApiClient } from './api-client.ts';
 import { CliError, describeError, networkCode } from './errors.ts';
 import { resolveTarget, STATE_FILE_ENV, type Target, type TargetOptions } from './target.ts';
+import { terminalSafe } from './terminal-safe.ts';
 
 /** The process around a command; tests pass their own. */
 export interface Io {
@@ -65,14 +66,18 @@ export class CommandContext {
     return this.sqsClient;
   }
 
-  /** Prints the result: `value` as JSON with `--json`, else the human rendering. */
+  /**
+   * Prints the result: `value` as JSON with `--json` (exactly what the API said), else the human
+   * rendering, which is where every command's API-sourced text reaches the terminal: control
+   * characters are dropped here, once for all commands.
+   */
   print(value: unknown, human: () => string): void {
-    this.io.out(this.json ? `${JSON.stringify(value, null, 2)}\n` : human());
+    this.io.out(this.json ? `${JSON.stringify(value, null, 2)}\n` : terminalSafe(human()));
   }
 
-  /** A note for people (stderr), never mixed into `--json` output. */
+  /** A note for people (stderr), never mixed into `--json` output; control characters dropped. */
   note(text: string): void {
-    this.io.err(`${text}\n`);
+    this.io.err(`${terminalSafe(text)}\n`);
   }
 
   close(): void {

@@ -1,12 +1,14 @@
 /**
  * Human output: aligned tables and short renderings of times, sizes and durations. Pure.
  */
+import { terminalSafeLine } from './terminal-safe.ts';
 
 type Cell = string | number | boolean | null | undefined;
 
+/** A cell or field value as one line, with no control characters (it is measured, then padded). */
 function cellText(cell: Cell): string {
   if (cell === null || cell === undefined || cell === '') return '-';
-  return String(cell);
+  return terminalSafeLine(String(cell)) || '-';
 }
 
 /**

@@ -11,6 +11,7 @@ import { registerRedrive } from './commands/redrive.ts';
 import { registerSend } from './commands/send.ts';
 import type { Io } from './context.ts';
 import { describeError, EXIT_FAILURE, EXIT_USAGE, oneLine } from './errors.ts';
+import { terminalSafe } from './terminal-safe.ts';
 
 /** Set to 1 for stack traces of failures. */
 export const DEBUG_ENV = 'WEBHOOKS_DEBUG';
@@ -48,7 +49,8 @@ export function buildProgram(io: Io): Command {
     .configureOutput({
       writeOut: (text) => io.out(text),
       writeErr: (text) => io.err(text),
-      outputError: (text, write) => write(`webhooks: ${oneLine(text.replace(/^error: /, ''))}\n`),
+      outputError: (text, write) =>
+        write(`webhooks: ${terminalSafe(oneLine(text.replace(/^error: /, '')))}\n`),
     })
     .exitOverride()
     .showSuggestionAfterError(true)
@@ -85,8 +87,11 @@ export async function run(args: readonly string[], io: Io = processIo()): Promis
       if (error.exitCode === 0) return 0;
       return error.code === 'commander.executeSubCommandAsync' ? EXIT_FAILURE : EXIT_USAGE;
     }
-    io.err(`webhooks: ${describeError(error)}\n`);
-    if (io.env[DEBUG_ENV] === '1' && error instanceof Error && error.stack) io.err(`${error.stack}\n`);
+    // The reason often quotes the API (its error message, a gateway's body): no control characters.
+    io.err(`webhooks: ${terminalSafe(describeError(error))}\n`);
+    if (io.env[DEBUG_ENV] === '1' && error instanceof Error && error.stack) {
+      io.err(`${terminalSafe(error.stack)}\n`);
+    }
     return (error as { exitCode?: number }).exitCode ?? EXIT_FAILURE;
   }
 }
