@@ -42,7 +42,8 @@ export function buildProgram(io: Io): Command {
   const program = new Command('webhooks')
     .description(
       'Operate the webhook delivery service: send events, manage endpoints, inspect deliveries and redrive the dead-letter queue.\n' +
-        'Targets the deployed stack (--stack, default Webhooks) or the local runner (--local).',
+        'Targets the deployed stack (--stack, default Webhooks; API key from its key secret, or WEBHOOKS_API_KEY) ' +
+        'or the local runner (--local; API key from its state file only, never WEBHOOKS_API_KEY).',
     )
     .usage('<command> [options]')
     .helpCommand(false)

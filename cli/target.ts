@@ -6,19 +6,23 @@
  */
 import { CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import ipaddr from 'ipaddr.js';
 import type { TableDefinition } from '../lambdas/core/schema.ts';
 import { EMULATOR_CREDENTIALS } from '../local/provision.ts';
-import { type LocalState, readState, STATE_FILE } from '../local/state-file.ts';
+import { type LocalState, readState, STATE_FILE_ENV, stateFilePath } from '../local/state-file.ts';
 import { CliError, describeError } from './errors.ts';
+
+export { STATE_FILE_ENV };
 
 /** The stack name `bin/app.ts` deploys unless told otherwise. */
 export const DEFAULT_STACK_NAME = 'Webhooks';
 
-/** Overrides the API key from the state file or Secrets Manager. */
+/**
+ * The API key of a deployed stack, instead of reading the stack's key secret. Never read with
+ * `--local`: local mode's key comes from its state file only (`npm run local` takes it from
+ * `WEBHOOKS_LOCAL_API_KEY`), so a stack's key is never sent to a local runner, nor the other way.
+ */
 export const API_KEY_ENV = 'WEBHOOKS_API_KEY';
-
-/** Another local state file than the checkout's (tests, several local runners). */
-export const STATE_FILE_ENV = 'WEBHOOKS_STATE_FILE';
 
 /** Target options every command takes. */
 export interface TargetOptions {
@@ -49,7 +53,7 @@ export interface Target {
   readonly aws: AwsClientConfig;
   /** What to add to a connection error (`is "npm run local" still running?`). */
   readonly unreachableHint: string;
-  /** The API key: `WEBHOOKS_API_KEY`, else the state file or the stack's key secret. */
+  /** The API key: the state file's (local); `WEBHOOKS_API_KEY`, else the stack's key secret. */
   apiKey(): Promise<string>;
 }
 
@@ -59,7 +63,7 @@ export async function resolveTarget(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Target> {
   if (options.local || options.stateFile) {
-    return localTarget(options.stateFile ?? env[STATE_FILE_ENV] ?? STATE_FILE, env);
+    return localTarget(options.stateFile ?? stateFilePath(env));
   }
   return stackTarget(options.stack ?? DEFAULT_STACK_NAME, options.region, env);
 }
@@ -72,8 +76,31 @@ function requireField(state: Partial<LocalState>, key: keyof LocalState, path: s
   return value;
 }
 
-/** The local runner, from the state file `npm run local` writes. */
-export function localTarget(path: string, env: NodeJS.ProcessEnv = process.env): Target {
+/**
+ * Whether `url` is an http(s) URL on a loopback address: 127.0.0.0/8, `localhost` or `[::1]`.
+ * The WHATWG parser has already turned other spellings of an IPv4 address (`127.1`, `0x7f.1`)
+ * into dotted decimal.
+ */
+export function isLoopbackUrl(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return false;
+  const host = parsed.hostname;
+  if (host === 'localhost') return true;
+  if (host === '[::1]') return true;
+  return ipaddr.IPv4.isValidFourPartDecimal(host) && ipaddr.IPv4.parse(host).range() === 'loopback';
+}
+
+/**
+ * The local runner, from the state file `npm run local` writes. The API key is the state
+ * file's, whatever the environment says, and the API must be on loopback: a state file that
+ * names another host (edited, or planted in a checkout) does not get the key sent there.
+ */
+export function localTarget(path: string): Target {
   let state: Partial<LocalState>;
   try {
     state = readState(path);
@@ -84,7 +111,12 @@ export function localTarget(path: string, env: NodeJS.ProcessEnv = process.env):
     throw new CliError(`state file ${path} is not a local state: restart local mode with "npm run local"`);
   }
   const apiUrl = requireField(state, 'apiUrl', path).replace(/\/+$/, '');
-  const apiKey = env[API_KEY_ENV] || requireField(state, 'apiKey', path);
+  if (!isLoopbackUrl(apiUrl)) {
+    throw new CliError(
+      `state file ${path} names the API ${JSON.stringify(apiUrl)}, which is not on loopback: --local talks only to 127.0.0.0/8, localhost or [::1]`,
+    );
+  }
+  const apiKey = requireField(state, 'apiKey', path);
   return {
     kind: 'local',
     label: `local mode (${path})`,

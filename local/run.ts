@@ -2,15 +2,17 @@
  * `npm run local`: the whole product on this machine, on the moto emulator.
  *
  * Starts moto on a free loopback port (or uses `AWS_ENDPOINT_URL`), creates the resources,
- * serves the API on `PORT` (default 3000) and delivers from the queue, until Ctrl-C.
+ * serves the API on `PORT` (default 3000) and delivers from the queue, until Ctrl-C. The API
+ * key is `WEBHOOKS_LOCAL_API_KEY` (else generated); the state file is `WEBHOOKS_STATE_FILE`
+ * (else the checkout's `.webhooks-local.json`).
  */
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { generateApiKey } from '../lambdas/core/api-keys.ts';
 import { retryPolicyFromEnv } from '../lambdas/core/config.ts';
 import { startLocalStack } from './local-stack.ts';
 import { type MotoServer, startMoto } from './moto.ts';
-import { STATE_FILE, writeState } from './state-file.ts';
+import { localApiKey, startupBanner } from './startup.ts';
+import { stateFilePath, writeState } from './state-file.ts';
 
 function motoInstalled(): boolean {
   return spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0;
@@ -19,7 +21,9 @@ function motoInstalled(): boolean {
 async function main(): Promise<void> {
   const policy = retryPolicyFromEnv();
   const port = Number(process.env.PORT ?? 3000);
-  const apiKey = process.env.WEBHOOKS_API_KEY ?? generateApiKey();
+  const key = localApiKey(process.env);
+  const apiKey = key.key;
+  const stateFile = stateFilePath(process.env);
 
   let moto: MotoServer | undefined;
   let endpoint = process.env.AWS_ENDPOINT_URL;
@@ -42,34 +46,30 @@ async function main(): Promise<void> {
     onPollError: (error) => console.error(`poller: ${error.message}`),
   });
   const dashboardUrl = `${stack.apiUrl}/dashboard`;
-  writeState({
-    ...stack.resources,
-    apiUrl: stack.apiUrl,
-    apiKey,
-    dashboardUrl,
-    pid: process.pid,
-    startedAt: new Date().toISOString(),
-  });
+  writeState(
+    {
+      ...stack.resources,
+      apiUrl: stack.apiUrl,
+      apiKey,
+      dashboardUrl,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    },
+    stateFile,
+  );
 
-  console.log(`
-Webhooks local mode is running.
-  API:        ${stack.apiUrl}
-  API key:    ${apiKey}
-  Dashboard:  ${dashboardUrl}
-  Emulator:   ${endpoint}${moto ? ' (moto, started here)' : ' (reused from AWS_ENDPOINT_URL)'}
-  Retries:    ${policy.maxAttempts} attempts, delays ${policy.scheduleSeconds.join(',')} s
-  State file: ${STATE_FILE} (read by: npx webhooks <command> --local)
-
-Local mode delivers to loopback addresses (127.0.0.1, localhost) only, and also over plain http.
-On AWS, endpoints must be public https URLs.
-
-Try it (in another terminal: npm run receiver):
-  curl -s -X POST ${stack.apiUrl}/endpoints -H 'x-api-key: ${apiKey}' -H 'content-type: application/json' \\
-    -d '{"url":"http://127.0.0.1:4000/webhooks"}'
-  curl -s -X POST ${stack.apiUrl}/events -H 'x-api-key: ${apiKey}' -H 'content-type: application/json' \\
-    -d '{"type":"invoice.paid","data":{"invoiceId":"inv_1","amount":4200}}'
-
-Ctrl-C stops everything.`);
+  console.log(
+    startupBanner({
+      apiUrl: stack.apiUrl,
+      apiKey: key,
+      dashboardUrl,
+      emulator: endpoint,
+      motoStarted: moto !== undefined,
+      policy,
+      stateFile,
+      stackKeySet: Boolean(process.env.WEBHOOKS_API_KEY),
+    }),
+  );
 
   let stopping = false;
   const stop = async () => {
@@ -78,7 +78,7 @@ Ctrl-C stops everything.`);
     console.log('\nstopping...');
     await stack.stop();
     await moto?.stop();
-    rmSync(STATE_FILE, { force: true });
+    rmSync(stateFile, { force: true });
     process.exit(0);
   };
   process.on('SIGINT', stop);

@@ -7,7 +7,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LocalResources } from './provision.ts';
 
+/** The checkout's state file: where `npm run local` writes and `--local` reads by default. */
 export const STATE_FILE = join(dirname(fileURLToPath(import.meta.url)), '..', '.webhooks-local.json');
+
+/** Another state file than the checkout's (tests, several local runners), for both sides. */
+export const STATE_FILE_ENV = 'WEBHOOKS_STATE_FILE';
+
+/** The state file `env` names, else the checkout's. */
+export function stateFilePath(env: NodeJS.ProcessEnv = process.env): string {
+  return env[STATE_FILE_ENV] || STATE_FILE;
+}
 
 export interface LocalState extends LocalResources {
   readonly apiUrl: string;

@@ -263,9 +263,8 @@ describe('API commands against the local stack', () => {
       /^webhooks: not_found \(HTTP 404\): endpoint "ep_0+" does not exist \[Trackingid/,
     );
 
-    const badKey = await cli(['endpoints', 'list', '--state-file', stateFile], {
-      WEBHOOKS_API_KEY: 'wh_wrong',
-    });
+    const wrongKey = stateFileFor(dir.path, stack.resources, { apiUrl: stack.apiUrl, apiKey: 'wh_wrong' });
+    const badKey = await cli(['endpoints', 'list', '--state-file', wrongKey]);
     expect(badKey.code).toBe(1);
     expect(badKey.stderr).toMatch(
       /^webhooks: unauthorized \(HTTP 401\): a valid x-api-key header is required/,

@@ -139,6 +139,73 @@ describe('resolveTarget --local', () => {
     expect(cloudFormation.commandCalls(DescribeStacksCommand)).toHaveLength(0);
   });
 
+  it('takes the key from the state file only, never from WEBHOOKS_API_KEY (a stack key)', async () => {
+    const path = stateFileFor(dir.path, resources, { apiUrl: 'http://127.0.0.1:3000', apiKey: 'wh_local' });
+
+    const target = await resolveTarget({ local: true, stateFile: path }, { WEBHOOKS_API_KEY: 'wh_stack' });
+
+    expect(await target.apiKey()).toBe('wh_local');
+  });
+
+  it.each([
+    'http://127.0.0.1:3000',
+    'http://127.8.9.10:3000/',
+    'http://127.1:3000',
+    'http://localhost:3000',
+    'http://[::1]:3000',
+    'https://[0:0::1]',
+  ])('accepts an API on loopback: %s', async (apiUrl) => {
+    const path = stateFileFor(dir.path, resources, { apiUrl, apiKey: 'wh_local' });
+
+    const target = await resolveTarget({ local: true, stateFile: path }, {});
+
+    expect(target.apiUrl).toBe(apiUrl.replace(/\/$/, ''));
+  });
+
+  it.each([
+    'http://10.0.0.1:3000',
+    'http://192.168.1.20:3000',
+    'https://abc123.execute-api.eu-west-1.amazonaws.com',
+    'http://127.0.0.1.nip.io:3000',
+    'http://localhost.example.com:3000',
+    'http://[::ffff:127.0.0.1]:3000',
+    'http://[fe80::1]:3000',
+    'http://0.0.0.0:3000',
+    'ftp://127.0.0.1/',
+    'not a url',
+  ])('refuses an API that is not on loopback: %s', async (apiUrl) => {
+    const path = stateFileFor(dir.path, resources, { apiUrl, apiKey: 'wh_local' });
+
+    await expect(resolveTarget({ local: true, stateFile: path }, {})).rejects.toThrow(
+      `state file ${path} names the API ${JSON.stringify(apiUrl.replace(/\/+$/, ''))}, which is not on loopback: --local talks only to 127.0.0.0/8, localhost or [::1]`,
+    );
+  });
+
+  it('--local with a state file naming a remote API exits 1 in one line, sending nothing', async () => {
+    const path = stateFileFor(dir.path, resources, {
+      apiUrl: 'https://attacker.example',
+      apiKey: 'wh_local',
+    });
+    let fetched = false;
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async () => {
+      fetched = true;
+      throw new Error('no request may be sent');
+    }) as typeof fetch;
+    try {
+      const { code, stdout, stderr } = await cli(['endpoints', 'list', '--local', '--state-file', path]);
+
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(
+        /^webhooks: state file \S+ names the API "https:\/\/attacker\.example", which is not on loopback[^\n]*\n$/,
+      );
+      expect(fetched).toBe(false);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+
   it('finds the state file through WEBHOOKS_STATE_FILE', async () => {
     const path = stateFileFor(dir.path, resources);
 
