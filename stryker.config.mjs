@@ -1,0 +1,41 @@
+// Mutation testing of lambdas/ with Stryker: `npm run mutate` (see docs/mutation-testing.md).
+//
+//   npm run mutate                                    every file under lambdas/, incremental
+//   npm run mutate -- --mutate 'lambdas/core/**/*.ts' one folder
+//   STRYKER_CONCURRENCY=2 npm run mutate              more test runners (default 1: shared cores)
+//   STRYKER_TESTS=unit npm run mutate                 only the in-process tests (fast; see below)
+//   npm run mutate -- --force                         ignore the incremental file, test every mutant
+//
+// Reports and the incremental file go to test-output/ (git-ignored). Not part of `npm test`.
+
+const concurrency = Number(process.env.STRYKER_CONCURRENCY ?? 1);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'vitest',
+  vitest: { configFile: 'vitest.mutate.config.ts' },
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.mutate.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  mutate: [
+    'lambdas/**/*.ts',
+    // The dashboard's HTML, CSS and script are one template string: mutants there are text
+    // edits that only a browser could judge (test/dashboard drives it in Chromium).
+    '!lambdas/api/dashboard-page.ts',
+  ],
+  coverageAnalysis: 'perTest',
+  incremental: true,
+  incrementalFile: 'test-output/stryker-incremental.json',
+  concurrency: Number.isInteger(concurrency) && concurrency > 0 ? concurrency : 1,
+  timeoutMS: 20_000,
+  timeoutFactor: 2,
+  reporters: ['clear-text', 'progress', 'html', 'json'],
+  htmlReporter: { fileName: 'test-output/mutation/index.html' },
+  jsonReporter: { fileName: 'test-output/mutation/mutation.json' },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  ignorePatterns: ['cdk.out', 'test-output', '.webhooks-local.json', '*.log'],
+  tempDirName: 'test-output/.stryker-tmp',
+  cleanTempDir: true,
+  thresholds: { high: 85, low: 75, break: null },
+};
