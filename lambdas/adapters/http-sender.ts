@@ -10,6 +10,16 @@
  *
  * Node's built-in client rather than undici: the same keep-alive pooling and pluggable
  * lookup, and half a megabyte less to load on every cold start.
+ *
+ * Proxy variables are ignored on purpose: `HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY` (either
+ * case) and Node's `NODE_USE_ENV_PROXY` / `--use-env-proxy`, which since Node 22.21 and 24.5 make
+ * the default agent (and `fetch`) send through the proxy they name. Through a proxy, the
+ * address the guard checked would no longer be the address connected to: the proxy would
+ * resolve the name again and could reach what the guard refuses, its own network included.
+ * So every request goes through this module's own agents (never the global one, never
+ * `fetch`), built with `proxyEnv: null`: a custom agent uses no proxy today unless given a
+ * `proxyEnv`, and a falsy one is the opt-out Node keeps should custom agents come to inherit
+ * the environment's proxy too. A test runs the sender with every one of these variables set.
  */
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
@@ -82,8 +92,15 @@ export class WebhookSender {
         (error: Error) => callback(error as NodeJS.ErrnoException, ''),
       );
     };
-    // `timeout` lets idle pooled sockets go before receivers close them under us.
-    const agentOptions = { keepAlive: true, timeout: KEEP_ALIVE_MS, scheduling: 'lifo' as const, lookup };
+    // `timeout` lets idle pooled sockets go before receivers close them under us. `proxyEnv: null`:
+    // never a proxy from the environment, whatever NODE_USE_ENV_PROXY says (see the top of the file).
+    const agentOptions = {
+      keepAlive: true,
+      timeout: KEEP_ALIVE_MS,
+      scheduling: 'lifo' as const,
+      lookup,
+      proxyEnv: null,
+    };
     this.httpAgent = new http.Agent(agentOptions as http.AgentOptions);
     this.httpsAgent = new https.Agent(agentOptions as https.AgentOptions);
   }
@@ -100,6 +117,7 @@ export class WebhookSender {
       const secure = target.protocol === 'https:';
       const request = (secure ? https : http).request(target, {
         method: 'POST',
+        // Always one of ours: without it Node would use its global agent, which may use a proxy.
         agent: secure ? this.httpsAgent : this.httpAgent,
         headers: {
           'content-type': 'application/json',
