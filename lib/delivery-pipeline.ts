@@ -16,9 +16,10 @@ import {
   maxReceiveCountOf,
   type RetryPolicy,
   retryPolicyEnv,
+  SQS_MAX_MESSAGE_BYTES,
   SQS_MAX_VISIBILITY_SECONDS,
 } from '../lambdas/core/config.ts';
-import { ATTEMPTS_TABLE, DELIVERIES_TABLE, ENDPOINTS_TABLE, ENV } from '../lambdas/core/schema.ts';
+import { ATTEMPTS_TABLE, DELIVERIES_TABLE, ENDPOINTS_TABLE, ENV, EVENTS_TABLE } from '../lambdas/core/schema.ts';
 import type { Storage } from './storage.ts';
 import { WebhookFunction } from './webhook-function.ts';
 
@@ -30,6 +31,8 @@ const DELIVERY_ACCESS = {
   deliveries: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   attempts: ['dynamodb:PutItem'],
   endpoints: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // Event checks: an event with a key still not queued when its check comes back is handed to the sweep.
+  events: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // Backoff: a failed record's visibility is set to the next delay. The event source mapping
   // adds what it needs to poll (ReceiveMessage, DeleteMessage, ...) through grantConsumeMessages.
   deliveryQueue: ['sqs:ChangeMessageVisibility'],
@@ -43,7 +46,7 @@ export const DELIVERY_SERVICE_NAME = 'webhooks-delivery';
 
 /** Props of {@link DeliveryPipeline}. */
 export interface DeliveryPipelineProps {
-  /** Retry schedule and attempt budget; `maxAttempts` becomes the redrive policy's maxReceiveCount. */
+  /** Retry schedule and attempt budget; the redrive policy's maxReceiveCount is `maxAttempts` plus a headroom. */
   readonly retryPolicy: RetryPolicy;
   /**
    * Circuit breaker and auto-disable policy, written into the delivery function's environment.
@@ -67,8 +70,9 @@ export interface DeliveryPipelineProps {
  * The delivery queue, its dead-letter queue and the delivery function that drains it.
  *
  * Retries are visibility-timeout backoff: a failed record gets ChangeMessageVisibility(next
- * delay) and is reported as a batch item failure, so SQS hands it back after the delay and
- * moves it to the DLQ once the receive count passes the attempt budget.
+ * delay) and is reported as a batch item failure, so SQS hands it back after the delay. When the
+ * attempt budget is spent the worker records the delivery dead and parks it in the DLQ itself;
+ * SQS's own move (maxReceiveCount = budget + headroom) only catches receives the worker never saw.
  */
 export class DeliveryPipeline extends Construct {
   /** Messages to deliver, one per (event, endpoint). */
@@ -92,6 +96,8 @@ export class DeliveryPipeline extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.seconds(DLQ_RETENTION_SECONDS),
+      // Set explicitly: what the delivery queue holds, its DLQ must hold too.
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
       // Console "Start DLQ redrive" moves messages back only to a source queue this names.
       redriveAllowPolicy: {
         redrivePermission: sqs.RedrivePermission.BY_QUEUE,
@@ -112,7 +118,9 @@ export class DeliveryPipeline extends Construct {
       retentionPeriod: Duration.seconds(DELIVERY_QUEUE_RETENTION_SECONDS),
       // At least 6 x the function timeout, so a slow batch is not handed out twice.
       visibilityTimeout: Duration.seconds(DELIVERY_QUEUE_VISIBILITY_SECONDS),
-      // The receive budget is the attempt budget: the handler backs off, SQS counts.
+      // Set explicitly (1 MiB): queues made with the older default refuse messages over 256 KiB.
+      maxMessageSizeBytes: SQS_MAX_MESSAGE_BYTES,
+      // A backstop above the attempt budget: the worker parks spent deliveries itself.
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: maxReceiveCountOf(props.retryPolicy) },
     });
 
@@ -130,6 +138,7 @@ export class DeliveryPipeline extends Construct {
     this.function.bindTable(storage.deliveries, DELIVERIES_TABLE.envVar, DELIVERY_ACCESS.deliveries);
     this.function.bindTable(storage.attempts, ATTEMPTS_TABLE.envVar, DELIVERY_ACCESS.attempts);
     this.function.bindTable(storage.endpoints, ENDPOINTS_TABLE.envVar, DELIVERY_ACCESS.endpoints);
+    this.function.bindTable(storage.events, EVENTS_TABLE.envVar, DELIVERY_ACCESS.events);
     this.function.bindQueue(this.queue, ENV.deliveryQueueUrl, DELIVERY_ACCESS.deliveryQueue);
     this.function.bindQueue(this.deadLetterQueue, ENV.deadLetterQueueUrl, DELIVERY_ACCESS.deadLetterQueue);
     this.function.bindSecretPrefix(

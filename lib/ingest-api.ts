@@ -16,6 +16,7 @@ import {
   API_FUNCTION_TIMEOUT_SECONDS,
   API_THROTTLE_BURST,
   API_THROTTLE_RATE_PER_SECOND,
+  EVENT_CHECK_DELAY_SECONDS,
   type RetryPolicy,
   retryPolicyEnv,
 } from '../lambdas/core/config.ts';
@@ -35,7 +36,8 @@ import { WebhookFunction } from './webhook-function.ts';
  */
 const API_ACCESS = {
   // The conditional put is the idempotency check: the event item is its own idempotency record.
-  events: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:DeleteItem'],
+  // UpdateItem moves an event through its lifecycle (lease, queued, handed to the sweep).
+  events: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // Query covers the base table (by endpoint) and the byFailure index (by status).
   deliveries: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
   attempts: ['dynamodb:Query'],
@@ -46,7 +48,7 @@ const API_ACCESS = {
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
   ],
-  // Fan-out, POST /deliveries/{id}/retry and the destination of POST /dlq/redrive (its ARN
+  // Fan-out, event checks, POST /deliveries/{id}/retry, recover and the destination of POST /dlq/redrive (its ARN
   // is looked up once: message move tasks name queues by ARN).
   deliveryQueue: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
   // DLQ depth for the dashboard, and the source of POST /dlq/redrive: StartMessageMoveTask
@@ -113,7 +115,10 @@ export class IngestApi extends Construct {
       serviceName: API_SERVICE_NAME,
       description: 'Webhooks HTTP API: endpoints, events, deliveries, dashboard',
       timeout: Duration.seconds(API_FUNCTION_TIMEOUT_SECONDS),
-      environment: retryPolicyEnv(props.retryPolicy),
+      environment: {
+        ...retryPolicyEnv(props.retryPolicy),
+        WEBHOOKS_EVENT_CHECK_DELAY_SECONDS: String(EVENT_CHECK_DELAY_SECONDS),
+      },
     });
     const { storage } = props;
     this.function.bindTable(storage.events, EVENTS_TABLE.envVar, API_ACCESS.events);

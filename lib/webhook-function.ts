@@ -138,6 +138,18 @@ export class WebhookFunction extends NodejsFunction {
     }
   }
 
+  /**
+   * Grants Query on the named indexes of a table only, not on the table itself (for a function
+   * that reads an index and then each item by key). Bind the table with {@link bindTable} too.
+   */
+  public grantIndexQuery(table: dynamodb.ITable, indexNames: readonly string[]): void {
+    iam.Grant.addToPrincipal({
+      grantee: this,
+      actions: ['dynamodb:Query'],
+      resourceArns: indexNames.map((indexName) => `${table.tableArn}/index/${indexName}`),
+    });
+  }
+
   /** Sets `envVar` to the queue's URL and grants exactly `actions` on the queue. */
   public bindQueue(queue: sqs.IQueue, envVar: string, actions: readonly string[]): void {
     this.addEnvironment(envVar, queue.queueUrl);

@@ -6,12 +6,13 @@ import { DELIVERY_SERVICE_NAME, DeliveryPipeline } from './delivery-pipeline.ts'
 import { API_SERVICE_NAME, IngestApi } from './ingest-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { Storage } from './storage.ts';
+import { Sweeper } from './sweeper.ts';
 
 /** Props of {@link WebhooksStack}. */
 export interface WebhooksStackProps extends StackProps {
   /**
-   * Retry schedule and attempt budget, written into both functions' environment and used as
-   * the delivery queue's maxReceiveCount.
+   * Retry schedule and attempt budget, written into both functions' environment; the delivery
+   * queue's maxReceiveCount is the budget plus a headroom (a backstop, see lambdas/core/config.ts).
    * @default the defaults of `lambdas/core/config.ts`
    */
   readonly retryPolicy?: RetryPolicy;
@@ -30,6 +31,8 @@ export class WebhooksStack extends Stack {
   public readonly delivery: DeliveryPipeline;
   /** HTTP API and API function. */
   public readonly api: IngestApi;
+  /** The scheduled sweep of events left accepted. */
+  public readonly sweeper: Sweeper;
   /** Alarm topic, alarms and dashboard. */
   public readonly monitoring: Monitoring;
 
@@ -59,6 +62,11 @@ export class WebhooksStack extends Stack {
     });
     // An endpoint URL pointing at our own API would make every delivery a new event.
     this.delivery.blockHost(this.api.host);
+
+    this.sweeper = new Sweeper(this, 'Sweeper', {
+      events: this.storage.events,
+      deliveryQueue: this.delivery.queue,
+    });
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       deliveryQueue: this.delivery.queue,

@@ -9,6 +9,9 @@ import { MAX_REQUEST_BODY_BYTES } from '../lambdas/core/config.ts';
 
 type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
+/** The local server's own JSON answers; the handler's carry the same two headers. */
+const JSON_HEADERS = { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' };
+
 /** API Gateway refuses bodies over 10 MB before the function runs; so do we. */
 const GATEWAY_BODY_LIMIT_BYTES = 10 * 1024 * 1024;
 
@@ -74,7 +77,7 @@ export async function startApiServer(
     try {
       const body = await readBody(request);
       if (body === 'too_large') {
-        response.writeHead(413, { 'content-type': 'application/json' });
+        response.writeHead(413, JSON_HEADERS);
         response.end(
           JSON.stringify({
             error: { code: 'payload_too_large', message: `over ${MAX_REQUEST_BODY_BYTES} bytes` },
@@ -86,7 +89,7 @@ export async function startApiServer(
       response.writeHead(result.statusCode ?? 200, (result.headers ?? {}) as Record<string, string>);
       response.end(result.body ?? '');
     } catch (error) {
-      response.writeHead(502, { 'content-type': 'application/json' });
+      response.writeHead(502, JSON_HEADERS);
       response.end(JSON.stringify({ error: { code: 'handler_crashed', message: (error as Error).message } }));
     }
   });

@@ -4,10 +4,14 @@
  * integration tests both start it through {@link startLocalStack}.
  */
 import type { Server } from 'node:http';
-import type { RetryPolicy } from '../lambdas/core/config.ts';
+import { type RetryPolicy, SWEEP_INTERVAL_MINUTES } from '../lambdas/core/config.ts';
+import type { SweepReport } from '../lambdas/sweeper/sweep.ts';
 import { startApiServer } from './api-server.ts';
 import { handlerEnvironment, type LocalResources, provision } from './provision.ts';
 import { type Poller, startPoller } from './queue-poller.ts';
+
+/** The functions local mode runs, as the stack deploys them. */
+export type LocalFunction = 'api' | 'delivery' | 'sweeper';
 
 export interface LocalStackOptions {
   /** The emulator's URL. */
@@ -22,16 +26,23 @@ export interface LocalStackOptions {
   readonly env?: Record<string, string>;
   readonly onPollError?: (error: Error) => void;
   /**
+   * How often the sweep of events left accepted runs, as the stack's schedule runs it.
+   * @default SWEEP_INTERVAL_MINUTES of lambdas/core/config.ts
+   */
+  readonly sweepIntervalMs?: number;
+  /**
    * Runs each handler import and invocation inside `run` (tests use it to attribute AWS SDK
    * calls and environment reads to the function that made them).
    */
-  readonly instrument?: <T>(fn: 'api' | 'delivery', run: () => T) => T;
+  readonly instrument?: <T>(fn: LocalFunction, run: () => T) => T;
 }
 
 export interface LocalStack {
   readonly apiUrl: string;
   readonly resources: LocalResources;
   readonly poller: Poller;
+  /** Runs the sweep once now (the timer runs it too), as the schedule would invoke it. */
+  sweep(): Promise<SweepReport>;
   stop(): Promise<void>;
 }
 
@@ -44,9 +55,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   });
   // The handlers read their configuration at import, as a Lambda does at cold start.
   Object.assign(process.env, handlerEnvironment(resources, options.policy), options.env ?? {});
-  const within = options.instrument ?? (<T>(_fn: 'api' | 'delivery', run: () => T): T => run());
+  const within = options.instrument ?? (<T>(_fn: LocalFunction, run: () => T): T => run());
   const api = await within('api', () => import('../lambdas/api/handler.ts'));
   const delivery = await within('delivery', () => import('../lambdas/delivery/handler.ts'));
+  const sweeper = await within('sweeper', () => import('../lambdas/sweeper/handler.ts'));
+  const sweep = () => within('sweeper', () => sweeper.handler());
+  const sweepTimer = setInterval(
+    () => void sweep().catch((error: Error) => options.onPollError?.(error)),
+    options.sweepIntervalMs ?? SWEEP_INTERVAL_MINUTES * 60_000,
+  );
+  sweepTimer.unref();
   const apiHandler: typeof api.handler = (event) => within('api', () => api.handler(event));
   const deliveryHandler: typeof delivery.handler = (event) =>
     within('delivery', () => delivery.handler(event));
@@ -62,7 +80,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     apiUrl: url,
     resources,
     poller,
+    sweep,
     stop: async () => {
+      clearInterval(sweepTimer);
       await poller.stop();
       await closeServer(server);
     },

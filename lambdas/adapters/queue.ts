@@ -1,5 +1,5 @@
 /**
- * SQS access: enqueueing deliveries (batched), moving a message's next attempt out with
+ * SQS access: enqueueing deliveries (batched by count and bytes), event checks, moving a message's next attempt out with
  * ChangeMessageVisibility, and parking permanent failures in the dead-letter queue.
  */
 import {
@@ -8,48 +8,109 @@ import {
   SendMessageBatchCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { type DeliveryMessage, encodeMessage } from '../core/payload.ts';
+import { SQS_MAX_BATCH_BYTES, SQS_MAX_BATCH_ENTRIES } from '../core/config.ts';
+import { type DeliveryMessage, encodeEventCheck, encodeMessage, messageBytes } from '../core/payload.ts';
 import { sqs } from './clients.ts';
 
-const SQS_BATCH_LIMIT = 10;
+/**
+ * Splits encoded messages into SendMessageBatch requests: at most ten entries and
+ * {@link SQS_MAX_BATCH_BYTES} per request, measured as SQS measures them (UTF-8 bytes).
+ */
+export function chunkForBatch<T extends { readonly encoded: string }>(entries: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const entry of entries) {
+    const size = messageBytes(entry.encoded);
+    if (
+      current.length > 0 &&
+      (current.length === SQS_MAX_BATCH_ENTRIES || bytes + size > SQS_MAX_BATCH_BYTES)
+    ) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(entry);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** Options of {@link enqueueDeliveries}. */
+export interface EnqueueOptions {
+  /** Epoch ms after which no further SQS request starts (the caller must still answer in time). */
+  readonly deadlineMs?: number;
+  /** Rounds of sending what SQS refused or failed to take. @default 3 */
+  readonly rounds?: number;
+}
 
 /**
- * Sends every message, ten per request, retrying entries SQS refused once. Returns the
- * delivery ids that could not be enqueued (empty when all went through).
+ * Sends every message, chunked by count and bytes, and sends again (up to `rounds` in all, while
+ * the deadline allows) what SQS refused or what a failed request carried. Returns the delivery
+ * ids that could not be enqueued (empty when all went through). Never throws for SQS failures:
+ * the caller must know exactly which messages went out.
  */
 export async function enqueueDeliveries(
   queueUrl: string,
   messages: readonly DeliveryMessage[],
+  options: EnqueueOptions = {},
 ): Promise<string[]> {
-  const failed: string[] = [];
-  const chunks: DeliveryMessage[][] = [];
-  for (let i = 0; i < messages.length; i += SQS_BATCH_LIMIT)
-    chunks.push(messages.slice(i, i + SQS_BATCH_LIMIT));
-  await Promise.all(
-    chunks.map(async (chunk) => {
-      let pending = chunk;
-      for (let round = 0; round < 2 && pending.length > 0; round++) {
-        const { Failed = [] } = await sqs.send(
-          new SendMessageBatchCommand({
-            QueueUrl: queueUrl,
-            Entries: pending.map((message, index) => ({
-              Id: String(index),
-              MessageBody: encodeMessage(message),
-            })),
-          }),
-        );
-        const failedIds = new Set(Failed.map((entry) => entry.Id));
-        pending = pending.filter((_, index) => failedIds.has(String(index)));
-      }
-      failed.push(...pending.map((message) => message.deliveryId));
-    }),
-  );
-  return failed;
+  const rounds = options.rounds ?? 3;
+  let pending = messages.map((message) => ({ message, encoded: encodeMessage(message) }));
+  for (let round = 0; round < rounds && pending.length > 0; round++) {
+    if (options.deadlineMs !== undefined && Date.now() >= options.deadlineMs) break;
+    if (round > 0) await sleep(Math.min(100 * 2 ** round, remaining(options.deadlineMs)));
+    const left = await Promise.all(
+      chunkForBatch(pending).map(async (chunk) => {
+        try {
+          const { Failed = [] } = await sqs.send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: chunk.map((entry, index) => ({ Id: String(index), MessageBody: entry.encoded })),
+            }),
+            abortAt(options.deadlineMs),
+          );
+          const failedIds = new Set(Failed.map((entry) => entry.Id));
+          return chunk.filter((_, index) => failedIds.has(String(index)));
+        } catch {
+          // The whole request failed (throttled, timed out, refused): none of its entries went out.
+          return chunk;
+        }
+      }),
+    );
+    pending = left.flat();
+  }
+  return pending.map((entry) => entry.message.deliveryId);
 }
 
-/** Sends one message (a manual retry) and returns its SQS id. */
+const remaining = (deadlineMs: number | undefined): number =>
+  deadlineMs === undefined ? Number.POSITIVE_INFINITY : Math.max(0, deadlineMs - Date.now());
+
+const abortAt = (deadlineMs: number | undefined) =>
+  deadlineMs === undefined
+    ? undefined
+    : { abortSignal: AbortSignal.timeout(Math.max(1, remaining(deadlineMs))) };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sends one message (a manual retry). */
 export async function enqueueOne(queueUrl: string, message: DeliveryMessage): Promise<void> {
   await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeMessage(message) }));
+}
+
+/**
+ * Schedules the check of an event with a key: the message comes back after `delaySeconds`, and
+ * the delivery worker hands the event to the sweep if it is still not queued.
+ */
+export async function sendEventCheck(queueUrl: string, eventId: string, delaySeconds: number): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: encodeEventCheck(eventId),
+      DelaySeconds: delaySeconds,
+    }),
+  );
 }
 
 /** Hides a received message for `seconds`: its next attempt comes after that. */

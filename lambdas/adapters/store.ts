@@ -54,6 +54,16 @@ export interface EndpointRecord {
   readonly disabledReason?: string;
 }
 
+/**
+ * Where an event is in its lifecycle: `accepted` (stored, not every delivery message sent yet)
+ * or `queued` (every message sent). Events stored before lifecycles existed have no state and
+ * were queued.
+ */
+export type EventState = 'accepted' | 'queued';
+
+/** The partition of the sparse `bySweep` index: events waiting for the sweep. */
+export const SWEEP_SHARD = 'accepted';
+
 /** An accepted event. `body` is the signed webhook body, stored compactly. */
 export interface EventRecord {
   readonly id: string;
@@ -65,7 +75,19 @@ export interface EventRecord {
   readonly idempotent?: boolean;
   readonly body?: string;
   readonly bodyZ?: Uint8Array;
+  /** Absent on events stored before lifecycles: those were queued. */
+  readonly state?: EventState;
+  /** While `accepted`: epoch ms until which the request that holds it is still queueing it. */
+  readonly leaseUntilMs?: number;
+  /** While `accepted`, when known: the endpoints whose message is known not to have gone out. */
+  readonly unsentEndpointIds?: readonly string[];
+  /** Set only while the event waits for the sweep (the sparse `bySweep` index). */
+  readonly sweepShard?: string;
+  readonly sweepAfterMs?: number;
 }
+
+/** Whether every delivery message of an event went out. */
+export const isQueued = (event: EventRecord): boolean => event.state !== 'accepted';
 
 /** One attempt, as listed by GET /deliveries/{id}. */
 export interface AttemptRecord {
@@ -316,7 +338,10 @@ export class Store {
     }
   }
 
-  /** Closes the circuit and clears the failure run after a success (skipped when already clear). */
+  /**
+   * Closes the circuit and clears the failure run (after a success, or when an operator
+   * re-enables the endpoint); skipped when already clear, whatever part of it is left.
+   */
   async resetEndpointFailures(id: string): Promise<void> {
     try {
       await documents.send(
@@ -324,7 +349,8 @@ export class Store {
           TableName: this.tableName('endpoints'),
           Key: { pk: ENDPOINT_PARTITION, id },
           UpdateExpression: 'SET failureStreak = :zero REMOVE failingSince, circuitOpenUntil',
-          ConditionExpression: 'attribute_exists(id) AND failureStreak > :zero',
+          ConditionExpression:
+            'attribute_exists(id) AND (failureStreak > :zero OR attribute_exists(failingSince) OR attribute_exists(circuitOpenUntil))',
           ExpressionAttributeValues: { ':zero': 0 },
         }),
       );
@@ -365,9 +391,91 @@ export class Store {
     return Item as EventRecord | undefined;
   }
 
-  /** Removes an event whose messages could not be enqueued, so a retry starts afresh. */
-  async deleteEvent(id: string): Promise<void> {
-    await documents.send(new DeleteCommand({ TableName: this.tableName('events'), Key: { id } }));
+  /**
+   * Takes over an accepted event whose lease ran out (its request died or gave up): moves the
+   * lease from the value seen to `leaseUntilMs`. Only one caller wins; false for the others.
+   */
+  async claimEvent(id: string, seenLeaseUntilMs: number | undefined, leaseUntilMs: number): Promise<boolean> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('events'),
+          Key: { id },
+          UpdateExpression: 'SET leaseUntilMs = :lease',
+          ConditionExpression:
+            seenLeaseUntilMs === undefined
+              ? '#state = :accepted AND attribute_not_exists(leaseUntilMs)'
+              : '#state = :accepted AND leaseUntilMs = :seen',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':lease': leaseUntilMs,
+            ':accepted': 'accepted',
+            ...(seenLeaseUntilMs === undefined ? {} : { ':seen': seenLeaseUntilMs }),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Every message of the event went out: `queued`, and off the sweep's list. */
+  async markEventQueued(id: string): Promise<void> {
+    await documents.send(
+      new UpdateCommand({
+        TableName: this.tableName('events'),
+        Key: { id },
+        UpdateExpression:
+          'SET #state = :queued REMOVE leaseUntilMs, unsentEndpointIds, sweepShard, sweepAfterMs',
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: { ':queued': 'queued' },
+      }),
+    );
+  }
+
+  /**
+   * Hands an accepted event to the sweep: releases its lease (a retry with the same key may take
+   * it over at once) and lists it in the sparse `bySweep` index from `sweepAfterMs`. `unsent`
+   * names the endpoints whose message did not go out, when the caller knows.
+   */
+  async releaseEvent(id: string, sweepAfterMs: number, unsent?: readonly string[]): Promise<void> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('events'),
+          Key: { id },
+          UpdateExpression: `SET sweepShard = :shard, sweepAfterMs = :after${unsent ? ', unsentEndpointIds = :unsent' : ''} REMOVE leaseUntilMs`,
+          ConditionExpression: '#state = :accepted',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: {
+            ':shard': SWEEP_SHARD,
+            ':after': sweepAfterMs,
+            ':accepted': 'accepted',
+            ...(unsent ? { ':unsent': [...unsent] } : {}),
+          },
+        }),
+      );
+    } catch (error) {
+      // Queued meanwhile (a retry finished it): nothing to hand over.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Events waiting for the sweep whose time has come, oldest first (one Query of the sparse index). */
+  async sweepableEvents(nowMs: number, limit: number): Promise<string[]> {
+    const { Items = [] } = await documents.send(
+      new QueryCommand({
+        TableName: this.tableName('events'),
+        IndexName: EVENTS_TABLE.indexes[0]?.indexName,
+        KeyConditionExpression: 'sweepShard = :shard AND sweepAfterMs <= :now',
+        ExpressionAttributeValues: { ':shard': SWEEP_SHARD, ':now': nowMs },
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => String(item.id));
   }
 
   // --- deliveries ------------------------------------------------------------------------
@@ -385,7 +493,9 @@ export class Store {
 
   /**
    * Records an attempt's outcome on the delivery (one write). `redrive` counts a delivery
-   * that comes back after it was dead or retried by hand.
+   * that comes back after it was dead or retried by hand. A failure never overwrites
+   * `delivered`: that write is conditional, and a copy of the message that loses the race gets
+   * `undefined` (a duplicate) instead of an attempt number.
    */
   async recordOutcome(input: {
     endpointId: string;
@@ -397,7 +507,7 @@ export class Store {
     attempt: AttemptRecord;
     nextAttemptAt?: string;
     redrive: boolean;
-  }): Promise<number> {
+  }): Promise<number | undefined> {
     const values: Record<string, unknown> = {
       ':status': input.status,
       ':eventId': input.eventId,
@@ -434,17 +544,27 @@ export class Store {
     }
     const adds = ['attempts :one'];
     if (input.redrive) adds.push('redrives :one');
-    const { Attributes } = await documents.send(
-      new UpdateCommand({
-        TableName: this.tableName('deliveries'),
-        Key: { endpointId: input.endpointId, id: input.id },
-        UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: values,
-        ReturnValues: 'UPDATED_NEW',
-      }),
-    );
-    return Number(Attributes?.attempts ?? 1);
+    const failure = input.status !== 'delivered';
+    if (failure) values[':delivered'] = 'delivered';
+    try {
+      const { Attributes } = await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('deliveries'),
+          Key: { endpointId: input.endpointId, id: input.id },
+          UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ...(failure
+            ? { ConditionExpression: 'attribute_not_exists(#status) OR #status <> :delivered' }
+            : {}),
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: values,
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return Number(Attributes?.attempts ?? 1);
+    } catch (error) {
+      if (failure && isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 
   /** Stores a failed attempt with the receiver's response excerpt. */
@@ -477,8 +597,10 @@ export class Store {
   }
 
   /**
-   * Marks a delivery as queued again by hand. Refused (false) while an earlier manual retry
-   * is still queued and younger than `cooldownMs`, so a double click sends one message.
+   * Marks a delivery as queued again by hand, after its message was sent (so a crash between the
+   * two leaves a message, never a `pending` record with none). Never overwrites `delivered`
+   * (a copy delivered meanwhile wins) and refuses (false) while an earlier manual retry is
+   * younger than `cooldownMs`: the callers check that first, this closes the race.
    */
   async markRetryQueued(
     key: { endpointId: string; id: string; eventId: string; eventType: string; createdAtMs: number },
@@ -493,11 +615,14 @@ export class Store {
           UpdateExpression:
             'SET #status = :pending, failedKey = :failedKey, retryQueuedAt = :now, eventId = :eventId, ' +
             'eventType = :eventType, createdAtMs = :createdAtMs, expiresAt = :expiresAt ' +
-            'ADD attempts :zero',
-          ConditionExpression: 'attribute_not_exists(retryQueuedAt) OR retryQueuedAt < :cooldown',
+            'REMOVE nextAttemptAt ADD attempts :zero',
+          ConditionExpression:
+            '(attribute_not_exists(#status) OR #status <> :delivered) AND ' +
+            '(attribute_not_exists(retryQueuedAt) OR retryQueuedAt < :cooldown)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':pending': 'pending',
+            ':delivered': 'delivered',
             ':failedKey': `${key.endpointId}#pending`,
             ':now': new Date(nowMs).toISOString(),
             ':cooldown': new Date(nowMs - cooldownMs).toISOString(),

@@ -7,9 +7,10 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { redriveDeadLetters } from '../adapters/dlq.ts';
 import { requireEnv } from '../adapters/env.ts';
-import { enqueueDeliveries, enqueueOne, queueDepth } from '../adapters/queue.ts';
+import { enqueueDeliveries, enqueueOne, queueDepth, sendEventCheck } from '../adapters/queue.ts';
 import { ApiKeyHashes, EndpointSecrets } from '../adapters/secrets.ts';
 import { Store } from '../adapters/store.ts';
+import { eventCheckDelayFromEnv } from '../core/config.ts';
 import { ENV } from '../core/schema.ts';
 import { ApiApp, type ApiRequest } from './app.ts';
 import { toHttpResponse } from './respond.ts';
@@ -18,17 +19,20 @@ const logger = new Logger({ serviceName: 'webhooks-api' });
 const metrics = new Metrics({ namespace: 'Webhooks', serviceName: 'webhooks-api' });
 const queueUrl = requireEnv(ENV.deliveryQueueUrl);
 const deadLetterQueueUrl = requireEnv(ENV.deadLetterQueueUrl);
+const eventCheckDelaySeconds = eventCheckDelayFromEnv();
 
 const app = new ApiApp({
   store: new Store(),
   secrets: new EndpointSecrets(requireEnv(ENV.endpointSecretPrefix)),
   apiKeys: new ApiKeyHashes(requireEnv(ENV.apiKeysSecretId)),
   queue: {
-    enqueue: (messages) => enqueueDeliveries(queueUrl, messages),
+    enqueue: (messages, options) => enqueueDeliveries(queueUrl, messages, options),
     enqueueOne: (message) => enqueueOne(queueUrl, message),
+    scheduleEventCheck: (eventId) => sendEventCheck(queueUrl, eventId, eventCheckDelaySeconds),
     deadLetterDepth: () => queueDepth(deadLetterQueueUrl),
     redriveDeadLetters: () => redriveDeadLetters(deadLetterQueueUrl, queueUrl),
   },
+  warn: (message, extra) => logger.warn(message, extra),
   guard: {
     allowLoopback: process.env[ENV.allowLoopback] === 'true',
     blockedHosts: (process.env[ENV.blockedHosts] ?? '').split(',').filter(Boolean),

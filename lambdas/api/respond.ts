@@ -1,7 +1,7 @@
 /**
  * Runs a request through the app and serialises the result: JSON bodies (or a route's own
- * content, such as the dashboard's HTML), the `Trackingid` header on every response, and
- * `{"error": {"code", "message"}}` for every failure.
+ * content, such as the dashboard's HTML), the `Trackingid` and `X-Content-Type-Options: nosniff`
+ * headers on every response, and `{"error": {"code", "message"}}` for every failure.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { HttpError } from '../core/errors.ts';
@@ -63,6 +63,8 @@ export async function toHttpResponse(
     statusCode: response.status,
     headers: {
       ...(response.body === undefined ? {} : { 'content-type': response.contentType ?? 'application/json' }),
+      // Browsers take the content type as given (a JSON answer quoting receiver text is never HTML).
+      'x-content-type-options': 'nosniff',
       'cache-control': 'no-store',
       ...response.headers,
       Trackingid: request.trackingId,

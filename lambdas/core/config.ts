@@ -82,14 +82,64 @@ export const DELIVERY_MAX_CONCURRENCY = 10;
 /** API function timeout. Its AWS calls have shorter deadlines so it always answers. */
 export const API_FUNCTION_TIMEOUT_SECONDS = 10;
 
-/** Largest accepted request body. SQS messages carry the event, and SQS caps a message at 256 KiB. */
+/**
+ * Largest message SQS takes, and largest SendMessageBatch request (both 1 MiB). The stack sets
+ * the queues' MaximumMessageSize to this explicitly: a queue created with an older default
+ * refuses anything over 256 KiB.
+ */
+export const SQS_MAX_MESSAGE_BYTES = 1024 * 1024;
+export const SQS_MAX_BATCH_BYTES = 1024 * 1024;
+export const SQS_MAX_BATCH_ENTRIES = 10;
+
+/** Bytes a delivery message adds to its body: its one line of ids (about 250 bytes) and headroom. */
+export const MESSAGE_OVERHEAD_BYTES = 1024;
+
+/**
+ * Largest accepted request body, derived from the real limits. The event item holds the body
+ * (deflated when that is smaller, but random data does not shrink) under DynamoDB's 400 KB item
+ * limit; the SQS message carries it once (see lambdas/core/payload.ts). In the worst case, a
+ * body of U+FFFE/U+FFFF characters (3 bytes each) written as 6-byte escapes, a message is
+ * twice the request plus {@link MESSAGE_OVERHEAD_BYTES}: still under {@link SQS_MAX_MESSAGE_BYTES}.
+ */
 export const MAX_REQUEST_BODY_BYTES = 200 * 1024;
 
 /**
- * An Idempotency-Key whose first request is younger than this and has not been seen to
- * finish is answered 409 (still in flight). It covers the API function's timeout.
+ * An event stored but not yet queued is leased by the request that stored it for this long (the
+ * API function's timeout): a retry with the same Idempotency-Key within it gets 409, after it
+ * the retry sends what is missing itself.
  */
-export const IDEMPOTENCY_IN_FLIGHT_SECONDS = API_FUNCTION_TIMEOUT_SECONDS;
+export const EVENT_LEASE_SECONDS = API_FUNCTION_TIMEOUT_SECONDS;
+
+/**
+ * The API's own deadline for queueing an event, inside the function's timeout: past it, it stops
+ * retrying SQS, leaves the event to the sweep and answers 503, rather than being killed mid-way.
+ */
+export const INGEST_DEADLINE_MS = (API_FUNCTION_TIMEOUT_SECONDS - 3) * 1000;
+
+/**
+ * An event-check message comes back this long after an event with a key was accepted (longer
+ * than the lease, at most SQS's 900 s delay). `WEBHOOKS_EVENT_CHECK_DELAY_SECONDS` overrides it
+ * (tests shorten it); the stack writes the value into the API function's environment.
+ */
+export const EVENT_CHECK_DELAY_SECONDS = 60;
+
+/** The event-check delay in force: `WEBHOOKS_EVENT_CHECK_DELAY_SECONDS`, 1 to 900, or the default. */
+export function eventCheckDelayFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const value = positiveInteger(
+    'WEBHOOKS_EVENT_CHECK_DELAY_SECONDS',
+    env.WEBHOOKS_EVENT_CHECK_DELAY_SECONDS,
+    EVENT_CHECK_DELAY_SECONDS,
+  );
+  if (value > 900) throw new Error(`WEBHOOKS_EVENT_CHECK_DELAY_SECONDS is at most 900 (SQS's delay), got ${value}`);
+  return value;
+}
+
+/** How often the sweep function runs; it queues events left accepted. */
+export const SWEEP_INTERVAL_MINUTES = 1;
+
+/** The sweep function's timeout, and the most events one run takes on. */
+export const SWEEP_FUNCTION_TIMEOUT_SECONDS = 60;
+export const SWEEP_BATCH_EVENTS = 200;
 
 /** A manual retry is refused (409) while an earlier one is queued and younger than this. */
 export const MANUAL_RETRY_COOLDOWN_SECONDS = 30;
@@ -120,8 +170,19 @@ export const DEFAULT_PAGE_SIZE = 25;
 export const API_THROTTLE_RATE_PER_SECOND = 500;
 export const API_THROTTLE_BURST = 1000;
 
-/** Most deliveries `POST /endpoints/{id}/recover` queues again in one call. */
-export const MAX_RECOVER_DELIVERIES = 1000;
+/**
+ * `POST /endpoints/{id}/recover` is paged: one call queues at most this many deliveries, and stops
+ * earlier at {@link RECOVER_TIME_BUDGET_MS}, answering a cursor to resume from.
+ */
+export const RECOVER_PAGE_SIZE = 100;
+export const RECOVER_TIME_BUDGET_MS = 5_000;
+
+/**
+ * A visibility timeout is set at most this much under SQS's 12-hour cap, measured from the
+ * handler's start: the receive happened earlier (the event source mapping's batching window and
+ * the invoke itself), and SQS measures from the receive.
+ */
+export const VISIBILITY_CAP_MARGIN_SECONDS = 5 * 60;
 
 /** The circuit breaker and auto-disable policy of the delivery function. */
 export interface BreakerPolicy {
@@ -181,7 +242,7 @@ export function breakerPolicyEnv(policy: BreakerPolicy): Record<string, string> 
 export interface RetryPolicy {
   /** Delays in seconds; the last one repeats until the attempt budget is spent. */
   readonly scheduleSeconds: readonly number[];
-  /** Attempts in all; also the delivery queue's maxReceiveCount. */
+  /** Attempts in all (the delivery queue's maxReceiveCount is this plus REDRIVE_HEADROOM_RECEIVES, a backstop). */
   readonly maxAttempts: number;
 }
 

@@ -6,9 +6,22 @@ import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { DeliveryError } from './errors.ts';
 
-/** The webhook body: `{"type", "timestamp", "data"}`, as Standard Webhooks suggests. */
+/**
+ * Characters SQS refuses in a message body (it accepts #x9, #xA, #xD, #x20 to #xD7FF, #xE000 to
+ * #xFFFD and #x10000 to #x10FFFF). JSON.stringify already escapes C0 controls and lone
+ * surrogates; U+FFFE and U+FFFF it leaves raw, so they are escaped here.
+ */
+const SQS_REFUSED = /[\uFFFE\uFFFF]/g;
+
+/**
+ * The webhook body: `{"type", "timestamp", "data"}`, as Standard Webhooks suggests. U+FFFE and
+ * U+FFFF (which SQS refuses) are written as JSON escapes, so a receiver parses the same data.
+ */
 export function buildWebhookBody(type: string, createdAtMs: number, data: unknown): string {
-  return JSON.stringify({ type, timestamp: new Date(createdAtMs).toISOString(), data });
+  return JSON.stringify({ type, timestamp: new Date(createdAtMs).toISOString(), data }).replace(
+    SQS_REFUSED,
+    (char) => `\\u${char.charCodeAt(0).toString(16)}`,
+  );
 }
 
 /** One delivery: what the API enqueues and the delivery worker consumes. */
@@ -24,18 +37,67 @@ export interface DeliveryMessage {
   readonly reason?: string;
 }
 
-/** Serialises a delivery message for SQS. */
-export function encodeMessage(message: DeliveryMessage): string {
-  return JSON.stringify(message);
+/**
+ * A reminder the API schedules when it accepts an event with an Idempotency-Key: when it comes
+ * back (after {@link EVENT_CHECK_DELAY_SECONDS}), an event still not queued is handed to the sweep.
+ * It covers an API function that died between storing an event and queueing it.
+ */
+export interface EventCheckMessage {
+  readonly kind: 'event-check';
+  readonly eventId: string;
 }
 
-/** Parses an SQS body; throws a permanent DeliveryError on anything else (a poisoned record). */
+/**
+ * Serialises a delivery message for SQS: one line of JSON with the delivery's fields, a newline,
+ * then the body exactly as it is signed. The body is not escaped a second time inside the JSON,
+ * so a message is only a few hundred bytes larger than its body. JSON.stringify never writes a
+ * raw newline, so the first newline is always the separator.
+ */
+export function encodeMessage(message: DeliveryMessage): string {
+  const { body, ...fields } = message;
+  return `${JSON.stringify(fields)}\n${body}`;
+}
+
+export function encodeEventCheck(eventId: string): string {
+  return JSON.stringify({ kind: 'event-check', eventId } satisfies EventCheckMessage);
+}
+
+/** An event check, or undefined if `raw` is anything else. */
+export function decodeEventCheck(raw: string): EventCheckMessage | undefined {
+  if (!raw.startsWith('{"kind":"event-check"')) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as Partial<EventCheckMessage>;
+    return parsed.kind === 'event-check' && typeof parsed.eventId === 'string'
+      ? { kind: 'event-check', eventId: parsed.eventId }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes SQS counts for a message body (UTF-8). */
+export const messageBytes = (encoded: string): number => Buffer.byteLength(encoded, 'utf8');
+
+/**
+ * Parses an SQS body (the framed form above, or the single-JSON form of earlier releases, which
+ * may still be in a queue); throws a permanent DeliveryError on anything else (a poisoned record).
+ */
 export function decodeMessage(raw: string): DeliveryMessage {
   let parsed: Partial<DeliveryMessage>;
+  const newline = raw.indexOf('\n');
   try {
-    parsed = JSON.parse(raw) as Partial<DeliveryMessage>;
+    parsed =
+      newline === -1
+        ? (JSON.parse(raw) as Partial<DeliveryMessage>)
+        : {
+            ...(JSON.parse(raw.slice(0, newline)) as Partial<DeliveryMessage>),
+            body: raw.slice(newline + 1),
+          };
   } catch {
     throw new DeliveryError('poison_message', 'message body is not JSON', false);
+  }
+  if (!parsed || typeof parsed !== 'object') {
+    throw new DeliveryError('poison_message', 'message body lacks delivery fields', false);
   }
   const { deliveryId, eventId, endpointId, eventType, createdAtMs, body } = parsed;
   if (

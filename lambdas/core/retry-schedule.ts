@@ -75,9 +75,9 @@ export function retryDelaySeconds(
 }
 
 /**
- * Whether a message that failed on receive `receiveCount` will be received again, i.e. the
- * attempt budget (the queue's maxReceiveCount) is not spent. When it is spent, SQS moves the
- * message to the DLQ on its next receive instead.
+ * Whether a message that failed on receive `receiveCount` gets another attempt, i.e. the
+ * attempt budget is not spent. When it is spent the worker records the delivery dead and
+ * parks the message in the DLQ itself (the queue's maxReceiveCount is only a backstop above it).
  */
 export function hasAttemptsLeft(receiveCount: number, policy: RetryPolicy): boolean {
   return receiveCount < policy.maxAttempts;

@@ -35,13 +35,21 @@ export interface TableDefinition {
 /**
  * Events: `id` is the event id. The item is also the idempotency record: an event sent with
  * an Idempotency-Key gets an id derived from the key, and the conditional put on `id` is the
- * idempotency check.
+ * idempotency check. Its `state` is `accepted` (stored, not every message sent) or `queued`.
+ * `sweepShard` is set only on an event handed to the sweep (its queueing failed, or its API
+ * request died), so the `bySweep` index is sparse: the happy path writes no index entry.
  */
 export const EVENTS_TABLE: TableDefinition = {
   id: 'Events',
   envVar: 'EVENTS_TABLE',
   partitionKey: { name: 'id', type: 'S' },
-  indexes: [],
+  indexes: [
+    {
+      indexName: 'bySweep',
+      partitionKey: { name: 'sweepShard', type: 'S' },
+      sortKey: { name: 'sweepAfterMs', type: 'N' },
+    },
+  ],
   ttlAttribute: 'expiresAt',
 };
 

@@ -109,8 +109,11 @@ export const listDeliveriesSchema = z.strictObject({
 });
 export type ListDeliveriesQuery = z.infer<typeof listDeliveriesSchema>;
 
-/** `POST /endpoints/{id}/recover?since=`: since is required, so a recovery is always bounded in time. */
-export const recoverSchema = z.strictObject({ since });
+/**
+ * `POST /endpoints/{id}/recover?since=&cursor=`: since is required, so a recovery is always
+ * bounded in time; `cursor` resumes a recovery where the previous call stopped.
+ */
+export const recoverSchema = z.strictObject({ since, cursor: z.optional(cursor) });
 
 export const listEndpointsSchema = z.strictObject({
   cursor: z.optional(cursor),

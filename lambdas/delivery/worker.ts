@@ -9,7 +9,7 @@ import type { HttpAnswer } from '../adapters/http-sender.ts';
 import { deferMessage, sendToDeadLetter } from '../adapters/queue.ts';
 import type { EndpointSecrets } from '../adapters/secrets.ts';
 import { signingSecrets } from '../adapters/secrets.ts';
-import type { AttemptRecord, EndpointRecord, Store } from '../adapters/store.ts';
+import { type AttemptRecord, type EndpointRecord, isQueued, type Store } from '../adapters/store.ts';
 import { circuitState, failedTooLong } from '../core/circuit-breaker.ts';
 import { classifyResponse } from '../core/classify.ts';
 import {
@@ -20,10 +20,11 @@ import {
   RESPONSE_EXCERPT_BYTES,
   type RetryPolicy,
   SQS_MAX_VISIBILITY_SECONDS,
+  VISIBILITY_CAP_MARGIN_SECONDS,
 } from '../core/config.ts';
 import { DeliveryError } from '../core/errors.ts';
 import { KeyedLimiter } from '../core/keyed-limiter.ts';
-import { type DeliveryMessage, decodeMessage } from '../core/payload.ts';
+import { type DeliveryMessage, decodeEventCheck, decodeMessage } from '../core/payload.ts';
 import { hasAttemptsLeft, retryDelaySeconds } from '../core/retry-schedule.ts';
 import { webhookHeaders } from '../core/signing.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
@@ -53,6 +54,8 @@ export interface WorkerDeps {
     | 'updateEndpoint'
     | 'openCircuit'
     | 'claimProbe'
+    | 'getEvent'
+    | 'releaseEvent'
   >;
   readonly secrets: Pick<EndpointSecrets, 'get'>;
   readonly sender: { post(url: string, headers: Record<string, string>, body: string): Promise<HttpAnswer> };
@@ -76,6 +79,22 @@ const UNEXPECTED_FAILURE_RETRY_SECONDS = 10;
 
 /** What became of one record. */
 type RecordFate = 'done' | 'retry';
+
+/**
+ * Our words for what went wrong: the name of an unexpected error (an AWS or runtime error
+ * class), never its message, which may quote a secret being parsed or an account's ARNs.
+ */
+function errorName(error: unknown): string {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'Error';
+}
+
+/** The longest visibility SQS accepts `elapsedSeconds` after the receive (one second of slack). */
+const capSeconds = (elapsedSeconds: number): number =>
+  Math.max(0, SQS_MAX_VISIBILITY_SECONDS - Math.ceil(elapsedSeconds) - 1);
+
+/** How many times a refused ChangeMessageVisibility is tried again, each with half the delay. */
+const VISIBILITY_RETRIES = 3;
 
 /** One record being worked on. */
 interface Job {
@@ -135,7 +154,7 @@ export class DeliveryWorker {
       // made is not repeated.
       this.deps.logger.error('record failed unexpectedly; it will be retried', {
         messageId: record.messageId,
-        error: (error as Error).message,
+        error: errorName(error),
         retryInSeconds: UNEXPECTED_FAILURE_RETRY_SECONDS,
       });
       await this.queue.defer(record.receiptHandle, UNEXPECTED_FAILURE_RETRY_SECONDS).catch(() => undefined);
@@ -145,6 +164,8 @@ export class DeliveryWorker {
 
   private async processRecord(record: SQSRecord, count: (name: string) => void): Promise<RecordFate> {
     const receivedAt = this.now();
+    const check = decodeEventCheck(record.body);
+    if (check) return this.checkEvent(record, check.eventId, count);
     let message: DeliveryMessage;
     try {
       message = decodeMessage(record.body);
@@ -152,7 +173,7 @@ export class DeliveryWorker {
       // A poisoned record can never succeed: park it where an operator sees it.
       this.deps.logger.error('poisoned message moved to the dead-letter queue', {
         messageId: record.messageId,
-        error: (error as Error).message,
+        error: error instanceof DeliveryError ? error.message : errorName(error),
       });
       await this.queue.deadLetter(record.body);
       count('DeliveryDead');
@@ -167,9 +188,14 @@ export class DeliveryWorker {
       receiveCount,
     };
 
-    const endpoint = await this.endpoints.get(message.endpointId, () =>
-      this.deps.store.getEndpoint(message.endpointId),
-    );
+    const load = () => this.deps.store.getEndpoint(message.endpointId);
+    let endpoint = await this.endpoints.get(message.endpointId, load);
+    if (!endpoint?.enabled) {
+      // Never park on a cached "disabled": an operator may have just enabled it again (and
+      // retried). Parking is rare, so the fresh read costs little.
+      this.endpoints.delete(message.endpointId);
+      endpoint = await this.endpoints.get(message.endpointId, load);
+    }
     const existing = await this.deps.store.getDelivery(message.endpointId, message.deliveryId);
     if (existing?.status === 'delivered') {
       this.deps.logger.info('already delivered; duplicate message dropped', log);
@@ -223,7 +249,7 @@ export class DeliveryWorker {
       const failure =
         error instanceof DeliveryError
           ? error
-          : new DeliveryError('internal_error', (error as Error).message, true);
+          : new DeliveryError('internal_error', `unexpected error while sending (${errorName(error)})`, true);
       const attempt: AttemptRecord = {
         attempt: job.attemptNumber,
         at: attemptAt,
@@ -231,7 +257,7 @@ export class DeliveryWorker {
         error: `${failure.code}: ${failure.message}`,
       };
       if (!failure.retryable) {
-        await this.park(job, attempt);
+        if (!(await this.park(job, attempt))) return 'done';
         this.deps.logger.warn('not retryable; parked in the dead-letter queue', {
           ...log,
           error: attempt.error,
@@ -256,7 +282,8 @@ export class DeliveryWorker {
         attempt,
         redrive: job.redrive,
       });
-      if ((endpoint.failureStreak ?? 0) > 0) {
+      // Any trace of a failure run (a streak, its start, an open circuit) ends with a success.
+      if ((endpoint.failureStreak ?? 0) > 0 || endpoint.failingSince || endpoint.circuitOpenUntil) {
         await this.deps.store.resetEndpointFailures(endpoint.id);
         this.endpoints.delete(endpoint.id);
       }
@@ -277,7 +304,7 @@ export class DeliveryWorker {
     };
     if (verdict.kind === 'gone') {
       await this.disableEndpoint(endpoint.id, 'receiver answered 410 Gone');
-      await this.park(job, failed);
+      if (!(await this.park(job, failed))) return 'done';
       this.deps.logger.warn('receiver answered 410 Gone: endpoint disabled, message parked', log);
       return 'done';
     }
@@ -311,10 +338,10 @@ export class DeliveryWorker {
   }
 
   /**
-   * A retryable failure (or a deferral by the open circuit): record it, then either hide the
-   * message until its next attempt, or, when the budget is spent, mark the delivery dead and
-   * let SQS move the message to the DLQ (maxReceiveCount is the attempt budget, so its next
-   * receive is the move).
+   * A retryable failure (or a deferral by the open circuit): hide the message until its next
+   * attempt, then record the failure with the time actually set; or, when the budget is spent,
+   * record the delivery dead and park it in the DLQ now (the queue's maxReceiveCount is only a
+   * backstop above the budget, for receives the worker never saw).
    */
   private async retryLater(
     job: Job,
@@ -324,9 +351,7 @@ export class DeliveryWorker {
   ): Promise<RecordFate> {
     const attemptsLeft = hasAttemptsLeft(job.receiveCount, this.deps.policy);
     if (!attemptsLeft) {
-      // Budget spent: record it dead and park it now, rather than wait for SQS's move on a later
-      // receive (which a lost receive could make the records miss).
-      await this.park(job, attempt);
+      if (!(await this.park(job, attempt))) return 'done';
       if (options.countsAsFailure !== false) await this.noteEndpointFailure(endpoint);
       job.count('DeliveryFailed');
       this.deps.logger.warn('attempt budget spent; dead, parked in the dead-letter queue', {
@@ -336,22 +361,27 @@ export class DeliveryWorker {
       });
       return 'done';
     }
-    const elapsedSinceReceiveSeconds = (this.now() - job.receivedAt) / 1000;
-    const delay = Math.min(
-      Math.max(
-        retryDelaySeconds(job.receiveCount, this.deps.policy, {
-          random: this.deps.random,
-          retryAfterSeconds: options.retryAfterSeconds,
-          elapsedSinceReceiveSeconds,
-        }),
-        options.minDelaySeconds ?? 0,
-      ),
-      SQS_MAX_VISIBILITY_SECONDS - Math.ceil(elapsedSinceReceiveSeconds) - 1,
+    // SQS measures its 12-hour cap from the receive, which came before this handler started
+    // (the batching window, the invoke): keep minutes of margin rather than one second.
+    const elapsedSinceReceiveSeconds = (this.now() - job.receivedAt) / 1000 + VISIBILITY_CAP_MARGIN_SECONDS;
+    const wanted = Math.max(
+      retryDelaySeconds(job.receiveCount, this.deps.policy, {
+        random: this.deps.random,
+        retryAfterSeconds: options.retryAfterSeconds,
+        elapsedSinceReceiveSeconds,
+      }),
+      options.minDelaySeconds ?? 0,
     );
+    const delay = await this.hide(job, Math.min(wanted, capSeconds(elapsedSinceReceiveSeconds)));
     const nextAttemptAt = new Date(this.now() + delay * 1000).toISOString();
-    await this.recordFailure(job, 'failed', { ...attempt, attempt: job.attemptNumber }, nextAttemptAt);
+    const recorded = await this.recordFailure(
+      job,
+      'failed',
+      { ...attempt, attempt: job.attemptNumber },
+      nextAttemptAt,
+    );
+    if (!recorded) return 'done';
     if (options.countsAsFailure !== false) await this.noteEndpointFailure(endpoint);
-    await this.queue.defer(job.record.receiptHandle, delay);
     job.count('DeliveryFailed');
     this.deps.logger.warn('attempt failed; retry scheduled', {
       ...job.log,
@@ -360,6 +390,28 @@ export class DeliveryWorker {
       retryInSeconds: delay,
     });
     return 'retry';
+  }
+
+  /**
+   * Hides the message for `seconds`; if SQS refuses the value (its cap counts from a receive we
+   * cannot see exactly), tries again with half of it. Returns the delay that was set.
+   */
+  private async hide(job: Job, seconds: number): Promise<number> {
+    let delay = Math.floor(seconds);
+    for (let retry = 0; ; retry++) {
+      try {
+        await this.queue.defer(job.record.receiptHandle, delay);
+        return delay;
+      } catch (error) {
+        if (retry >= VISIBILITY_RETRIES || delay <= 1 || errorName(error) !== 'InvalidParameterValue')
+          throw error;
+        this.deps.logger.warn('visibility timeout refused; trying a shorter one', {
+          ...job.log,
+          refusedSeconds: delay,
+        });
+        delay = Math.floor(delay / 2);
+      }
+    }
   }
 
   /** Counts a failure against the endpoint: opens its circuit, or disables it after days of failing. */
@@ -384,19 +436,30 @@ export class DeliveryWorker {
     }
   }
 
-  /** A permanent failure: mark the delivery dead and copy the message to the DLQ now. */
-  private async park(job: Job, attempt: AttemptRecord): Promise<void> {
-    await this.recordFailure(job, 'dead', { ...attempt, attempt: job.attemptNumber }, undefined);
+  /**
+   * A permanent failure: mark the delivery dead and copy the message to the DLQ now. False
+   * when another copy of the message delivered it meanwhile (then nothing is parked).
+   */
+  private async park(job: Job, attempt: AttemptRecord): Promise<boolean> {
+    if (!(await this.recordFailure(job, 'dead', { ...attempt, attempt: job.attemptNumber }, undefined))) {
+      return false;
+    }
     await this.queue.deadLetter(job.record.body);
     job.count('DeliveryDead');
+    return true;
   }
 
+  /**
+   * Records a failed or dead outcome and its attempt. False when the delivery was delivered
+   * meanwhile by another copy of the message: a failure never overwrites `delivered`, and the
+   * losing copy ends as a counted duplicate.
+   */
   private async recordFailure(
     job: Job,
     status: DeliveryStatus,
     attempt: AttemptRecord,
     nextAttemptAt: string | undefined,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const number = await this.deps.store.recordOutcome({
       ...this.keyOf(job.message),
       status,
@@ -404,7 +467,35 @@ export class DeliveryWorker {
       redrive: job.redrive,
       ...(nextAttemptAt ? { nextAttemptAt } : {}),
     });
+    if (number === undefined) {
+      this.deps.logger.info('delivered by another copy meanwhile; this failure is not recorded', job.log);
+      job.count('DuplicateSuppressed');
+      return false;
+    }
     await this.deps.store.putAttempt(job.message.deliveryId, { ...attempt, attempt: number });
+    return true;
+  }
+
+  /**
+   * An event check (see lambdas/core/payload.ts): an event with a key that is still not queued
+   * once its lease is over is handed to the sweep; one still leased is looked at again then.
+   */
+  private async checkEvent(
+    record: SQSRecord,
+    eventId: string,
+    count: (name: string) => void,
+  ): Promise<RecordFate> {
+    const event = await this.deps.store.getEvent(eventId);
+    if (!event || isQueued(event)) return 'done';
+    const now = this.now();
+    if (event.leaseUntilMs !== undefined && event.leaseUntilMs > now) {
+      await this.queue.defer(record.receiptHandle, Math.ceil((event.leaseUntilMs - now) / 1000) + 1);
+      return 'retry';
+    }
+    await this.deps.store.releaseEvent(eventId, now);
+    count('EventsHandedToSweep');
+    this.deps.logger.warn('event found accepted but not queued; handed to the sweep', { eventId });
+    return 'done';
   }
 
   private keyOf(message: DeliveryMessage) {
@@ -421,12 +512,9 @@ export class DeliveryWorker {
     try {
       return await this.deps.secrets.get(name);
     } catch (error) {
-      // Fail closed: never send unsigned; the message is retried.
-      throw new DeliveryError(
-        'secret_unavailable',
-        `signing secret unreadable: ${(error as Error).message}`,
-        true,
-      );
+      // Fail closed: never send unsigned; the message is retried. The error's message is not
+      // kept: a parse error quotes the secret it failed on.
+      throw new DeliveryError('secret_unavailable', `signing secret unreadable (${errorName(error)})`, true);
     }
   }
 }

@@ -7,6 +7,7 @@ import {
   DELIVERY_MAX_CONCURRENCY,
   DELIVERY_QUEUE_RETENTION_SECONDS,
   REDRIVE_HEADROOM_RECEIVES,
+  SQS_MAX_MESSAGE_BYTES,
 } from '../../lambdas/core/config.ts';
 import { logicalId, type Synthesized, synthesize } from './stack-fixture.ts';
 
@@ -25,7 +26,24 @@ describe('delivery pipeline', () => {
 
   // Prepare and Act: the default stack, synthesized once in beforeAll. Each test assesses one behaviour.
 
-  it('sends a message to the DLQ after the attempt budget of receives', () => {
+  it('sets both queues to the 1 MiB message size explicitly, so what is accepted locally is accepted on AWS', () => {
+    const queues = synth.template.findResources('AWS::SQS::Queue');
+    expect(queues[queueId]?.Properties?.MaximumMessageSize).toBe(SQS_MAX_MESSAGE_BYTES);
+    expect(queues[dlqId]?.Properties?.MaximumMessageSize).toBe(SQS_MAX_MESSAGE_BYTES);
+    expect(SQS_MAX_MESSAGE_BYTES).toBe(1_048_576);
+  });
+
+  it('runs the sweep of events left accepted on a schedule', () => {
+    synth.template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: Match.arrayWith([
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(synth.stack.sweeper.function), 'Arn'] } }),
+      ]),
+    });
+  });
+
+  it('sends a message to the DLQ after the attempt budget of receives (plus headroom: a backstop)', () => {
     synth.template.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'Webhooks-delivery',
       RedrivePolicy: {

@@ -87,7 +87,8 @@ describe('IAM', () => {
     expect(grantsOf(roleOf(fn))).toEqual({
       [arn(fn.logGroup.logGroupArn)]: LOG_ACTIONS,
       '"*"': XRAY_ACTIONS,
-      [arn(stack.storage.events.tableArn)]: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem'],
+      // Never DeleteItem: an event is never deleted once some of its messages may have gone out.
+      [arn(stack.storage.events.tableArn)]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       [arn(stack.storage.deliveries.tableArn)]: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       [arn(`${stack.storage.deliveries.tableArn}/index/byFailure`)]: ['dynamodb:Query'],
       [arn(stack.storage.attempts.tableArn)]: ['dynamodb:Query'],
@@ -127,6 +128,8 @@ describe('IAM', () => {
       [arn(stack.storage.deliveries.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       [arn(stack.storage.attempts.tableArn)]: ['dynamodb:PutItem'],
       [arn(stack.storage.endpoints.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      // Event checks: read the event, hand it to the sweep.
+      [arn(stack.storage.events.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       // ChangeMessageVisibility for backoff; the rest is what the event source mapping polls with.
       [arn(stack.delivery.queue.queueArn)]: [
         'sqs:ChangeMessageVisibility',
@@ -137,6 +140,19 @@ describe('IAM', () => {
       ],
       [arn(stack.delivery.deadLetterQueue.queueArn)]: ['sqs:SendMessage'],
       [ENDPOINT_SECRETS]: ['secretsmanager:GetSecretValue'],
+    });
+  });
+
+  it('grants the sweep function the events it sweeps and the queue it refills, nothing else', () => {
+    const { stack } = synth;
+    const fn = stack.sweeper.function;
+
+    expect(grantsOf(roleOf(fn))).toEqual({
+      [arn(fn.logGroup.logGroupArn)]: LOG_ACTIONS,
+      '"*"': XRAY_ACTIONS,
+      [arn(stack.storage.events.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      [arn(`${stack.storage.events.tableArn}/index/bySweep`)]: ['dynamodb:Query'],
+      [arn(stack.delivery.queue.queueArn)]: ['sqs:SendMessage'],
     });
   });
 

@@ -5,7 +5,12 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { EndpointSecret } from '../../lambdas/adapters/secrets.ts';
-import type { AttemptRecord, DeliveryRecord, EndpointRecord } from '../../lambdas/adapters/store.ts';
+import type {
+  AttemptRecord,
+  DeliveryRecord,
+  EndpointRecord,
+  EventRecord,
+} from '../../lambdas/adapters/store.ts';
 import type { RetryPolicy } from '../../lambdas/core/config.ts';
 import { deliveryId, newEndpointId, newEventId } from '../../lambdas/core/ids.ts';
 import { buildWebhookBody, type DeliveryMessage, encodeMessage } from '../../lambdas/core/payload.ts';
@@ -22,13 +27,20 @@ export interface RecordedOutcome {
   readonly redrive: boolean;
 }
 
-/** The store, in memory. Endpoints and deliveries can be seeded; every write is recorded. */
+/**
+ * The store, in memory, with the real store's conditions and removals (a failure never
+ * overwrites `delivered`, `dead` and `delivered` drop `nextAttemptAt`, a success clears the
+ * whole failure run, only one probe claim wins), so tests check what would be stored, not only
+ * what the worker passed. Endpoints and deliveries can be seeded; every write is recorded.
+ */
 export class FakeStore {
   readonly endpoints = new Map<string, EndpointRecord>();
   readonly deliveries = new Map<string, DeliveryRecord>();
+  readonly events = new Map<string, EventRecord>();
   readonly outcomes: RecordedOutcome[] = [];
   readonly attempts: Array<{ deliveryId: string; attempt: AttemptRecord }> = [];
   readonly endpointUpdates: Array<{ id: string; set: Record<string, unknown> }> = [];
+  readonly releasedEvents: string[] = [];
   /** Set to make `getDelivery` throw for one delivery id (an unexpected failure). */
   failGetDeliveryFor: string | undefined;
 
@@ -53,11 +65,15 @@ export class FakeStore {
     attempt: AttemptRecord;
     nextAttemptAt?: string;
     redrive: boolean;
-  }): Promise<number> => {
-    this.outcomes.push(input);
+  }): Promise<number | undefined> => {
     const previous = this.deliveries.get(input.id);
+    // The store's condition: a failure never overwrites `delivered`.
+    if (input.status !== 'delivered' && previous?.status === 'delivered') return undefined;
+    this.outcomes.push(input);
     const attempts = (previous?.attempts ?? 0) + 1;
+    const { nextAttemptAt: _stale, deliveredAt: _old, ...kept } = previous ?? ({} as Partial<DeliveryRecord>);
     this.deliveries.set(input.id, {
+      ...kept,
       endpointId: input.endpointId,
       id: input.id,
       eventId: input.eventId,
@@ -66,7 +82,10 @@ export class FakeStore {
       status: input.status,
       attempts,
       lastAttempt: input.attempt,
-    });
+      ...(input.redrive ? { redrives: (previous?.redrives ?? 0) + 1 } : {}),
+      ...(input.status === 'delivered' ? { deliveredAt: input.attempt.at } : {}),
+      ...(input.status === 'failed' && input.nextAttemptAt ? { nextAttemptAt: input.nextAttemptAt } : {}),
+    } as DeliveryRecord);
     return attempts;
   };
 
@@ -91,23 +110,47 @@ export class FakeStore {
 
   resetEndpointFailures = async (id: string): Promise<void> => {
     const endpoint = this.endpoints.get(id);
-    if (endpoint) this.endpoints.set(id, { ...endpoint, failureStreak: 0 });
+    if (!endpoint) return;
+    const { failingSince: _since, circuitOpenUntil: _until, ...rest } = endpoint;
+    this.endpoints.set(id, { ...rest, failureStreak: 0 });
   };
 
-  updateEndpoint = async (id: string, set: Record<string, unknown>): Promise<EndpointRecord | undefined> => {
+  updateEndpoint = async (
+    id: string,
+    set: Record<string, unknown>,
+    remove: readonly string[] = [],
+  ): Promise<EndpointRecord | undefined> => {
     this.endpointUpdates.push({ id, set });
     const endpoint = this.endpoints.get(id);
     if (!endpoint) return undefined;
-    const updated = { ...endpoint, ...set } as EndpointRecord;
-    this.endpoints.set(id, updated);
-    return updated;
+    const updated: Record<string, unknown> = { ...endpoint };
+    for (const [name, value] of Object.entries(set)) if (value !== undefined) updated[name] = value;
+    for (const name of remove) delete updated[name];
+    this.endpoints.set(id, updated as unknown as EndpointRecord);
+    return updated as unknown as EndpointRecord;
   };
 
   openCircuit = async (id: string, untilMs: number): Promise<void> => {
     await this.updateEndpoint(id, { circuitOpenUntil: untilMs });
   };
 
-  claimProbe = async (): Promise<boolean> => true;
+  /** The store's condition: the claim moves `circuitOpenUntil` only from the value the caller saw. */
+  claimProbe = async (id: string, seenOpenUntil: number | undefined, untilMs: number): Promise<boolean> => {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint || endpoint.circuitOpenUntil !== seenOpenUntil) return false;
+    this.endpoints.set(id, { ...endpoint, circuitOpenUntil: untilMs });
+    return true;
+  };
+
+  getEvent = async (id: string): Promise<EventRecord | undefined> => this.events.get(id);
+
+  releaseEvent = async (id: string, sweepAfterMs: number): Promise<void> => {
+    const event = this.events.get(id);
+    if (!event || event.state !== 'accepted') return;
+    const { leaseUntilMs: _lease, ...rest } = event;
+    this.events.set(id, { ...rest, sweepShard: 'accepted', sweepAfterMs });
+    this.releasedEvents.push(id);
+  };
 }
 
 /** Endpoint secrets, in memory; `unreachable` makes every read fail like an outage. */

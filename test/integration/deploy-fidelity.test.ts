@@ -13,8 +13,12 @@ import { synthesize } from '../cdk/stack-fixture.ts';
 import { eventually, type Harness, type RecordedCall, startHarness } from '../support/harness.ts';
 import { startReceiver, type TestReceiver } from '../support/receiver.ts';
 
-type Fn = 'api' | 'delivery';
-const SERVICE_NAMES: Record<Fn, string> = { api: 'webhooks-api', delivery: 'webhooks-delivery' };
+type Fn = 'api' | 'delivery' | 'sweeper';
+const SERVICE_NAMES: Record<Fn, string> = {
+  api: 'webhooks-api',
+  delivery: 'webhooks-delivery',
+  sweeper: 'webhooks-sweeper',
+};
 
 /** What the Lambda event source mapping itself needs on the queue (not the handler's calls). */
 const EVENT_SOURCE_MAPPING_ACTIONS = [
@@ -102,26 +106,64 @@ async function scenario(): Promise<void> {
   expect(redriven.body.moved).toBeGreaterThanOrEqual(1);
   const page = await fetch(`${harness.stack.apiUrl}/dashboard`);
   expect(page.status).toBe(200);
-  const retried = await harness.api('POST', `/deliveries/${okDelivery.id}/retry`);
+  // A delivered delivery is not retried; a dead one is, once its endpoint is enabled again.
+  const again = await harness.api('POST', `/deliveries/${okDelivery.id}/retry`);
+  expect(again.status).toBe(409);
+  await harness.api('PATCH', `/endpoints/${goneId}`, { enabled: true });
+  const goneDelivery = sent.body.deliveries.find((d) => d.endpointId === goneId)!;
+  const retried = await harness.api('POST', `/deliveries/${goneDelivery.id}/retry`);
   expect(retried.status).toBe(202);
-  await eventually(async () => (ok.received.length >= 2 ? true : undefined));
+  await eventually(async () => (gone.received.length >= 2 ? true : undefined));
+  await harness.api('PATCH', `/endpoints/${goneId}`, { enabled: true });
+  const recovered = await harness.api('POST', `/endpoints/${goneId}/recover?since=0`);
+  expect(recovered.status).toBe(202);
 
-  // An enqueue failure: the API must forget the event it stored (compensating delete).
-  let failNextSend = true;
+  // An SQS outage during fan-out: the event is stored accepted and handed to the sweep, whose
+  // run queues it.
+  let failSends = 3;
   harness.interceptors.push((call) => {
-    if (call.command === 'SendMessageBatchCommand' && failNextSend) {
-      failNextSend = false;
+    if (call.fn === 'api' && call.command === 'SendMessageBatchCommand' && failSends > 0) {
+      failSends--;
       throw new Error('injected SQS outage');
     }
   });
-  const refused = await harness.api('POST', '/events', { type: 'fidelity.test', data: { n: 2 } });
+  const refused = await harness.api<{ error: { message: string } }>('POST', '/events', {
+    type: 'fidelity.test',
+    data: { n: 2 },
+    endpointIds: [okId],
+  });
   expect(refused.status).toBe(503);
+  expect(await harness.stack.sweep()).toMatchObject({ found: 1, queued: 1 });
+  await eventually(async () => (ok.received.length >= 2 ? true : undefined));
+
+  // A keyed event whose "queued" mark is lost: its event check finds it accepted once the lease
+  // is over and hands it to the sweep.
+  let failMark = true;
+  harness.interceptors.push((call) => {
+    const values = JSON.stringify(call.input.ExpressionAttributeValues ?? {});
+    if (call.fn === 'api' && call.command === 'UpdateItemCommand' && values.includes('"queued"') && failMark) {
+      failMark = false;
+      throw new Error('injected DynamoDB outage');
+    }
+  });
+  const unmarked = await harness.api<{ id: string }>(
+    'POST',
+    '/events',
+    { type: 'fidelity.test', data: { n: 3 }, endpointIds: [okId] },
+    { 'idempotency-key': 'fidelity-unmarked' },
+  );
+  expect(unmarked.status).toBe(202);
+  await eventually(
+    async () => ((await harness.stack.sweep()).found >= 1 ? true : undefined),
+    30_000,
+    'the event check to hand the unmarked event to the sweep',
+  );
 }
 
 beforeAll(async () => {
   harness = await startHarness({ policy: { scheduleSeconds: [1], maxAttempts: 3 }, record: true });
   await scenario();
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
@@ -231,7 +273,7 @@ function neededPair(
   throw new Error(`${raw} on ${name}: no environment variable of the function names this resource`);
 }
 
-describe.each(['api', 'delivery'] as const)('the %s function', (fn) => {
+describe.each(['api', 'delivery', 'sweeper'] as const)('the %s function', (fn) => {
   let template: Template;
   beforeAll(() => {
     template = synthesize({ bundle: false }).template;
@@ -241,7 +283,7 @@ describe.each(['api', 'delivery'] as const)('the %s function', (fn) => {
     // Prepare
     const { environment, role } = functionResource(template, fn);
     const calls = harness.calls.filter((call) => call.fn === fn);
-    expect(calls.length).toBeGreaterThan(5);
+    expect(calls.length).toBeGreaterThan(fn === 'sweeper' ? 3 : 5);
 
     // Act
     const needed = new Set(calls.map((call) => neededPair(call, process.env, environment)));
@@ -265,7 +307,7 @@ describe.each(['api', 'delivery'] as const)('the %s function', (fn) => {
     );
 
     // Assess
-    expect(reads.length).toBeGreaterThan(3);
+    expect(reads.length).toBeGreaterThan(fn === 'sweeper' ? 0 : 3);
     expect(reads.filter((name) => !(name in environment)).sort()).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RetryPolicy } from '../../lambdas/core/config.ts';
-import { type LocalStack, startLocalStack } from '../../local/local-stack.ts';
+import { type LocalFunction, type LocalStack, startLocalStack } from '../../local/local-stack.ts';
 import { type MotoServer, startMoto } from '../../local/moto.ts';
 import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
 
@@ -14,7 +14,7 @@ export const TEST_API_KEY = 'whk_integration-test-key';
 
 /** One AWS SDK command a handler sent. */
 export interface RecordedCall {
-  readonly fn: 'api' | 'delivery';
+  readonly fn: LocalFunction;
   /** SDK client class, e.g. `DynamoDBClient`. */
   readonly client: string;
   readonly command: string;
@@ -26,6 +26,8 @@ export interface HarnessOptions {
   readonly env?: Record<string, string>;
   /** Record SDK commands and environment reads per handler. */
   readonly record?: boolean;
+  /** How often local mode's sweep timer runs (tests mostly call `stack.sweep()` themselves). */
+  readonly sweepIntervalMs?: number;
 }
 
 export interface ApiResult<T = Record<string, unknown>> {
@@ -38,7 +40,7 @@ export interface Harness {
   readonly moto: MotoServer;
   readonly stack: LocalStack;
   readonly calls: RecordedCall[];
-  readonly envReads: Map<'api' | 'delivery', Set<string>>;
+  readonly envReads: Map<LocalFunction, Set<string>>;
   readonly sqs: SQSClient;
   /** Calls the local API with the test key (pass `apiKey: null` to send none). */
   api<T = Record<string, unknown>>(
@@ -56,12 +58,13 @@ export interface Harness {
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const moto = await startMoto();
   const calls: RecordedCall[] = [];
-  const envReads = new Map<'api' | 'delivery', Set<string>>([
+  const envReads = new Map<LocalFunction, Set<string>>([
     ['api', new Set()],
     ['delivery', new Set()],
+    ['sweeper', new Set()],
   ]);
   const interceptors: Array<(call: RecordedCall) => void> = [];
-  const actor = new AsyncLocalStorage<'api' | 'delivery'>();
+  const actor = new AsyncLocalStorage<LocalFunction>();
 
   if (options.record) {
     const realEnv = process.env;
@@ -83,9 +86,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     env: {
       POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'ERROR',
       POWERTOOLS_METRICS_DISABLED: 'true',
+      // Event checks come back after seconds, not a minute, so tests see them.
+      WEBHOOKS_EVENT_CHECK_DELAY_SECONDS: '2',
       ...options.env,
     },
     instrument: (fn, run) => actor.run(fn, run),
+    ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
   });
 
   if (options.record) {

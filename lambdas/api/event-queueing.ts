@@ -1,0 +1,107 @@
+/**
+ * Queueing an event's delivery messages, for the API (first request and replays with the same
+ * Idempotency-Key) and the sweep alike. An event is `accepted` until every one of its messages
+ * went out, then `queued`; a request holds an accepted event through a lease no longer than the
+ * API function's timeout, and whoever finds the lease run out may take the event over and send
+ * what is missing, with the same delivery ids, creation time and body.
+ */
+import type { EventRecord, Store } from '../adapters/store.ts';
+import { isQueued } from '../adapters/store.ts';
+import { EVENT_LEASE_SECONDS } from '../core/config.ts';
+import { deliveryId } from '../core/ids.ts';
+import { type DeliveryMessage, unpackBody } from '../core/payload.ts';
+
+/** What queueing needs. */
+export interface QueueingDeps {
+  readonly store: Pick<Store, 'claimEvent' | 'markEventQueued' | 'releaseEvent' | 'getEvent'>;
+  /** Sends messages; resolves to the delivery ids that did not go out. */
+  readonly enqueue: (
+    messages: readonly DeliveryMessage[],
+    options: { deadlineMs: number },
+  ) => Promise<string[]>;
+  readonly now: () => number;
+  /** Told of failures that leave an event to the sweep (never of an event's content). */
+  readonly warn?: (message: string, extra: Record<string, unknown>) => void;
+}
+
+/** Where an event stands after an attempt to queue it. */
+export type QueueOutcome =
+  | { readonly kind: 'queued'; readonly event: EventRecord }
+  /** Another request holds the event and may still be queueing it. */
+  | { readonly kind: 'busy'; readonly retryAfterSeconds: number }
+  /** Some messages did not go out; the event is left to the sweep (or the next retry). */
+  | { readonly kind: 'unsent'; readonly event: EventRecord; readonly unsent: readonly string[] };
+
+/** What sending an event's messages can end in. */
+export type SendOutcome = Exclude<QueueOutcome, { readonly kind: 'busy' }>;
+
+/** The delivery messages of an event, to every endpoint or only to `endpointIds`. */
+export function deliveryMessagesOf(event: EventRecord, endpointIds?: readonly string[]): DeliveryMessage[] {
+  const body = unpackBody(event);
+  return (endpointIds ?? event.endpointIds).map((endpointId) => ({
+    deliveryId: deliveryId(event.id, endpointId, event.createdAtMs),
+    eventId: event.id,
+    endpointId,
+    eventType: event.type,
+    createdAtMs: event.createdAtMs,
+    body,
+  }));
+}
+
+/**
+ * Sends the messages of an event the caller holds (it stored it, or claimed it) and marks it
+ * queued; when some do not go out, releases it to the sweep, naming the endpoints still unsent.
+ */
+export async function sendAndMark(
+  deps: QueueingDeps,
+  event: EventRecord,
+  endpointIds: readonly string[],
+  deadlineMs: number,
+): Promise<SendOutcome> {
+  const messages = deliveryMessagesOf(event, endpointIds);
+  const unsentDeliveries = messages.length > 0 ? await deps.enqueue(messages, { deadlineMs }) : [];
+  if (unsentDeliveries.length > 0) {
+    const unsent = messages
+      .filter((message) => unsentDeliveries.includes(message.deliveryId))
+      .map((message) => message.endpointId);
+    await deps.store.releaseEvent(event.id, deps.now(), unsent).catch(() => {
+      // The lease then runs out by itself, and a retry or the event check takes the event over.
+      deps.warn?.('event not handed to the sweep; its lease will run out instead', { eventId: event.id });
+    });
+    return { kind: 'unsent', event, unsent };
+  }
+  try {
+    await deps.store.markEventQueued(event.id);
+  } catch {
+    // Every message went out; only the mark is missing. The event check (or a retry) finds the
+    // event accepted and sends its messages again under the same ids: the worker drops copies
+    // of what was delivered.
+    deps.warn?.('event queued but not marked so; it may be queued again', { eventId: event.id });
+  }
+  return { kind: 'queued', event: { ...event, state: 'queued' } };
+}
+
+/**
+ * Queues an accepted event whose lease ran out (its request died or gave up): takes it over,
+ * sends what is missing (every message when nobody knows), and marks it queued. A queued event
+ * is returned as it is; one still leased is `busy`.
+ */
+export async function resumeEvent(
+  deps: QueueingDeps,
+  event: EventRecord,
+  deadlineMs: number,
+): Promise<QueueOutcome> {
+  if (isQueued(event)) return { kind: 'queued', event };
+  const now = deps.now();
+  if (event.leaseUntilMs !== undefined && event.leaseUntilMs > now) {
+    return { kind: 'busy', retryAfterSeconds: Math.max(1, Math.ceil((event.leaseUntilMs - now) / 1000)) };
+  }
+  const claimed = await deps.store.claimEvent(event.id, event.leaseUntilMs, now + EVENT_LEASE_SECONDS * 1000);
+  if (!claimed) {
+    // Someone else moved it first: queued by now, or being queued.
+    const fresh = await deps.store.getEvent(event.id);
+    if (fresh && isQueued(fresh)) return { kind: 'queued', event: fresh };
+    return { kind: 'busy', retryAfterSeconds: 1 };
+  }
+  return sendAndMark(deps, event, event.unsentEndpointIds ?? event.endpointIds, deadlineMs);
+}

@@ -1,0 +1,166 @@
+/**
+ * `POST /events`: validates, resolves the target endpoints, stores the event and queues one
+ * message per endpoint, and says what happened as a typed outcome the route turns into a
+ * response (nothing here both returns and throws for the same decision).
+ *
+ * - Without an Idempotency-Key the messages go out first and the event is stored once, as
+ *   `queued` (one write). If some messages do not go out, the event is stored `accepted` and
+ *   handed to the sweep, which sends the rest within minutes; the caller gets 503.
+ * - With a key the event is stored first, `accepted` and leased to this request (the conditional
+ *   put is the idempotency check), an event check is scheduled in case this request dies, the
+ *   messages go out, and the event is marked `queued` (one more write). A retry with the same key
+ *   gets the original answer once queued, 409 only while the lease is held, and otherwise
+ *   takes the event over and sends what is missing itself.
+ */
+import type { EndpointRecord, EventRecord } from '../adapters/store.ts';
+import { SWEEP_SHARD } from '../adapters/store.ts';
+import { EVENT_LEASE_SECONDS, INGEST_DEADLINE_MS } from '../core/config.ts';
+import { idempotentEventId, newEventId } from '../core/ids.ts';
+import { buildWebhookBody, packBody, requestFingerprint } from '../core/payload.ts';
+import type { SendEventInput } from '../core/validation.ts';
+import { type QueueingDeps, resumeEvent, sendAndMark } from './event-queueing.ts';
+
+/** What ingest needs beyond queueing. */
+export interface IngestDeps extends QueueingDeps {
+  readonly store: QueueingDeps['store'] & Pick<import('../adapters/store.ts').Store, 'putEventIfAbsent'>;
+  /** Schedules the check that hands this event to the sweep if this request dies. */
+  readonly scheduleEventCheck: (eventId: string) => Promise<void>;
+  /** The endpoints an event goes to; throws an HttpError (422) for bad `endpointIds`. */
+  readonly targetsOf: (type: string, endpointIds: readonly string[] | undefined) => Promise<EndpointRecord[]>;
+}
+
+/** What became of a `POST /events`. */
+export type IngestOutcome =
+  /** Every message went out (202); `replayed` when a retry with the same key found it so. */
+  | { readonly kind: 'accepted'; readonly event: EventRecord; readonly replayed: boolean }
+  /** The first request with this key still holds the event (409 with Retry-After). */
+  | { readonly kind: 'in-progress'; readonly retryAfterSeconds: number }
+  /** The key was used with another body (422). */
+  | { readonly kind: 'key-reused' }
+  /** Stored, but not every message went out; the sweep or a retry with the key finishes it (503). */
+  | { readonly kind: 'not-queued'; readonly event: EventRecord; readonly keyed: boolean };
+
+export class Ingest {
+  constructor(private readonly deps: IngestDeps) {}
+
+  async send(input: SendEventInput, key: string | undefined): Promise<IngestOutcome> {
+    const startedAt = this.deps.now();
+    const deadlineMs = startedAt + INGEST_DEADLINE_MS;
+    const fingerprint = requestFingerprint([input.type, input.data, input.endpointIds ?? null]);
+    if (key === undefined) return this.sendUnkeyed(input, fingerprint, startedAt, deadlineMs);
+
+    const id = idempotentEventId(key);
+    // A repeated key gets the original answer even if endpoints changed since, so look before
+    // resolving targets; the conditional put below is still the real guard against races.
+    const existing = await this.deps.store.getEvent(id);
+    if (existing) return this.retried(existing, fingerprint, deadlineMs);
+
+    const targets = await this.deps.targetsOf(input.type, input.endpointIds);
+    const event = this.eventRecord(id, input, targets, fingerprint, startedAt, {
+      idempotent: true,
+      state: 'accepted',
+      leaseUntilMs: startedAt + EVENT_LEASE_SECONDS * 1000,
+    });
+    const [put] = await Promise.all([
+      this.deps.store.putEventIfAbsent(event),
+      // Sent alongside the put: if this request dies before the event is queued, the check
+      // hands it to the sweep. Its own failure only loses that safety net, so it is not fatal.
+      this.deps.scheduleEventCheck(id).catch(() => {
+        this.deps.warn?.('event check not scheduled', { eventId: id });
+      }),
+    ]);
+    if (!put.created) {
+      if (!put.existing) return { kind: 'in-progress', retryAfterSeconds: 1 };
+      return this.retried(put.existing, fingerprint, deadlineMs);
+    }
+    const outcome = await sendAndMark(this.deps, event, event.endpointIds, deadlineMs);
+    return outcome.kind === 'queued'
+      ? { kind: 'accepted', event: outcome.event, replayed: false }
+      : { kind: 'not-queued', event, keyed: true };
+  }
+
+  /** A retry with a key already stored: the original answer, 409, 422, or finishing the event. */
+  private async retried(
+    existing: EventRecord,
+    fingerprint: string,
+    deadlineMs: number,
+  ): Promise<IngestOutcome> {
+    if (existing.fingerprint !== fingerprint) return { kind: 'key-reused' };
+    const outcome = await resumeEvent(this.deps, existing, deadlineMs);
+    switch (outcome.kind) {
+      case 'queued':
+        return { kind: 'accepted', event: outcome.event, replayed: true };
+      case 'busy':
+        return { kind: 'in-progress', retryAfterSeconds: outcome.retryAfterSeconds };
+      case 'unsent':
+        return { kind: 'not-queued', event: outcome.event, keyed: true };
+    }
+  }
+
+  private async sendUnkeyed(
+    input: SendEventInput,
+    fingerprint: string,
+    startedAt: number,
+    deadlineMs: number,
+  ): Promise<IngestOutcome> {
+    const targets = await this.deps.targetsOf(input.type, input.endpointIds);
+    const id = newEventId(startedAt);
+    const event = this.eventRecord(id, input, targets, fingerprint, startedAt, { state: 'queued' });
+    // The messages first: an event is stored once, with the state its messages left it in.
+    const outcome = await sendAndMark(
+      {
+        ...this.deps,
+        store: {
+          ...this.deps.store,
+          // Nothing stored yet: the one put below records the outcome instead.
+          markEventQueued: async () => {},
+          releaseEvent: async () => {},
+        },
+      },
+      event,
+      event.endpointIds,
+      deadlineMs,
+    );
+    if (outcome.kind === 'queued') {
+      try {
+        await this.deps.store.putEventIfAbsent(event);
+      } catch {
+        // Every message is out and will be delivered; only the record is missing, so the event
+        // cannot be read back or retried by id. Answering an error would make the caller send a
+        // second event under another id.
+        this.deps.warn?.('event queued but its record was not stored', { eventId: id });
+      }
+      return { kind: 'accepted', event, replayed: false };
+    }
+    const accepted: EventRecord = {
+      ...event,
+      state: 'accepted',
+      unsentEndpointIds: outcome.unsent,
+      sweepShard: SWEEP_SHARD,
+      sweepAfterMs: this.deps.now(),
+    };
+    // If this put fails too the caller gets an error (500) and nothing records the messages
+    // that did go out; they are delivered all the same.
+    await this.deps.store.putEventIfAbsent(accepted);
+    return { kind: 'not-queued', event: accepted, keyed: false };
+  }
+
+  private eventRecord(
+    id: string,
+    input: SendEventInput,
+    targets: readonly EndpointRecord[],
+    fingerprint: string,
+    createdAtMs: number,
+    extra: Partial<EventRecord>,
+  ): EventRecord {
+    return {
+      id,
+      type: input.type,
+      createdAtMs,
+      endpointIds: targets.map((endpoint) => endpoint.id),
+      fingerprint,
+      ...extra,
+      ...packBody(buildWebhookBody(input.type, createdAtMs, input.data)),
+    };
+  }
+}

@@ -1,0 +1,118 @@
+/** Endpoints: create, list, read, update, delete, and rotate the signing secret. */
+import type { EndpointRecord } from '../../adapters/store.ts';
+import { DEFAULT_PAGE_SIZE } from '../../core/config.ts';
+import { badRequest, notFound } from '../../core/errors.ts';
+import { isEndpointId, newEndpointId } from '../../core/ids.ts';
+import { generateSecret } from '../../core/signing.ts';
+import {
+  createEndpointSchema,
+  listEndpointsSchema,
+  parseJsonBody,
+  parseOrThrow,
+  updateEndpointSchema,
+} from '../../core/validation.ts';
+import type { ApiContext } from '../context.ts';
+import { type ApiRequest, type ApiResponse, type Route, route } from '../router.ts';
+import { publicEndpoint } from '../views.ts';
+import { pageBody } from './pages.ts';
+
+export function endpointRoutes(ctx: ApiContext): Route[] {
+  return [
+    route('POST', '/endpoints', (r) => createEndpoint(ctx, r)),
+    route('GET', '/endpoints', (r) => listEndpoints(ctx, r)),
+    route('GET', '/endpoints/{id}', async (_, p) => ({
+      status: 200,
+      body: publicEndpoint(await ctx.endpointOr404(p.id ?? '')),
+    })),
+    route('PATCH', '/endpoints/{id}', (r, p) => updateEndpoint(ctx, r, p.id ?? '')),
+    route('DELETE', '/endpoints/{id}', (_, p) => deleteEndpoint(ctx, p.id ?? '')),
+    route('POST', '/endpoints/{id}/secret/rotate', (_, p) => rotateSecret(ctx, p.id ?? '')),
+  ];
+}
+
+async function createEndpoint(ctx: ApiContext, request: ApiRequest): Promise<ApiResponse> {
+  const input = parseOrThrow(createEndpointSchema, parseJsonBody(request.body));
+  const url = ctx.checkUrl(input.url);
+  const nowIso = new Date(ctx.now()).toISOString();
+  const id = newEndpointId(ctx.now());
+  const secret = generateSecret();
+  const secretName = await ctx.deps.secrets.create(id, secret);
+  const endpoint: EndpointRecord = {
+    id,
+    url,
+    enabled: true,
+    secretName,
+    createdAt: nowIso,
+    updatedAt: nowIso,
+    ...(input.eventTypes ? { eventTypes: input.eventTypes } : {}),
+    ...(input.description !== undefined ? { description: input.description } : {}),
+  };
+  try {
+    await ctx.deps.store.putEndpoint(endpoint);
+  } catch (error) {
+    await ctx.deps.secrets.delete(secretName).catch(() => undefined);
+    throw error;
+  }
+  ctx.endpointsChanged();
+  return { status: 201, body: { ...publicEndpoint(endpoint), secret } };
+}
+
+async function listEndpoints(ctx: ApiContext, request: ApiRequest): Promise<ApiResponse> {
+  const query = parseOrThrow(listEndpointsSchema, request.query, 'invalid_query');
+  const cursor = query.cursor ? ctx.cursor(query.cursor, ['pk', 'id']) : undefined;
+  if (cursor && (cursor.pk !== 'endpoint' || !isEndpointId(String(cursor.id)))) {
+    throw badRequest('invalid_cursor', 'cursor is not one this API issued for this query');
+  }
+  const page = await ctx.deps.store.listEndpoints(query.limit ?? DEFAULT_PAGE_SIZE, cursor);
+  return { status: 200, body: pageBody(page, publicEndpoint) };
+}
+
+async function updateEndpoint(ctx: ApiContext, request: ApiRequest, id: string): Promise<ApiResponse> {
+  const input = parseOrThrow(updateEndpointSchema, parseJsonBody(request.body));
+  if (!isEndpointId(id)) throw notFound('endpoint', id);
+  const set: Record<string, unknown> = { updatedAt: new Date(ctx.now()).toISOString() };
+  const remove: string[] = [];
+  if (input.url !== undefined) set.url = ctx.checkUrl(input.url);
+  if (input.eventTypes === null) remove.push('eventTypes');
+  else if (input.eventTypes !== undefined) set.eventTypes = input.eventTypes;
+  if (input.description === null) remove.push('description');
+  else if (input.description !== undefined) set.description = input.description;
+  if (input.enabled !== undefined) {
+    set.enabled = input.enabled;
+    if (input.enabled) {
+      // Re-enabling starts with a clean slate: no failure run (which would count towards
+      // auto-disable again at the first failure) and a closed circuit.
+      set.failureStreak = 0;
+      remove.push('disabledReason', 'failingSince', 'circuitOpenUntil');
+    } else {
+      set.disabledReason = 'disabled through the API';
+    }
+  }
+  const updated = await ctx.deps.store.updateEndpoint(id, set, remove);
+  if (!updated) throw notFound('endpoint', id);
+  ctx.endpointsChanged();
+  return { status: 200, body: publicEndpoint(updated) };
+}
+
+async function deleteEndpoint(ctx: ApiContext, id: string): Promise<ApiResponse> {
+  if (!isEndpointId(id)) throw notFound('endpoint', id);
+  const deleted = await ctx.deps.store.deleteEndpoint(id);
+  if (!deleted) throw notFound('endpoint', id);
+  await ctx.deps.secrets.delete(deleted.secretName);
+  ctx.endpointsChanged();
+  return { status: 204 };
+}
+
+async function rotateSecret(ctx: ApiContext, id: string): Promise<ApiResponse> {
+  const endpoint = await ctx.endpointOr404(id);
+  const secret = generateSecret();
+  const rotated = await ctx.deps.secrets.rotate(endpoint.secretName, secret, ctx.now());
+  return {
+    status: 200,
+    body: {
+      id: endpoint.id,
+      secret,
+      previousSecretExpiresAt: new Date(rotated.previousExpiresAt ?? ctx.now()).toISOString(),
+    },
+  };
+}

@@ -1,0 +1,180 @@
+/** Events: send one (`POST /events`, through {@link Ingest}), list them, read one back. */
+import type { EndpointRecord, EventRecord } from '../../adapters/store.ts';
+import { DEFAULT_PAGE_SIZE } from '../../core/config.ts';
+import { HttpError, notFound } from '../../core/errors.ts';
+import { deliveryId, isEventId } from '../../core/ids.ts';
+import { unpackBody } from '../../core/payload.ts';
+import { idempotencyKeySchema, parseJsonBody, parseOrThrow, sendEventSchema } from '../../core/validation.ts';
+import type { ApiContext } from '../context.ts';
+import { Ingest, type IngestOutcome } from '../ingest.ts';
+import { type ApiRequest, type ApiResponse, type Route, route } from '../router.ts';
+import { publicDelivery, publicEvent } from '../views.ts';
+import { queryDeliveries } from './deliveries.ts';
+import { encodeListCursor } from './pages.ts';
+
+export function eventRoutes(ctx: ApiContext): Route[] {
+  const ingest = new Ingest({
+    store: ctx.deps.store,
+    enqueue: (messages, options) => ctx.deps.queue.enqueue(messages, options),
+    scheduleEventCheck: (eventId) => ctx.deps.queue.scheduleEventCheck(eventId),
+    targetsOf: (type, endpointIds) => targetsOf(ctx, type, endpointIds),
+    now: ctx.now,
+    ...(ctx.deps.warn ? { warn: ctx.deps.warn } : {}),
+  });
+  return [
+    route('POST', '/events', (r) => sendEvent(ingest, r)),
+    route('GET', '/events', (r) => listEvents(ctx, r)),
+    route('GET', '/events/{id}', (_, p) => getEvent(ctx, p.id ?? '')),
+  ];
+}
+
+async function sendEvent(ingest: Ingest, request: ApiRequest): Promise<ApiResponse> {
+  const rawKey = request.headers['idempotency-key'];
+  const key =
+    rawKey === undefined ? undefined : parseOrThrow(idempotencyKeySchema, rawKey, 'invalid_idempotency_key');
+  const input = parseOrThrow(sendEventSchema, parseJsonBody(request.body));
+  return ingestResponse(await ingest.send(input, key));
+}
+
+/** The answer to each ingest outcome. */
+export function ingestResponse(outcome: IngestOutcome): ApiResponse {
+  switch (outcome.kind) {
+    case 'accepted':
+      return {
+        status: 202,
+        body: acceptedBody(outcome.event),
+        ...(outcome.replayed ? { headers: { 'Idempotent-Replayed': 'true' } } : {}),
+      };
+    case 'in-progress':
+      throw new HttpError(
+        409,
+        'request_in_progress',
+        `the first request with this Idempotency-Key is still being processed; retry in ${outcome.retryAfterSeconds} s`,
+        { 'Retry-After': String(outcome.retryAfterSeconds) },
+      );
+    case 'key-reused':
+      throw new HttpError(
+        422,
+        'idempotency_key_reused',
+        'this Idempotency-Key was used with a different request body; use a new key for a new event',
+      );
+    case 'not-queued':
+      throw new HttpError(
+        503,
+        'enqueue_failed',
+        outcome.keyed
+          ? `event ${outcome.event.id} is stored but not every delivery could be queued; retry with the same Idempotency-Key to finish it now, or it is queued within minutes`
+          : `event ${outcome.event.id} is stored but not every delivery could be queued; it is queued within minutes. Do not resend it: without an Idempotency-Key a resend is a second event`,
+        { 'Retry-After': '1' },
+      );
+  }
+}
+
+/**
+ * Endpoints an event goes to: every enabled one subscribed to its type (from a list cached
+ * for a few seconds), or the ones named, read afresh so a just-disabled endpoint is refused.
+ */
+async function targetsOf(
+  ctx: ApiContext,
+  type: string,
+  endpointIds: readonly string[] | undefined,
+): Promise<EndpointRecord[]> {
+  if (!endpointIds) {
+    const endpoints = await ctx.allEndpoints();
+    return endpoints.filter(
+      (endpoint) =>
+        endpoint.enabled &&
+        (!endpoint.eventTypes || endpoint.eventTypes.includes('*') || endpoint.eventTypes.includes(type)),
+    );
+  }
+  const found = await Promise.all(endpointIds.map((id) => ctx.deps.store.getEndpoint(id)));
+  const unknown = endpointIds.filter((_, index) => !found[index]);
+  if (unknown.length > 0) throw new HttpError(422, 'unknown_endpoint', `no endpoint ${unknown.join(', ')}`);
+  const targets = found as EndpointRecord[];
+  const disabled = targets.filter((endpoint) => !endpoint.enabled).map((endpoint) => endpoint.id);
+  if (disabled.length > 0) {
+    throw new HttpError(
+      422,
+      'endpoint_disabled',
+      `endpoint ${disabled.join(', ')} is disabled; enable it first`,
+    );
+  }
+  return targets;
+}
+
+async function getEvent(ctx: ApiContext, id: string): Promise<ApiResponse> {
+  const event = isEventId(id) ? await ctx.deps.store.getEvent(id) : undefined;
+  if (!event) throw notFound('event', id);
+  const deliveries = await Promise.all(
+    event.endpointIds.map(async (endpointId) => {
+      const id = deliveryId(event.id, endpointId, event.createdAtMs);
+      const record = await ctx.deps.store.getDelivery(endpointId, id);
+      return record ? publicDelivery(record) : pendingDelivery(event, endpointId);
+    }),
+  );
+  return { status: 200, body: { ...publicEvent(event, JSON.parse(unpackBody(event)).data), deliveries } };
+}
+
+/**
+ * Events, newest first, found through their deliveries (the same filters). An event shows up
+ * once its first delivery has an outcome; `GET /events/{id}` shows one at once.
+ */
+async function listEvents(ctx: ApiContext, request: ApiRequest): Promise<ApiResponse> {
+  const limit = Number(request.query.limit ?? DEFAULT_PAGE_SIZE) || DEFAULT_PAGE_SIZE;
+  const events = new Map<string, { id: string; type: string; createdAt: string; deliveries: unknown[] }>();
+  let cursor = request.query.cursor;
+  let lastId: string | undefined;
+  let more: boolean;
+  // Several deliveries can share an event, so a page of events may take several pages of deliveries.
+  pages: for (;;) {
+    const page = await queryDeliveries(ctx, { ...request, query: { ...request.query, cursor } }, limit);
+    for (const delivery of page.items) {
+      if (!events.has(delivery.eventId) && events.size >= limit) {
+        more = true;
+        break pages;
+      }
+      const event = events.get(delivery.eventId) ?? {
+        id: delivery.eventId,
+        type: delivery.eventType,
+        createdAt: new Date(delivery.createdAtMs).toISOString(),
+        deliveries: [],
+      };
+      event.deliveries.push({ id: delivery.id, endpointId: delivery.endpointId, status: delivery.status });
+      events.set(delivery.eventId, event);
+      lastId = delivery.id;
+    }
+    more = page.more;
+    if (!more || !lastId) break;
+    cursor = encodeListCursor(lastId);
+  }
+  return {
+    status: 200,
+    body: { items: [...events.values()], nextCursor: more && lastId ? encodeListCursor(lastId) : null },
+  };
+}
+
+function acceptedBody(event: EventRecord) {
+  return {
+    id: event.id,
+    type: event.type,
+    createdAt: new Date(event.createdAtMs).toISOString(),
+    deliveries: event.endpointIds.map((endpointId) => ({
+      id: deliveryId(event.id, endpointId, event.createdAtMs),
+      endpointId,
+      status: 'pending',
+    })),
+  };
+}
+
+/** A delivery with no record yet: its message is queued (or, while the event is accepted, about to be). */
+export function pendingDelivery(event: EventRecord, endpointId: string) {
+  return {
+    id: deliveryId(event.id, endpointId, event.createdAtMs),
+    eventId: event.id,
+    endpointId,
+    eventType: event.type,
+    status: 'pending',
+    attemptCount: 0,
+    createdAt: new Date(event.createdAtMs).toISOString(),
+  };
+}
