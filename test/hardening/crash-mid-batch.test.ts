@@ -6,12 +6,13 @@
  * lost, duplicates only where a request was in flight when the instance died.
  *
  * The dying instance is a child process (./crash-child.ts: the real handler and poller) that
- * the test SIGKILLs while the slow receivers still hold its requests.
+ * the test SIGKILLs while the slow receivers still hold its requests. Each test brings its own
+ * endpoints, child and fresh poller, and stops them, so neither depends on the other.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { type Poller, startPoller } from '../../local/queue-poller.ts';
 import { eventually, type Harness, startHarness } from '../support/harness.ts';
 import { startReceiver, type TestReceiver } from '../support/receiver.ts';
@@ -33,17 +34,50 @@ const receivers: TestReceiver[] = [];
 beforeAll(async () => {
   tripwire = installLoopbackTripwire();
   harness = await startHarness({ policy: POLICY });
-  // The harness's own poller would deliver everything at once; this test brings its own.
+  // The harness's own poller would deliver everything at once; each test brings its own.
   await harness.stack.poller.stop();
+  await harness.sqs.send(
+    new SetQueueAttributesCommand({
+      QueueUrl: harness.stack.resources.deliveryQueueUrl,
+      Attributes: { VisibilityTimeout: String(VISIBILITY_SECONDS) },
+    }),
+  );
+});
+
+afterEach(async () => {
+  child?.kill('SIGKILL');
+  child = undefined;
+  await freshPoller?.stop();
+  freshPoller = undefined;
 });
 
 afterAll(async () => {
-  child?.kill('SIGKILL');
-  await freshPoller?.stop();
   await Promise.all(receivers.map((r) => r.close()));
   await harness?.stop();
   tripwire?.uninstall();
 });
+
+async function startFreshPoller(): Promise<Poller> {
+  const { resources } = harness.stack;
+  const { handler } = await import('../../lambdas/delivery/handler.ts');
+  return startPoller(handler, {
+    endpoint: resources.endpoint,
+    region: resources.region,
+    queueUrl: resources.deliveryQueueUrl,
+    concurrency: 2,
+  });
+}
+
+async function createEndpoint(url: string): Promise<string> {
+  const created = await harness.api<{ id: string }>('POST', '/endpoints', { url });
+  expect(created.status).toBe(201);
+  return created.body.id;
+}
+
+async function deliveredStatus(id: string): Promise<{ status: string; attemptCount: number }> {
+  const { body } = await harness.api<{ status: string; attemptCount: number }>('GET', `/deliveries/${id}`);
+  return body;
+}
 
 function slowReceiver(): Promise<TestReceiver> {
   return startReceiver(() => (response) => {
@@ -69,31 +103,22 @@ function startChild(): ChildProcess {
 it('loses nothing when the instance dies mid-batch: every delivery ends delivered, the queue empty', async () => {
   // Prepare
   const { resources } = harness.stack;
-  await harness.sqs.send(
-    new SetQueueAttributesCommand({
-      QueueUrl: resources.deliveryQueueUrl,
-      Attributes: { VisibilityTimeout: String(VISIBILITY_SECONDS) },
-    }),
-  );
-  receivers.push(await slowReceiver(), await slowReceiver());
+  const slow = [await slowReceiver(), await slowReceiver()];
+  receivers.push(...slow);
   const endpoints: string[] = [];
-  for (const target of receivers) {
-    const created = await harness.api<{ id: string }>('POST', '/endpoints', { url: target.url });
-    expect(created.status).toBe(201);
-    endpoints.push(created.body.id);
-  }
+  for (const target of slow) endpoints.push(await createEndpoint(target.url));
   const deliveries: Array<{ id: string; endpointId: string; eventId: string }> = [];
   for (let n = 0; n < EVENTS; n++) {
     const sent = await harness.api<{ id: string; deliveries: Array<{ id: string; endpointId: string }> }>(
       'POST',
       '/events',
-      { type: 'crash.test', data: { n } },
+      { type: 'crash.test', data: { n }, endpointIds: endpoints },
     );
     expect(sent.status).toBe(202);
     deliveries.push(...sent.body.deliveries.map((d) => ({ ...d, eventId: sent.body.id })));
   }
   expect(deliveries).toHaveLength(EVENTS * endpoints.length);
-  const received = () => receivers.reduce((sum, target) => sum + target.received.length, 0);
+  const received = () => slow.reduce((sum, target) => sum + target.received.length, 0);
 
   // Act 1: an instance takes a batch; it dies while the receivers still hold its requests.
   child = startChild();
@@ -105,19 +130,10 @@ it('loses nothing when the instance dies mid-batch: every delivery ends delivere
   const afterCrash = await harness.queueCounts(resources.deliveryQueueUrl);
 
   // Act 2: a fresh instance takes over once the batch's visibility timeout runs out.
-  const { handler } = await import('../../lambdas/delivery/handler.ts');
-  freshPoller = startPoller(handler, {
-    endpoint: resources.endpoint,
-    region: resources.region,
-    queueUrl: resources.deliveryQueueUrl,
-    concurrency: 2,
-  });
+  freshPoller = await startFreshPoller();
   for (const delivery of deliveries) {
     await eventually(
-      async () => {
-        const { body } = await harness.api<{ status: string }>('GET', `/deliveries/${delivery.id}`);
-        return body.status === 'delivered' ? true : undefined;
-      },
+      async () => ((await deliveredStatus(delivery.id)).status === 'delivered' ? true : undefined),
       45_000,
       `${delivery.id} delivered`,
     );
@@ -133,7 +149,7 @@ it('loses nothing when the instance dies mid-batch: every delivery ends delivere
   expect(queue).toEqual({ visible: 0, inFlight: 0 });
   expect(dlq).toEqual({ visible: 0, inFlight: 0 });
   const arrivals = new Map<string, number>();
-  receivers.forEach((target, index) => {
+  slow.forEach((target, index) => {
     for (const webhook of target.received) {
       const key = `${endpoints[index]}|${webhook.headers['webhook-id']}`;
       arrivals.set(key, (arrivals.get(key) ?? 0) + 1);
@@ -151,5 +167,89 @@ it('loses nothing when the instance dies mid-batch: every delivery ends delivere
   // What was in flight when the instance died is sent again (at-least-once); the receivers
   // dedupe on webhook-id.
   expect(duplicates).toBeGreaterThanOrEqual(inFlightAtKill);
+  expect(tripwire.stopped).toEqual([]);
+});
+
+it('does not send again what was recorded delivered before the crash, though its message comes back', async () => {
+  // Prepare: one receiver answers at once, the other holds every request until the instance
+  // dies, so the batch never finishes: the fast deliveries are recorded delivered, but no
+  // message of the batch is deleted.
+  const { resources } = harness.stack;
+  const fast = await startReceiver();
+  const hanging = await startReceiver(() => () => {});
+  receivers.push(fast, hanging);
+  const fastId = await createEndpoint(fast.url);
+  const hangingId = await createEndpoint(hanging.url);
+  const deliveries: Array<{ id: string; endpointId: string }> = [];
+  for (let n = 0; n < 4; n++) {
+    const sent = await harness.api<{ deliveries: Array<{ id: string; endpointId: string }> }>(
+      'POST',
+      '/events',
+      {
+        type: 'crash.dedupe',
+        data: { n },
+        endpointIds: [fastId, hangingId],
+      },
+    );
+    expect(sent.status).toBe(202);
+    deliveries.push(...sent.body.deliveries);
+  }
+  const toFast = deliveries.filter((d) => d.endpointId === fastId);
+
+  // Act 1: the instance delivers to the fast receiver and records it, then dies with the
+  // hanging requests open.
+  child = startChild();
+  const exited = new Promise((resolve) => child?.once('exit', resolve));
+  await fast.waitFor(1);
+  const recordedBeforeCrash = await eventually(
+    async () => {
+      await hanging.waitFor(1);
+      const statuses = await Promise.all(
+        toFast.map(async (d) => ({ ...d, ...(await deliveredStatus(d.id)) })),
+      );
+      const delivered = statuses.filter((d) => d.status === 'delivered');
+      // Every request the fast receiver got has its outcome recorded.
+      return delivered.length > 0 && delivered.length === fast.received.length ? delivered : undefined;
+    },
+    30_000,
+    'fast deliveries recorded',
+  );
+  child.kill('SIGKILL');
+  await exited;
+  const afterCrash = await harness.queueCounts(resources.deliveryQueueUrl);
+  hanging.behave(() => ({ status: 200, body: 'ok' }));
+
+  // Act 2: a fresh instance takes the batch back after the visibility timeout.
+  freshPoller = await startFreshPoller();
+  for (const delivery of deliveries) {
+    await eventually(
+      async () => ((await deliveredStatus(delivery.id)).status === 'delivered' ? true : undefined),
+      45_000,
+      `${delivery.id} delivered`,
+    );
+  }
+  await eventually(
+    async () => {
+      const counts = await harness.queueCounts(resources.deliveryQueueUrl);
+      return counts.visible + counts.inFlight === 0 ? true : undefined;
+    },
+    20_000,
+    'queue drained',
+  );
+
+  // Assess: no message was deleted by the dead instance, so the recorded ones came back; the
+  // duplicate check dropped them: one request each, one attempt each.
+  expect(afterCrash.visible + afterCrash.inFlight).toBe(deliveries.length);
+  const arrivals = new Map<string, number>();
+  for (const webhook of fast.received) {
+    const id = String(webhook.headers['webhook-id']);
+    arrivals.set(id, (arrivals.get(id) ?? 0) + 1);
+  }
+  for (const delivery of recordedBeforeCrash) {
+    const after = await deliveredStatus(delivery.id);
+    expect(after).toMatchObject({ status: 'delivered', attemptCount: 1 });
+  }
+  expect([...arrivals.values()]).toEqual(toFast.map(() => 1));
+  expect(fast.received).toHaveLength(toFast.length);
   expect(tripwire.stopped).toEqual([]);
 });
