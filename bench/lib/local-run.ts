@@ -11,7 +11,7 @@ import http from 'node:http';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
-import { type LocalStack, startLocalStack } from '../../local/local-stack.ts';
+import { type LocalFunction, type LocalStack, startLocalStack } from '../../local/local-stack.ts';
 import { type MotoServer, startMoto } from '../../local/moto.ts';
 import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
 import { progress } from './log.ts';
@@ -20,7 +20,7 @@ import { type Receiver, startReceiver } from './receiver.ts';
 import { recordCommands, type SdkCall } from './sdk-hooks.ts';
 import { sleep } from './stats.ts';
 
-export type FunctionName = 'api' | 'delivery';
+export type FunctionName = LocalFunction;
 
 /** An SDK command and the function that sent it. */
 export interface AttributedCall extends SdkCall {
