@@ -3,6 +3,10 @@
  * bounded amount, never follow a redirect, and the worker must classify what happened (retry
  * with which delay, disable, dead-letter). The sender is the product's WebhookSender; the
  * worker runs over in-memory fakes (./fakes.ts) so the SQS side effects can be inspected.
+ *
+ * No upper bound on wall-clock time (two shared cores can stall anything): a deadline that
+ * activity could stretch never ends against a receiver that trickles forever, so the test's
+ * own timeout catches it, and what the receivers saw is counted.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
@@ -14,8 +18,6 @@ import { deliveryMessage, FakeSecrets, FakeStore, fakeWorker, seedEndpoint, sqsR
 import { installLoopbackTripwire, type Tripwire } from './loopback-tripwire.ts';
 
 const TIMEOUT_MS = 800;
-/** Scheduling slack on a busy two-core CI machine. */
-const SLACK_MS = 700;
 const EXCERPT_BYTES = 4096;
 const SIGNED = { 'webhook-id': 'msg_test', 'webhook-timestamp': '1', 'webhook-signature': 'v1,x' };
 
@@ -43,12 +45,21 @@ afterAll(async () => {
 });
 
 /** A raw TCP server on 127.0.0.1; `onSocket` decides what the "receiver" does. */
-async function rawServer(onSocket: (socket: Socket) => void): Promise<{ url: string; sockets: Socket[] }> {
+async function rawServer(onSocket: (socket: Socket) => void): Promise<{
+  url: string;
+  sockets: Socket[];
+  /** Resolves once connection `index` was closed (by the sender: the server never closes it). */
+  closed(index: number): Promise<void>;
+}> {
   const sockets: Socket[] = [];
+  const closings: Array<Promise<void>> = [];
   const server: NetServer = createNetServer((socket) => {
     sockets.push(socket);
+    closings.push(new Promise((resolve) => socket.once('close', () => resolve())));
     socket.on('error', () => {});
     onSocket(socket);
+    // Read (and drop) what the sender writes, so the sender's hang-up is seen as 'end'/'close'.
+    socket.resume();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   closers.push(
@@ -60,7 +71,14 @@ async function rawServer(onSocket: (socket: Socket) => void): Promise<{ url: str
   );
   const address = server.address();
   const port = address && typeof address === 'object' ? address.port : 0;
-  return { url: `http://127.0.0.1:${port}/hook`, sockets };
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    sockets,
+    closed: async (index) => {
+      expect(sockets.length).toBeGreaterThan(index);
+      await closings[index];
+    },
+  };
 }
 
 async function receiver(...args: Parameters<typeof startReceiver>): Promise<TestReceiver> {
@@ -79,8 +97,6 @@ async function timedPost(url: string): Promise<{ result: HttpAnswer | DeliveryEr
   return { result, ms: performance.now() - started };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('the sender against hostile receivers', () => {
   it('gives up with a retryable timeout on a receiver that accepts and never answers', async () => {
     // Prepare
@@ -93,7 +109,7 @@ describe('the sender against hostile receivers', () => {
     expect(result).toBeInstanceOf(DeliveryError);
     expect(result).toMatchObject({ code: 'timeout', retryable: true });
     expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
-    expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+    await silent.closed(0);
   });
 
   it('holds one deadline for the whole answer when the headers trickle in a byte every 100 ms', async () => {
@@ -114,16 +130,16 @@ describe('the sender against hostile receivers', () => {
     // Act
     const { result, ms } = await timedPost(trickle.url);
 
-    // Assess
+    // Assess: the trickle never stops, so only a deadline for the whole answer ends this.
     expect(result).toMatchObject({ code: 'timeout', retryable: true });
-    expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+    expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
     expect(written).toBeGreaterThanOrEqual(3);
+    await trickle.closed(0);
   });
 
   it('holds one deadline when a 200 arrives and its body trickles a byte every 100 ms', async () => {
     // Prepare: headers at once (status 200), then a chunked body that never ends.
     let written = 0;
-    let closedBySender = false;
     const trickle = await rawServer((socket) => {
       socket.once('data', () => {
         socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n');
@@ -132,10 +148,7 @@ describe('the sender against hostile receivers', () => {
           socket.write('1\r\nx\r\n');
           written++;
         }, 100);
-        socket.on('close', () => {
-          closedBySender = true;
-          clearInterval(timer);
-        });
+        socket.on('close', () => clearInterval(timer));
       });
     });
 
@@ -145,13 +158,12 @@ describe('the sender against hostile receivers', () => {
     // Assess: an answer that never completes is no answer, whatever its status line said;
     // the bytes that kept coming did not stretch the deadline.
     expect(result).toMatchObject({ code: 'timeout', retryable: true });
-    expect(ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+    expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
     expect(written).toBeGreaterThanOrEqual(3);
-    await sleep(100);
-    expect(closedBySender).toBe(true);
+    await trickle.closed(0);
   });
 
-  it('keeps only excerptBytes of a 50 MB body, returns at once, and drops the connection', async () => {
+  it('keeps only excerptBytes of a 50 MB body and drops the connection long before the end', async () => {
     // Prepare: 50 MB announced and streamed from one reused 64 KiB chunk, following
     // backpressure, so the server side holds almost nothing in memory.
     const total = 50 * 1024 * 1024;
@@ -184,11 +196,9 @@ describe('the sender against hostile receivers', () => {
     );
     const address = server.address();
     const url = `http://127.0.0.1:${address && typeof address === 'object' ? address.port : 0}/big`;
-    const before = process.memoryUsage();
 
     // Act
-    const { result, ms } = await timedPost(url);
-    const after = process.memoryUsage();
+    const { result } = await timedPost(url);
     await closedEarly;
 
     // Assess
@@ -196,11 +206,9 @@ describe('the sender against hostile receivers', () => {
     expect(answer.statusCode).toBe(200);
     expect(Buffer.byteLength(answer.excerpt)).toBeLessThanOrEqual(EXCERPT_BYTES);
     expect(answer.excerpt).toMatch(/^z+$/);
-    expect(ms).toBeLessThan(1000);
-    expect(after.rss - before.rss).toBeLessThan(16 * 1024 * 1024);
-    expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(8 * 1024 * 1024);
-    // The server saw the connection go long before it could write everything.
-    expect(sent).toBeLessThan(total / 2);
+    // The server saw the connection go long before it could write everything: what was read
+    // is bounded by the excerpt and the sockets' buffers, not by the body.
+    expect(sent).toBeLessThan(total / 4);
   });
 
   it('reports a retryable connection error when the receiver drops the connection mid-response', async () => {
@@ -214,11 +222,10 @@ describe('the sender against hostile receivers', () => {
     });
 
     // Act
-    const { result, ms } = await timedPost(dropper.url);
+    const { result } = await timedPost(dropper.url);
 
-    // Assess
+    // Assess: told apart from a timeout by its code, not by how long it took.
     expect(result).toMatchObject({ code: 'connection_error', retryable: true });
-    expect(ms).toBeLessThan(TIMEOUT_MS);
   });
 
   it('reports a retryable connection error when the receiver hangs up before answering', async () => {
@@ -241,9 +248,8 @@ describe('the sender against hostile receivers', () => {
 
     // Act
     const { result } = await timedPost(redirecting.url);
-    await sleep(200);
 
-    // Assess
+    // Assess: the answer is the 302 itself, so the sender did not go on to the Location.
     expect(result).toMatchObject({ statusCode: 302 });
     expect(redirecting.received).toHaveLength(1);
     expect(elsewhere.received).toHaveLength(0);
@@ -270,7 +276,6 @@ describe('the worker classifying hostile answers', () => {
 
     // Act
     const result = await worker.processBatch([record]);
-    await sleep(200);
 
     // Assess
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
