@@ -19,7 +19,13 @@ import {
   SQS_MAX_MESSAGE_BYTES,
   SQS_MAX_VISIBILITY_SECONDS,
 } from '../lambdas/core/config.ts';
-import { ATTEMPTS_TABLE, DELIVERIES_TABLE, ENDPOINTS_TABLE, ENV, EVENTS_TABLE } from '../lambdas/core/schema.ts';
+import {
+  ATTEMPTS_TABLE,
+  DELIVERIES_TABLE,
+  ENDPOINTS_TABLE,
+  ENV,
+  EVENTS_TABLE,
+} from '../lambdas/core/schema.ts';
 import type { Storage } from './storage.ts';
 import { WebhookFunction } from './webhook-function.ts';
 

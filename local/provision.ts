@@ -32,6 +32,7 @@ import {
   maxReceiveCountOf,
   type RetryPolicy,
   retryPolicyEnv,
+  SQS_MAX_MESSAGE_BYTES,
 } from '../lambdas/core/config.ts';
 import { ENV, TABLES, type TableDefinition } from '../lambdas/core/schema.ts';
 
@@ -79,11 +80,13 @@ export async function provision(options: ProvisionOptions): Promise<LocalResourc
 
     const deadLetterQueueUrl = await createQueue(sqs, `${prefix}-dlq`, {
       MessageRetentionPeriod: String(DLQ_RETENTION_SECONDS),
+      MaximumMessageSize: String(SQS_MAX_MESSAGE_BYTES),
     });
     const dlqArn = await queueArn(sqs, deadLetterQueueUrl);
     const deliveryQueueUrl = await createQueue(sqs, `${prefix}-deliveries`, {
       VisibilityTimeout: String(DELIVERY_QUEUE_VISIBILITY_SECONDS),
       MessageRetentionPeriod: String(DELIVERY_QUEUE_RETENTION_SECONDS),
+      MaximumMessageSize: String(SQS_MAX_MESSAGE_BYTES),
     });
     // Set (not create) the redrive policy, so a reused emulator picks up a changed budget.
     await sqs.send(

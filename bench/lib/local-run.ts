@@ -53,7 +53,7 @@ export async function startLocalRun(options: { section: string; pollers: number 
   const receiver = await startReceiver({ ports: 1, record: true });
   const actor = new AsyncLocalStorage<FunctionName>();
   const calls: AttributedCall[] = [];
-  const durations: Record<FunctionName, number[]> = { api: [], delivery: [] };
+  const durations: Record<FunctionName, number[]> = { api: [], delivery: [], sweeper: [] };
   let recording = false;
 
   const timed = <T>(fn: FunctionName, run: () => T): T => {

@@ -91,17 +91,20 @@ export async function resumeEvent(
   event: EventRecord,
   deadlineMs: number,
 ): Promise<QueueOutcome> {
-  if (isQueued(event)) return { kind: 'queued', event };
-  const now = deps.now();
-  if (event.leaseUntilMs !== undefined && event.leaseUntilMs > now) {
-    return { kind: 'busy', retryAfterSeconds: Math.max(1, Math.ceil((event.leaseUntilMs - now) / 1000)) };
+  let current = event;
+  // A few rounds: the lease may move under us (the event check releasing it, another retry).
+  for (let round = 0; round < 3; round++) {
+    if (isQueued(current)) return { kind: 'queued', event: current };
+    const now = deps.now();
+    if (current.leaseUntilMs !== undefined && current.leaseUntilMs > now) {
+      return { kind: 'busy', retryAfterSeconds: Math.max(1, Math.ceil((current.leaseUntilMs - now) / 1000)) };
+    }
+    if (await deps.store.claimEvent(current.id, current.leaseUntilMs, now + EVENT_LEASE_SECONDS * 1000)) {
+      return sendAndMark(deps, current, current.unsentEndpointIds ?? current.endpointIds, deadlineMs);
+    }
+    const fresh = await deps.store.getEvent(current.id);
+    if (!fresh) break;
+    current = fresh;
   }
-  const claimed = await deps.store.claimEvent(event.id, event.leaseUntilMs, now + EVENT_LEASE_SECONDS * 1000);
-  if (!claimed) {
-    // Someone else moved it first: queued by now, or being queued.
-    const fresh = await deps.store.getEvent(event.id);
-    if (fresh && isQueued(fresh)) return { kind: 'queued', event: fresh };
-    return { kind: 'busy', retryAfterSeconds: 1 };
-  }
-  return sendAndMark(deps, event, event.unsentEndpointIds ?? event.endpointIds, deadlineMs);
+  return { kind: 'busy', retryAfterSeconds: 1 };
 }

@@ -25,6 +25,8 @@ export function publicEvent(event: EventRecord, data: unknown) {
     id: event.id,
     type: event.type,
     createdAt: new Date(event.createdAtMs).toISOString(),
+    /** `accepted` until every delivery message went out (the sweep finishes it), then `queued`. */
+    state: event.state ?? 'queued',
     data,
   };
 }

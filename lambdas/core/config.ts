@@ -130,7 +130,8 @@ export function eventCheckDelayFromEnv(env: NodeJS.ProcessEnv = process.env): nu
     env.WEBHOOKS_EVENT_CHECK_DELAY_SECONDS,
     EVENT_CHECK_DELAY_SECONDS,
   );
-  if (value > 900) throw new Error(`WEBHOOKS_EVENT_CHECK_DELAY_SECONDS is at most 900 (SQS's delay), got ${value}`);
+  if (value > 900)
+    throw new Error(`WEBHOOKS_EVENT_CHECK_DELAY_SECONDS is at most 900 (SQS's delay), got ${value}`);
   return value;
 }
 

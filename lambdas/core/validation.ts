@@ -111,9 +111,10 @@ export type ListDeliveriesQuery = z.infer<typeof listDeliveriesSchema>;
 
 /**
  * `POST /endpoints/{id}/recover?since=&cursor=`: since is required, so a recovery is always
- * bounded in time; `cursor` resumes a recovery where the previous call stopped.
+ * bounded in time; `cursor` resumes a recovery where the previous call stopped; `limit` is the
+ * most deliveries one call queues (at most RECOVER_PAGE_SIZE).
  */
-export const recoverSchema = z.strictObject({ since, cursor: z.optional(cursor) });
+export const recoverSchema = z.strictObject({ since, cursor: z.optional(cursor), limit: z.optional(limit) });
 
 export const listEndpointsSchema = z.strictObject({
   cursor: z.optional(cursor),

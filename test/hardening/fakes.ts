@@ -146,7 +146,7 @@ export class FakeStore {
 
   releaseEvent = async (id: string, sweepAfterMs: number): Promise<void> => {
     const event = this.events.get(id);
-    if (!event || event.state !== 'accepted') return;
+    if (event?.state !== 'accepted') return;
     const { leaseUntilMs: _lease, ...rest } = event;
     this.events.set(id, { ...rest, sweepShard: 'accepted', sweepAfterMs });
     this.releasedEvents.push(id);

@@ -117,7 +117,7 @@ function retryScheduled(ctx: ApiContext, record: DeliveryRecord): boolean {
 
 /**
  * Queues again the failed and dead deliveries of an endpoint since a time, newest first, one
- * page per call ({@link RECOVER_PAGE_SIZE}, and no longer than {@link RECOVER_TIME_BUDGET_MS}):
+ * page per call (`limit`, at most {@link RECOVER_PAGE_SIZE}, and no longer than {@link RECOVER_TIME_BUDGET_MS}):
  * `nextCursor` resumes where the call stopped, so a long recovery is a loop of short calls
  * whose counts show its progress. Deliveries that already have a retry coming (their own
  * message, or a manual retry) are skipped, so recover never starts a second retry chain.
@@ -128,13 +128,14 @@ async function recoverEndpoint(ctx: ApiContext, request: ApiRequest, id: string)
   const startedAt = ctx.now();
   const beforeId = query.cursor ? decodeListCursor(query.cursor) : undefined;
   const sinceId = deliveryIdLowerBound(query.since);
+  const pageSize = Math.min(query.limit ?? RECOVER_PAGE_SIZE, RECOVER_PAGE_SIZE);
   const lists = await Promise.all(
     (['dead', 'failed'] as const).map((status) =>
       ctx.deps.store.listDeliveries({
         endpointIds: [endpoint.id],
         status,
         sinceId,
-        limit: RECOVER_PAGE_SIZE,
+        limit: pageSize,
         ...(beforeId ? { beforeId } : {}),
       }),
     ),
@@ -142,8 +143,8 @@ async function recoverEndpoint(ctx: ApiContext, request: ApiRequest, id: string)
   const candidates = lists
     .flatMap((list) => list.items)
     .sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-  const page = candidates.slice(0, RECOVER_PAGE_SIZE);
-  let more = candidates.length > RECOVER_PAGE_SIZE || lists.some((list) => list.more);
+  const page = candidates.slice(0, pageSize);
+  let more = candidates.length > pageSize || lists.some((list) => list.more);
   let queued = 0;
   let skipped = 0;
   let lastId: string | undefined;
