@@ -1,6 +1,6 @@
 /**
  * Without AWS: the dashboard is the one route open without a key (checked against the whole
- * route table), `POST /dlq/redrive` maps its outcome to 202 or 200, and the DLQ adapter takes
+ * route table), `POST /dlq/redrive` answers 202 or 200 from what SQS did, and the DLQ adapter takes
  * SQS's message move task where the service has it, copying only where it does not. The SQS
  * client is mocked with aws-sdk-client-mock: no connection is opened.
  */
@@ -131,35 +131,81 @@ describe('access without an API key', () => {
 });
 
 describe('POST /dlq/redrive', () => {
+  // The route runs the real DLQ adapter over the mocked SQS client: what the caller is told
+  // comes from what SQS answered, through the adapter and the route's mapping.
   const keyed = { 'x-api-key': 'whk_test' };
+  const dlqUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/route-dlq';
+  const deliveryUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/route-deliveries';
+  const arnOf = (url: string) => `arn:aws:sqs:us-east-1:000000000000:${url.split('/').at(-1)}`;
 
-  async function appWithKey(redrive: () => Promise<RedriveOutcome>) {
+  beforeEach(() => {
+    sqsMock.reset();
+    sqsMock
+      .on(GetQueueAttributesCommand, { QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] })
+      .resolves({ Attributes: { QueueArn: arnOf(dlqUrl) } })
+      .on(GetQueueAttributesCommand, { QueueUrl: deliveryUrl, AttributeNames: ['QueueArn'] })
+      .resolves({ Attributes: { QueueArn: arnOf(deliveryUrl) } });
+  });
+
+  async function appWithKey() {
     const { hashApiKey } = await import('../../lambdas/core/api-keys.ts');
-    const { app, apiKeys } = appWith(redrive);
+    const { app, apiKeys } = appWith(() => redriveDeadLetters(dlqUrl, deliveryUrl));
     apiKeys.get.mockResolvedValue([{ id: 'k1', sha256: hashApiKey('whk_test') }] as never);
     return app;
   }
 
-  it('answers 202 with the task handle when SQS took a move task', async () => {
+  it('answers 202 with the handle of the move task SQS started from the DLQ to the delivery queue', async () => {
     // Prepare
-    const app = await appWithKey(async () => ({ mode: 'move-task', taskHandle: 'task-1' }));
+    sqsMock.on(StartMessageMoveTaskCommand).resolves({ TaskHandle: 'task-from-sqs' });
+    const app = await appWithKey();
 
     // Act
     const response = await app.handle(request('POST', '/dlq/redrive', keyed));
 
     // Assess
-    expect(response).toEqual({ status: 202, body: { mode: 'move-task', taskHandle: 'task-1' } });
+    expect(response).toMatchObject({ status: 202, body: { mode: 'move-task', taskHandle: 'task-from-sqs' } });
+    expect(sqsMock.commandCalls(StartMessageMoveTaskCommand).map((call) => call.args[0].input)).toEqual([
+      { SourceArn: arnOf(dlqUrl), DestinationArn: arnOf(deliveryUrl) },
+    ]);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
   });
 
-  it('answers 200 with the count when the messages were copied back', async () => {
-    // Prepare
-    const app = await appWithKey(async () => ({ mode: 'copied', moved: 7 }));
+  it('answers 200 with the number of messages actually copied back where SQS has no move task', async () => {
+    // Prepare: three dead messages; SQS takes two of the three sends.
+    sqsMock
+      .on(StartMessageMoveTaskCommand)
+      .rejects(
+        Object.assign(new Error('no'), { name: 'UnsupportedOperation', $metadata: { httpStatusCode: 400 } }),
+      );
+    sqsMock
+      .on(ReceiveMessageCommand)
+      .resolvesOnce({
+        Messages: [
+          { MessageId: 'm1', ReceiptHandle: 'r1', Body: 'one' },
+          { MessageId: 'm2', ReceiptHandle: 'r2', Body: 'two' },
+          { MessageId: 'm3', ReceiptHandle: 'r3', Body: 'three' },
+        ],
+      })
+      .resolves({ Messages: [] });
+    sqsMock.on(SendMessageBatchCommand).resolves({
+      Successful: [
+        { Id: '0', MessageId: 'n1', MD5OfMessageBody: '' },
+        { Id: '2', MessageId: 'n3', MD5OfMessageBody: '' },
+      ],
+      Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }],
+    });
+    sqsMock.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: '0' }, { Id: '1' }] });
+    const app = await appWithKey();
 
     // Act
     const response = await app.handle(request('POST', '/dlq/redrive', keyed));
 
-    // Assess
-    expect(response).toEqual({ status: 200, body: { mode: 'copied', moved: 7 } });
+    // Assess: the count is what was sent and deleted, not what was received.
+    expect(response).toMatchObject({ status: 200, body: { mode: 'copied', moved: 2 } });
+    expect(sqsMock.commandCalls(DeleteMessageBatchCommand)[0]?.args[0].input.Entries).toEqual([
+      { Id: '0', ReceiptHandle: 'r1' },
+      { Id: '1', ReceiptHandle: 'r3' },
+    ]);
   });
 });
 
