@@ -2,11 +2,14 @@
  * The operator dashboard in a real headless Chromium (Debian's, driven by playwright-core)
  * against the local stack on moto: connect with the key, read why a delivery died (the
  * receiver's own error body, among its attempts), retry it once the receiver is healthy, and
- * redrive the dead-letter queue. Screenshots land in test-output/ (git-ignored).
+ * redrive the dead-letter queue; and receiver text with HTML in it is shown as text. Each test
+ * has its own browser context (fresh sessionStorage) and connects itself, so none depends on
+ * another. Screenshots land in test-output/ (git-ignored).
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { eventually, type Harness, startHarness, TEST_API_KEY } from '../support/harness.ts';
 import { startReceiver, type TestReceiver } from '../support/receiver.ts';
 
@@ -24,6 +27,7 @@ let harness: Harness;
 let billing: TestReceiver;
 let crm: TestReceiver;
 let browser: Browser;
+let context: BrowserContext;
 let page: Page;
 /** Console errors and uncaught exceptions: a CSP violation or a script error shows up here. */
 const pageProblems: string[] = [];
@@ -63,7 +67,12 @@ beforeAll(async () => {
       '--disable-sync',
     ],
   });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+});
+
+beforeEach(async () => {
+  pageProblems.length = 0;
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  page = await context.newPage();
   page.on('console', (message) => {
     // A 400 the test provokes on purpose is logged by Chromium as a failed resource load.
     if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) {
@@ -72,6 +81,17 @@ beforeAll(async () => {
   });
   page.on('pageerror', (error) => pageProblems.push(error.message));
 });
+
+afterEach(async () => {
+  await context?.close();
+});
+
+async function connect(): Promise<void> {
+  await page.goto(`${harness.stack.apiUrl}/dashboard`);
+  await page.getByLabel('API key').fill(TEST_API_KEY);
+  await page.getByRole('button', { name: 'Connect' }).click();
+  await page.locator('#app').waitFor({ state: 'visible' });
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -106,12 +126,9 @@ describe('the operator dashboard', () => {
     );
 
     // Act: connect.
-    await page.goto(`${harness.stack.apiUrl}/dashboard`);
-    await page.getByLabel('API key').fill(TEST_API_KEY);
-    await page.getByRole('button', { name: 'Connect' }).click();
+    await connect();
 
     // Assess: endpoints, the DLQ and the dead deliveries are listed; the key is in the tab only.
-    await page.locator('#app').waitFor({ state: 'visible' });
     await page.locator('#endpoints-body', { hasText: '/billing/webhooks' }).waitFor();
     expect(await page.locator('#endpoints-body tr').count()).toBe(2);
     expect(await page.locator('#dlq-count').textContent()).toBe('2');
@@ -182,6 +199,9 @@ describe('the operator dashboard', () => {
   }, 180_000);
 
   it('keeps the key for the tab across reloads and forgets it on request', async () => {
+    // Prepare
+    await connect();
+
     // Act
     await page.reload();
 
@@ -199,6 +219,7 @@ describe('the operator dashboard', () => {
 
   it('says so when the key is wrong', async () => {
     // Act
+    await page.goto(`${harness.stack.apiUrl}/dashboard`);
     await page.getByLabel('API key').fill('whk_not-a-key');
     await page.getByRole('button', { name: 'Connect' }).click();
 
@@ -206,5 +227,63 @@ describe('the operator dashboard', () => {
     await page.locator('#error', { hasText: 'unauthorized' }).waitFor();
     expect(await page.locator('#error').textContent()).toContain('The API key was refused');
     expect(await page.locator('#app').isHidden()).toBe(true);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
   });
+
+  it('shows receiver text with HTML and script in it as text, running nothing', async () => {
+    // Prepare: a receiver whose error body is markup and script.
+    const hostileBody =
+      '<script>window.__injected = "script"</script><img src="x" onerror="window.__injected = \'img\'">' +
+      '<b id="injected-bold">bold</b> &amp; done';
+    const hostile = await startReceiver(() => ({
+      status: 500,
+      headers: { 'content-type': 'text/html' },
+      body: hostileBody,
+    }));
+    try {
+      const endpoint = await harness.api<{ id: string }>('POST', '/endpoints', {
+        url: hostile.url.replace('/webhooks', '/hostile/webhooks'),
+      });
+      const sent = await send('markup.test', endpoint.body.id, { n: 1 });
+      const deliveryId = sent.deliveries[0]!.id;
+      await eventually(
+        async () => ((await deliveryStatus(deliveryId)) === 'dead' ? true : undefined),
+        UI_TIMEOUT_MS,
+        'the hostile delivery dead',
+      );
+
+      // Act
+      await connect();
+      await page.locator('#endpoints-body', { hasText: '/hostile/webhooks' }).waitFor();
+      await row(deliveryId).getByRole('button', { name: 'markup.test: show attempts' }).click();
+      await page.locator('#detail-id', { hasText: deliveryId }).waitFor();
+      await page.locator('#attempts-body', { hasText: '<script>' }).waitFor();
+
+      // Assess: the markup is there as characters; no element came of it and nothing ran.
+      const attemptsText = await page.locator('#attempts-body').textContent();
+      expect(attemptsText).toContain('<script>window.__injected = "script"</script>');
+      expect(attemptsText).toContain('<b id="injected-bold">bold</b> &amp; done');
+      expect(await page.locator('#attempts-body script, #attempts-body img, #attempts-body b').count()).toBe(
+        0,
+      );
+      expect(await page.locator('#endpoints-body img, #endpoints-body i').count()).toBe(0);
+      expect(await page.locator('#injected-bold').count()).toBe(0);
+      expect(await page.evaluate('window.__injected')).toBeUndefined();
+      expect(pageProblems).toEqual([]);
+
+      // Clean up: what this test left must not change what another test counts.
+      expect((await harness.api('DELETE', `/endpoints/${endpoint.body.id}`)).status).toBe(204);
+      await eventually(
+        async () =>
+          (await harness.queueCounts(harness.stack.resources.deadLetterQueueUrl)).visible >= 1
+            ? true
+            : undefined,
+        UI_TIMEOUT_MS,
+        'the hostile message in the DLQ',
+      );
+      await harness.sqs.send(new PurgeQueueCommand({ QueueUrl: harness.stack.resources.deadLetterQueueUrl }));
+    } finally {
+      await hostile.close();
+    }
+  }, 120_000);
 });
