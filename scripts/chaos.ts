@@ -4,14 +4,20 @@
  * (500, 503 and 429 with Retry-After, redirects, dropped connections, slow answers), with a
  * compressed retry schedule and a small attempt budget so that some deliveries die.
  *
- * 1. Send N events, each to one to three of the endpoints.
+ * 1. Send N events, each to one to three of the endpoints, with an Idempotency-Key. Two API
+ *    faults are injected into a seeded few: the API "dies" between storing an event and sending
+ *    its messages (every later write of that request fails), and one SendMessageBatch chunk of
+ *    an event sent to every endpoint fails for the whole first request. The producer retries
+ *    with the same key, as a producer should, honouring 409's Retry-After.
  * 2. Wait until quiet: the delivery queue is empty; every delivery record should then be
  *    delivered or dead, and the dead ones exactly the messages in the DLQ.
  * 3. Heal the receivers, redrive the DLQ (receive, send, delete, as on the emulator), wait.
  * 4. Every delivery must be delivered: `lost` counts those that are not. `duplicates` counts
- *    webhooks (webhook-id + endpoint) received again after a 2xx had been answered.
+ *    webhooks (webhook-id + endpoint) received again after a 2xx had been answered, each with
+ *    its cause; `eventsUnderSeveralIds` counts (endpoint, event) pairs that arrived under more
+ *    than one webhook-id, which consumers could not deduplicate: must be 0.
  *
- * Usage: `npm run chaos -- --events 1000 [--endpoints 5] [--seed 42]`. Progress goes to
+ * Usage: `npm run chaos -- --events 1000 [--endpoints 12] [--seed 42]`. Progress goes to
  * stderr; the last line on stdout is the JSON summary. Exits 1 if anything was lost.
  * `runChaos` starts handlers in this process, which read their configuration once: call it
  * once per process.
@@ -27,10 +33,12 @@ import {
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { idempotentEventId } from '../lambdas/core/ids.ts';
+import { decodeMessage } from '../lambdas/core/payload.ts';
 import { EMULATOR_CREDENTIALS } from '../local/provision.ts';
 import { type Poller, startPoller } from '../local/queue-poller.ts';
 import { installLoopbackTripwire, type Tripwire } from '../test/hardening/loopback-tripwire.ts';
-import { type Harness, startHarness } from '../test/support/harness.ts';
+import { type Harness, type RecordedCall, startHarness } from '../test/support/harness.ts';
 
 /** Retry at once, then after 1 s and 1 s: three attempts in all, so a bad streak kills a delivery. */
 const POLICY = { scheduleSeconds: [0, 1, 1], maxAttempts: 3 };
@@ -39,11 +47,14 @@ const QUEUE_VISIBILITY_SECONDS = 30;
 /** Poller loops (the harness's two are replaced by these), like a few Lambda instances. */
 const POLLERS = 6;
 const SEND_CONCURRENCY = 10;
+/** Share of events whose first request "dies" after the store, and whose fan-out loses a chunk. */
+const DIE_AFTER_STORE_SHARE = 0.04;
+const FAILING_CHUNK_SHARE = 0.04;
 
 export interface ChaosOptions {
   /** Events to send. @default 1000 */
   readonly events?: number;
-  /** Endpoints (one receiver each). @default 5 */
+  /** Endpoints (one receiver each; more than ten, so a fan-out to all takes two chunks). @default 12 */
   readonly endpoints?: number;
   /** Seed of the fault and fan-out choices. @default random */
   readonly seed?: number;
@@ -62,6 +73,15 @@ export interface ChaosSummary {
   readonly deliveredAfterRedrive: number;
   readonly lost: number;
   readonly duplicates: number;
+  /** Why each duplicate happened (see {@link duplicateCause}). */
+  readonly duplicateCauses: Record<string, number>;
+  /** (endpoint, event) pairs delivered under more than one webhook-id: must be 0. */
+  readonly eventsUnderSeveralIds: number;
+  /** Events whose first request died after the store, and whose fan-out lost a chunk. */
+  readonly diedAfterStore: number;
+  readonly failedChunks: number;
+  /** Producer retries with the same key, and how many of them were answered 409 first. */
+  readonly keyedRetries: number;
   readonly seconds: number;
   readonly seed: number;
   /** Deliveries recorded dead whose message was not in the DLQ: must be 0. */
@@ -105,6 +125,8 @@ const FAULTS: ReadonlyArray<readonly [Fault, number]> = [
 interface Ledger {
   /** Requests per `endpoint|webhook-id`. */
   readonly arrivals: Map<string, number>;
+  /** The webhook-ids each `endpoint|event number` arrived under. */
+  readonly idsOfEvent: Map<string, Set<string>>;
   /** Keys a 2xx was answered for. */
   readonly acked: Set<string>;
   /** Keys received again after a 2xx. */
@@ -133,10 +155,15 @@ async function chaosReceiver(
   redirectTo: string,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
-    request.resume();
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const key = `${name}|${String(request.headers['webhook-id'])}`;
+      const webhookId = String(request.headers['webhook-id']);
+      const key = `${name}|${webhookId}`;
       ledger.arrivals.set(key, (ledger.arrivals.get(key) ?? 0) + 1);
+      const n = eventNumberOf(Buffer.concat(chunks).toString('utf8'));
+      const ids = ledger.idsOfEvent.get(`${name}|${n}`) ?? new Set<string>();
+      ledger.idsOfEvent.set(`${name}|${n}`, ids.add(webhookId));
       if (ledger.acked.has(key)) ledger.duplicated.push(key);
       const roll = random();
       const fault = ledger.healed ? 'ok' : (FAULTS.find(([, upTo]) => roll < upTo)?.[0] ?? 'ok');
@@ -175,9 +202,18 @@ interface Expected {
 
 function deliveryIdOf(body: string): string | undefined {
   try {
-    return (JSON.parse(body) as { deliveryId?: string }).deliveryId;
+    return decodeMessage(body).deliveryId;
   } catch {
     return undefined;
+  }
+}
+
+/** The chaos event number (`data.n`) of a webhook body. */
+function eventNumberOf(body: string): string {
+  try {
+    return String((JSON.parse(body) as { data?: { n?: unknown } }).data?.n);
+  } catch {
+    return 'unparseable';
   }
 }
 
@@ -206,14 +242,20 @@ async function statuses(documents: DynamoDBDocumentClient, table: string): Promi
 export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary> {
   const started = performance.now();
   const eventCount = options.events ?? 1000;
-  const endpointCount = options.endpoints ?? 5;
+  const endpointCount = options.endpoints ?? 12;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const log = options.log ?? (() => {});
   // Two streams: the fan-out is the same for a seed; fault rolls depend on arrival order too.
   const random = seeded(seed);
   const faultRandom = seeded(seed ^ 0x5bd1e995);
   const tripwire: Tripwire | undefined = options.tripwire === false ? undefined : installLoopbackTripwire();
-  const ledger: Ledger = { arrivals: new Map(), acked: new Set(), duplicated: [], healed: false };
+  const ledger: Ledger = {
+    arrivals: new Map(),
+    idsOfEvent: new Map(),
+    acked: new Set(),
+    duplicated: [],
+    healed: false,
+  };
   const servers: Server[] = [];
   let harness: Harness | undefined;
   let poller: Poller | undefined;
@@ -225,6 +267,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
     log(`chaos: ${eventCount} events, ${endpointCount} endpoints, seed ${seed}`);
     harness = await startHarness({
       policy: POLICY,
+      // Recording SDK calls is what lets this run inject API faults.
+      record: true,
       // The circuit breaker would defer a flaky endpoint for a minute; this run is about the queues.
       env: { WEBHOOKS_BREAKER_THRESHOLD: '1000000' },
     });
@@ -287,33 +331,68 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
     }
     const receiverOf = new Map(endpointIds.map((id, index) => [id, `r${index}`]));
 
-    // 1. Events, each to one to three endpoints.
+    // 1. Events, each to one to three endpoints (to all, for those whose fan-out loses a chunk).
     const expected: Expected[] = [];
     const eventIds = new Map<string, string>();
-    const fanOuts = Array.from({ length: eventCount }, () => {
+    const plans = Array.from({ length: eventCount }, (_, n) => {
+      const roll = random();
+      const fault: 'die' | 'chunk' | undefined =
+        roll < DIE_AFTER_STORE_SHARE
+          ? 'die'
+          : roll < DIE_AFTER_STORE_SHARE + FAILING_CHUNK_SHARE
+            ? 'chunk'
+            : undefined;
       const pool = [...endpointIds];
       const targets: string[] = [];
-      const fanOut = 1 + Math.floor(random() * Math.min(3, pool.length));
+      const fanOut = fault === 'chunk' ? pool.length : 1 + Math.floor(random() * Math.min(3, pool.length));
       while (targets.length < fanOut) targets.push(pool.splice(Math.floor(random() * pool.length), 1)[0]!);
-      return targets;
+      return { key: `chaos-${seed}-${n}`, targets, fault };
     });
+    // Faults armed for an event's first request only (by its id, which the key determines).
+    const armed = new Map<string, 'die' | 'chunk'>();
+    const lastEndpoint = endpointIds.at(-1) ?? '';
+    harness.interceptors.push((call: RecordedCall) => {
+      if (call.fn !== 'api') return;
+      const input = JSON.stringify(call.input);
+      for (const [eventId, fault] of armed) {
+        if (!input.includes(eventId)) continue;
+        if (
+          fault === 'die' &&
+          (call.command === 'SendMessageBatchCommand' || call.command === 'UpdateItemCommand')
+        ) {
+          throw new Error('chaos: the API function died');
+        }
+        if (fault === 'chunk' && call.command === 'SendMessageBatchCommand' && input.includes(lastEndpoint)) {
+          throw new Error('chaos: this chunk fails');
+        }
+      }
+    });
+    let keyedRetries = 0;
     let next = 0;
     const sendOne = async (n: number): Promise<void> => {
-      const targets = fanOuts[n] ?? [];
+      const plan = plans[n]!;
+      const eventId = idempotentEventId(plan.key);
+      if (plan.fault) armed.set(eventId, plan.fault);
       for (let attempt = 1; ; attempt++) {
-        const sent = await api<{ id: string; deliveries: Expected[] }>('POST', '/events', {
-          type: 'chaos.test',
-          data: { n },
-          endpointIds: targets,
-        });
+        const sent = await api<{ id: string; deliveries: Expected[] }>(
+          'POST',
+          '/events',
+          { type: 'chaos.test', data: { n }, endpointIds: plan.targets },
+          { 'idempotency-key': plan.key },
+        );
+        armed.delete(eventId);
         if (sent.status === 202) {
           expected.push(...sent.body.deliveries);
           for (const delivery of sent.body.deliveries) eventIds.set(delivery.id, sent.body.id);
           return;
         }
-        // A producer retries a 503; anything else is a bug this run should report loudly.
-        if (sent.status !== 503 || attempt >= 5) throw new Error(`POST /events answered ${sent.status}`);
-        await sleep(200 * attempt);
+        // A producer retries a 503 and a 409 with the same key; anything else is a bug.
+        if ((sent.status !== 503 && sent.status !== 409) || attempt >= 20) {
+          throw new Error(`POST /events answered ${sent.status}`);
+        }
+        keyedRetries++;
+        const retryAfter = Number(sent.headers.get('retry-after') ?? '1');
+        await sleep(Math.max(200, retryAfter * 1000));
       }
     };
     await Promise.all(
@@ -416,6 +495,17 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
     const neverArrived = expected.filter(
       (d) => !ledger.acked.has(`${receiverOf.get(d.endpointId)}|${eventIds.get(d.id)}`),
     ).length;
+    const redrivenEvents = new Set([...redriven].map((id) => eventIds.get(id)));
+    const duplicateCauses: Record<string, number> = {};
+    for (const key of ledger.duplicated) {
+      const [name, webhookId] = key.split('|');
+      const delivery = expected.find(
+        (d) => receiverOf.get(d.endpointId) === name && eventIds.get(d.id) === webhookId,
+      );
+      const cause = duplicateCause(delivery && seenReceives.get(delivery.id), redrivenEvents.has(webhookId));
+      duplicateCauses[cause] = (duplicateCauses[cause] ?? 0) + 1;
+    }
+    const eventsUnderSeveralIds = [...ledger.idsOfEvent.values()].filter((ids) => ids.size > 1).length;
     for (const key of ledger.duplicated.slice(0, 5)) {
       const delivery = expected.find((d) => `${receiverOf.get(d.endpointId)}|${eventIds.get(d.id)}` === key);
       const detail = delivery ? await api('GET', `/deliveries/${delivery.id}`) : undefined;
@@ -436,6 +526,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
       // Lost: not delivered by the records, or never acknowledged by its receiver.
       lost: Math.max(expected.length - deliveredAfterRedrive, neverArrived),
       duplicates: ledger.duplicated.length,
+      duplicateCauses,
+      eventsUnderSeveralIds,
+      diedAfterStore: plans.filter((plan) => plan.fault === 'die').length,
+      failedChunks: plans.filter((plan) => plan.fault === 'chunk').length,
+      keyedRetries,
       seconds: elapsed(started),
       seed,
       deadNotInDlq,
@@ -452,6 +547,18 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
   }
 }
 
+/**
+ * Why a webhook arrived again after a 2xx: `same-receive-twice`, one SQS receive (the same
+ * receive count) handed to two handlers at once (moto does this under concurrent receives;
+ * SQS's at-least-once delivery allows it); `redriven`, a copy in the DLQ was redriven after
+ * the delivery had been acknowledged; `other`, anything else (to investigate).
+ */
+function duplicateCause(receives: readonly number[] | undefined, redriven: boolean): string {
+  if (receives && new Set(receives).size < receives.length) return 'same-receive-twice';
+  if (redriven) return 'redriven';
+  return 'other';
+}
+
 function elapsed(startedMs: number): number {
   return Math.round((performance.now() - startedMs) / 100) / 10;
 }
@@ -460,7 +567,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const { values } = parseArgs({
     options: {
       events: { type: 'string', default: '1000' },
-      endpoints: { type: 'string', default: '5' },
+      endpoints: { type: 'string', default: '12' },
       seed: { type: 'string' },
     },
   });

@@ -2,7 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_BREAKER_POLICY, DEFAULT_MAX_ATTEMPTS } from '../../lambdas/core/config.ts';
+import {
+  DEFAULT_BREAKER_POLICY,
+  DEFAULT_MAX_ATTEMPTS,
+  EVENT_CHECK_DELAY_SECONDS,
+} from '../../lambdas/core/config.ts';
 import { logicalId, type Synthesized, synthesize } from './stack-fixture.ts';
 
 /** The default schedule, spelled out: a change to it should be a visible change here. */
@@ -111,6 +115,7 @@ describe('functions', () => {
       WEBHOOKS_ALLOW_LOOPBACK: 'false',
       WEBHOOKS_RETRY_SCHEDULE: DEFAULT_SCHEDULE,
       WEBHOOKS_MAX_ATTEMPTS: String(DEFAULT_MAX_ATTEMPTS),
+      WEBHOOKS_EVENT_CHECK_DELAY_SECONDS: String(EVENT_CHECK_DELAY_SECONDS),
       EVENTS_TABLE: { Ref: logicalId(stack.storage.events) },
       DELIVERIES_TABLE: { Ref: logicalId(stack.storage.deliveries) },
       ATTEMPTS_TABLE: { Ref: logicalId(stack.storage.attempts) },
@@ -135,6 +140,7 @@ describe('functions', () => {
       WEBHOOKS_BREAKER_THRESHOLD: String(DEFAULT_BREAKER_POLICY.failureThreshold),
       WEBHOOKS_BREAKER_OPEN_SECONDS: String(DEFAULT_BREAKER_POLICY.openSeconds),
       WEBHOOKS_DISABLE_AFTER_SECONDS: String(DEFAULT_BREAKER_POLICY.disableAfterSeconds),
+      EVENTS_TABLE: { Ref: logicalId(stack.storage.events) },
       DELIVERIES_TABLE: { Ref: logicalId(stack.storage.deliveries) },
       ATTEMPTS_TABLE: { Ref: logicalId(stack.storage.attempts) },
       ENDPOINTS_TABLE: { Ref: logicalId(stack.storage.endpoints) },

@@ -219,10 +219,21 @@ describe('API commands against the local stack', () => {
       '1',
     );
     const id = items[0]?.id ?? '';
+    // A delivered delivery has nothing to retry.
+    const refused = await cli(['deliveries', 'retry', id, '--state-file', stateFile]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^webhooks: already_delivered \(HTTP 409\): /);
+    // A dead one is queued again.
+    failing = true;
+    const sent = await human('send', '--type', 'user.created', '--data', '{"n":2}', '--endpoint', billing.id);
+    const deadId = /\n(dlv_\w+)\s/.exec(sent)?.[1] ?? '';
+    await deliveryIn(billing.id, deadId, 'dead');
+    failing = false;
 
-    expect(await human('deliveries', 'retry', id)).toBe(
-      `delivery ${id} queued for another attempt (pending)\n`,
+    expect(await human('deliveries', 'retry', deadId)).toBe(
+      `delivery ${deadId} queued for another attempt (pending)\n`,
     );
+    await deliveryIn(billing.id, deadId, 'delivered');
 
     // The same endpoint and time, an event that does not exist.
     const missing = `${id.slice(0, 14)}${'0'.repeat(26)}${id.slice(40)}`;
@@ -282,9 +293,9 @@ describe('API commands against the local stack', () => {
       `k-${Date.now()}`,
     ];
     expect((await cli(args)).code).toBe(0);
-    const inFlight = await cli(args);
-    expect(inFlight.code).toBe(1);
-    expect(inFlight.stderr).toMatch(/^webhooks: request_in_progress \(HTTP 409\): [^\n]+\n$/);
+    const reused = await cli(args.map((arg) => (arg === '{}' ? '{"other":true}' : arg)));
+    expect(reused.code).toBe(1);
+    expect(reused.stderr).toMatch(/^webhooks: idempotency_key_reused \(HTTP 422\): [^\n]+\n$/);
   });
 
   it('says where the API is when it cannot be reached', async () => {

@@ -15,7 +15,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import { run } from '../../cli/main.ts';
 import { deliveryId, newEndpointId, newEventId } from '../../lambdas/core/ids.ts';
-import { buildWebhookBody, type DeliveryMessage, encodeMessage } from '../../lambdas/core/payload.ts';
+import {
+  buildWebhookBody,
+  type DeliveryMessage,
+  decodeMessage,
+  encodeMessage,
+} from '../../lambdas/core/payload.ts';
 import { EMULATOR_CREDENTIALS, type LocalResources } from '../../local/provision.ts';
 import { writeState } from '../../local/state-file.ts';
 
@@ -205,7 +210,7 @@ export async function visibleCount(sqs: SQSClient, queueUrl: string): Promise<nu
 /** The delivery id of a body, or the body itself when it is not a delivery message. */
 export function idOf(body: string): string {
   try {
-    return (JSON.parse(body) as DeliveryMessage).deliveryId ?? body;
+    return decodeMessage(body).deliveryId;
   } catch {
     return body;
   }

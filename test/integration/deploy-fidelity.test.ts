@@ -141,7 +141,12 @@ async function scenario(): Promise<void> {
   let failMark = true;
   harness.interceptors.push((call) => {
     const values = JSON.stringify(call.input.ExpressionAttributeValues ?? {});
-    if (call.fn === 'api' && call.command === 'UpdateItemCommand' && values.includes('"queued"') && failMark) {
+    if (
+      call.fn === 'api' &&
+      call.command === 'UpdateItemCommand' &&
+      values.includes('"queued"') &&
+      failMark
+    ) {
       failMark = false;
       throw new Error('injected DynamoDB outage');
     }

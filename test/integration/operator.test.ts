@@ -82,7 +82,12 @@ describe('manual retry', () => {
   it('re-sends a dead delivery from the stored event after its message is gone, once per click', async () => {
     // Prepare: a dead delivery whose message is then purged from the DLQ.
     let healthy = false;
-    const target = await receiver(() => (healthy ? { status: 200 } : { status: 500, body: 'nope' }));
+    // Once healthy it answers after a second, so the second click comes while the retry is queued.
+    const target = await receiver(() =>
+      healthy
+        ? (response) => void setTimeout(() => response.writeHead(200).end('ok'), 1000)
+        : { status: 500, body: 'nope' },
+    );
     const endpoint = await harness.api<{ id: string }>('POST', '/endpoints', { url: target.url });
     const sent = await harness.api<{ id: string; deliveries: Array<{ id: string }> }>('POST', '/events', {
       type: 'retry.manual',

@@ -66,8 +66,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const interceptors: Array<(call: RecordedCall) => void> = [];
   const actor = new AsyncLocalStorage<LocalFunction>();
 
+  const realEnv = process.env;
   if (options.record) {
-    const realEnv = process.env;
     process.env = new Proxy(realEnv, {
       get(target, key, receiver) {
         const fn = actor.getStore();
@@ -166,6 +166,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       };
     },
     stop: async () => {
+      // Later harnesses in this worker must see the real environment, not this proxy of it.
+      process.env = realEnv;
       await stack.stop();
       sqs.destroy();
       await moto.stop();
