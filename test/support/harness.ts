@@ -74,6 +74,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         if (fn && typeof key === 'string') envReads.get(fn)?.add(key);
         return Reflect.get(target, key, receiver);
       },
+      // process.env refuses the partial descriptor a default [[Set]] through a proxy defines.
+      set(target, key, value) {
+        if (typeof key === 'string') target[key] = String(value);
+        return true;
+      },
     });
   }
 
