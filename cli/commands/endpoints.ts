@@ -20,6 +20,14 @@ export interface EndpointView {
   readonly updatedAt: string;
 }
 
+/** One page of `POST /endpoints/{id}/recover`. */
+interface RecoverPage {
+  readonly queued: number;
+  readonly skipped: number;
+  readonly done: boolean;
+  readonly nextCursor: string | null;
+}
+
 interface EndpointPage {
   readonly items: EndpointView[];
   readonly nextCursor: string | null;
@@ -60,7 +68,7 @@ export function registerEndpoints(program: Command, io: Io): void {
   const endpoints = program
     .command('endpoints')
     .helpCommand(false)
-    .description('list, create, enable, disable endpoints and rotate their signing secrets');
+    .description('list, create, enable, disable, recover endpoints and rotate their signing secrets');
 
   withCommonOptions(endpoints.command('list').description('list every endpoint'), [
     'npx webhooks endpoints list --local',
@@ -158,6 +166,45 @@ export function registerEndpoints(program: Command, io: Io): void {
       }),
     );
   }
+
+  withCommonOptions(
+    endpoints
+      .command('recover')
+      .argument('<id>', 'endpoint id')
+      .description(
+        'queue again the failed and dead deliveries of an endpoint since a time, page by page until done ' +
+          '(deliveries whose own retry is still scheduled are skipped)',
+      )
+      .requiredOption(
+        '--since <time>',
+        'ISO-8601 time or Unix seconds: deliveries of events created since then',
+      ),
+    ['npx webhooks endpoints recover ep_01J... --since 2026-11-27T00:00:00Z --local'],
+  ).action(
+    action(io, async (context, [id = ''], options) => {
+      const api = await context.api();
+      let queued = 0;
+      let skipped = 0;
+      let pages = 0;
+      let cursor: string | undefined;
+      for (;;) {
+        const { body } = await api.request<RecoverPage>('POST', `${path(id)}/recover`, {
+          query: { since: String(options.since), cursor },
+        });
+        pages++;
+        queued += body.queued;
+        skipped += body.skipped;
+        if (body.done || !body.nextCursor) break;
+        cursor = body.nextCursor;
+        context.note(`recover: ${queued} queued, ${skipped} skipped so far (${pages} pages)`);
+      }
+      context.print(
+        { endpointId: id, queued, skipped, pages },
+        () =>
+          `endpoint ${id}: ${queued} deliveries queued again, ${skipped} skipped (a retry already scheduled)\n`,
+      );
+    }),
+  );
 
   withCommonOptions(
     endpoints

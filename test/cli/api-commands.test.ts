@@ -243,6 +243,40 @@ describe('API commands against the local stack', () => {
     expect(unknown.stderr).toMatch(/^webhooks: not_found \(HTTP 404\): [^\n]+ \[Trackingid [^\]]+\]\n$/);
   });
 
+  it('endpoints recover queues the dead deliveries again, page by page until done', async () => {
+    // Prepare: two dead deliveries.
+    failing = true;
+    const since = new Date(Date.now() - 1000).toISOString();
+    const ids: string[] = [];
+    for (const n of [3, 4]) {
+      const sent = await human(
+        'send',
+        '--type',
+        'user.created',
+        '--data',
+        `{"n":${n}}`,
+        '--endpoint',
+        billing.id,
+      );
+      ids.push(/\n(dlv_\w+)\s/.exec(sent)?.[1] ?? '');
+    }
+    for (const id of ids) await deliveryIn(billing.id, id, 'dead');
+    failing = false;
+
+    // Act
+    const recovered = await json<{ queued: number; skipped: number; pages: number }>(
+      'endpoints',
+      'recover',
+      billing.id,
+      '--since',
+      since,
+    );
+
+    // Assess
+    expect(recovered).toMatchObject({ queued: 2, skipped: 0, pages: 1 });
+    for (const id of ids) await deliveryIn(billing.id, id, 'delivered');
+  });
+
   it('endpoints disable, enable and rotate', async () => {
     expect(await human('endpoints', 'disable', other.id)).toBe(`endpoint ${other.id} disabled\n`);
     expect((await json<EndpointView>('endpoints', 'show', other.id)).enabled).toBe(false);
