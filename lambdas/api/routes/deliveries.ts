@@ -11,9 +11,10 @@ import {
 } from '../../core/config.ts';
 import { HttpError, notFound } from '../../core/errors.ts';
 import { deliveryId, deliveryIdLowerBound, parseDeliveryId } from '../../core/ids.ts';
-import { type DeliveryMessage, unpackBody } from '../../core/payload.ts';
+import type { DeliveryMessage } from '../../core/payload.ts';
 import { listDeliveriesSchema, parseOrThrow, recoverSchema } from '../../core/validation.ts';
 import type { ApiContext } from '../context.ts';
+import { deliveryMessagesOf } from '../event-queueing.ts';
 import { type ApiRequest, type ApiResponse, type Route, route } from '../router.ts';
 import { publicAttempts, publicDelivery } from '../views.ts';
 import { pendingDelivery } from './events.ts';
@@ -199,15 +200,9 @@ function refuseDisabled(endpoint: EndpointRecord): EndpointRecord {
 }
 
 function messageOf(event: EventRecord, endpointId: string, reason: 'retry' | 'recover'): DeliveryMessage {
-  return {
-    deliveryId: deliveryId(event.id, endpointId, event.createdAtMs),
-    eventId: event.id,
-    endpointId,
-    eventType: event.type,
-    createdAtMs: event.createdAtMs,
-    body: unpackBody(event),
-    reason,
-  };
+  const [message] = deliveryMessagesOf(event, [endpointId]);
+  if (!message) throw new Error('an event always has a message for each of its endpoints');
+  return { ...message, reason };
 }
 
 function keyOf(event: EventRecord, endpointId: string) {
