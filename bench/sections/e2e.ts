@@ -13,6 +13,7 @@
  * moto's own capacity is probed too: it bounds what local mode can sustain.
  */
 import { parseDeliveryId } from '../../lambdas/core/ids.ts';
+import { decodeMessage } from '../../lambdas/core/payload.ts';
 import {
   type AttributedCall,
   awaitArrivals,
@@ -83,7 +84,7 @@ function milestones(calls: readonly AttributedCall[]) {
     const operation = call.command.replace(/Command$/, '');
     if (call.fn === 'api' && operation === 'SendMessageBatch' && call.endedAt !== undefined) {
       for (const entry of (call.input.Entries as Array<{ MessageBody?: string }>) ?? []) {
-        const eventId = (JSON.parse(entry.MessageBody ?? '{}') as { eventId?: string }).eventId;
+        const eventId = decodeMessage(entry.MessageBody ?? '').eventId;
         if (eventId) enqueued.set(eventId, call.endedAt);
       }
     } else if (call.fn === 'delivery' && operation === 'GetItem') {

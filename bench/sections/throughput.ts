@@ -28,6 +28,7 @@ import type { EndpointSecret } from '../../lambdas/adapters/secrets.ts';
 import type { EndpointRecord } from '../../lambdas/adapters/store.ts';
 import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
 import { deliveryId, newEndpointId, newEventId } from '../../lambdas/core/ids.ts';
+import { decodeMessage } from '../../lambdas/core/payload.ts';
 import { generateSecret } from '../../lambdas/core/signing.ts';
 import { DeliveryWorker, type WorkerLogger } from '../../lambdas/delivery/worker.ts';
 import { fakeDeps } from '../lib/fake-deps.ts';
@@ -164,7 +165,7 @@ function rawLanes(endpoints: readonly EndpointRecord[], batches: readonly SQSRec
   };
   const requests = batches.map((batch) =>
     batch.map((record) => {
-      const message = JSON.parse(record.body) as { endpointId: string; body: string };
+      const message = decodeMessage(record.body);
       return { url: urlOf.get(message.endpointId) as string, body: message.body };
     }),
   );
