@@ -9,8 +9,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
-/** Short deadlines so a handler always answers before its own timeout. */
-const requestHandler = { connectionTimeout: 2_000, requestTimeout: 4_000 };
+/**
+ * Short deadlines so a handler always answers before its own timeout. `throwOnRequestTimeout`
+ * makes the request deadline real: without it the SDK only logs a warning and keeps waiting.
+ */
+const requestHandler = { connectionTimeout: 2_000, requestTimeout: 4_000, throwOnRequestTimeout: true };
 const common = { maxAttempts: 3, requestHandler } as const;
 
 export const dynamo = new DynamoDBClient(common);
