@@ -2,7 +2,9 @@
  * What the API shows of stored records: stable field names, ISO times, no storage keys,
  * and never an endpoint's secret.
  */
+
 import type { AttemptRecord, DeliveryRecord, EndpointRecord, EventRecord } from '../adapters/store.ts';
+import { parseDeliveryId } from '../core/ids.ts';
 
 export function publicEndpoint(endpoint: EndpointRecord) {
   return {
@@ -39,7 +41,10 @@ export function publicDelivery(record: DeliveryRecord) {
     eventType: record.eventType,
     status: record.status,
     attemptCount: record.attempts ?? 0,
-    createdAt: new Date(record.createdAtMs).toISOString(),
+    // The id carries the event time too: a record written without it still has a creation time.
+    createdAt: new Date(
+      record.createdAtMs ?? parseDeliveryId(record.id)?.eventCreatedAtMs ?? 0,
+    ).toISOString(),
     lastAttempt: record.lastAttempt ?? null,
     deliveredAt: record.deliveredAt ?? null,
     nextAttemptAt: record.nextAttemptAt ?? null,

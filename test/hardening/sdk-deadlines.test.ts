@@ -4,16 +4,18 @@
  * deadline when an AWS endpoint hangs. A loopback server that accepts and never answers
  * stands in for the hung endpoint.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 
 let server: Server;
 let port = 0;
 let connections = 0;
+const sockets: Socket[] = [];
 
 beforeAll(async () => {
   server = createServer((socket) => {
     connections++;
+    sockets.push(socket);
     socket.on('data', () => {}); // read the request, answer nothing
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -22,7 +24,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  server.closeAllConnections?.();
+  for (const socket of sockets) socket.destroy();
   await new Promise((resolve) => server.close(resolve));
 });
 
