@@ -263,6 +263,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
   let pollErrors = 0;
   /** The receive counts the handler saw, per delivery id. */
   const seenReceives = new Map<string, number[]>();
+  const handledConcurrently = new Set<string>();
   try {
     log(`chaos: ${eventCount} events, ${endpointCount} endpoints, seed ${seed}`);
     harness = await startHarness({
@@ -284,15 +285,24 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
     await harness.stack.poller.stop();
     const { handler } = await import('../lambdas/delivery/handler.ts');
     // Note what the handler sees: a receive it never saw still counts against the budget.
+    // And which deliveries had two copies in handlers at the same time.
+    const inHandler = new Map<string, number>();
     const watched: typeof handler = async (event) => {
-      for (const record of event.Records) {
-        const id = String(deliveryIdOf(record.body));
+      const ids = event.Records.map((record) => String(deliveryIdOf(record.body)));
+      for (const [index, record] of event.Records.entries()) {
+        const id = ids[index] as string;
         seenReceives.set(id, [
           ...(seenReceives.get(id) ?? []),
           Number(record.attributes.ApproximateReceiveCount),
         ]);
+        if ((inHandler.get(id) ?? 0) > 0) handledConcurrently.add(id);
+        inHandler.set(id, (inHandler.get(id) ?? 0) + 1);
       }
-      return handler(event);
+      try {
+        return await handler(event);
+      } finally {
+        for (const id of ids) inHandler.set(id, (inHandler.get(id) ?? 1) - 1);
+      }
     };
     poller = startPoller(watched, {
       endpoint: resources.endpoint,
@@ -502,7 +512,11 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
       const delivery = expected.find(
         (d) => receiverOf.get(d.endpointId) === name && eventIds.get(d.id) === webhookId,
       );
-      const cause = duplicateCause(delivery && seenReceives.get(delivery.id), redrivenEvents.has(webhookId));
+      const cause = duplicateCause(
+        delivery && seenReceives.get(delivery.id),
+        delivery !== undefined && handledConcurrently.has(delivery.id),
+        redrivenEvents.has(webhookId),
+      );
       duplicateCauses[cause] = (duplicateCauses[cause] ?? 0) + 1;
     }
     const eventsUnderSeveralIds = [...ledger.idsOfEvent.values()].filter((ids) => ids.size > 1).length;
@@ -549,12 +563,19 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
 
 /**
  * Why a webhook arrived again after a 2xx: `same-receive-twice`, one SQS receive (the same
- * receive count) handed to two handlers at once (moto does this under concurrent receives;
- * SQS's at-least-once delivery allows it); `redriven`, a copy in the DLQ was redriven after
- * the delivery had been acknowledged; `other`, anything else (to investigate).
+ * receive count) handed to two handlers; `concurrent-copies`, two copies of the message were in
+ * handlers at the same time, so neither could see the other's outcome (moto hands one message to
+ * two concurrent receives now and then; SQS's at-least-once delivery allows it); `redriven`, a
+ * copy in the DLQ was redriven after the delivery had been acknowledged; `other`, anything else
+ * (to investigate).
  */
-function duplicateCause(receives: readonly number[] | undefined, redriven: boolean): string {
+function duplicateCause(
+  receives: readonly number[] | undefined,
+  concurrent: boolean,
+  redriven: boolean,
+): string {
   if (receives && new Set(receives).size < receives.length) return 'same-receive-twice';
+  if (concurrent) return 'concurrent-copies';
   if (redriven) return 'redriven';
   return 'other';
 }
