@@ -130,12 +130,32 @@ export const idempotencyKeySchema = z
     z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
   );
 
-function describeIssues(error: { issues: ReadonlyArray<{ path: PropertyKey[]; message: string }> }): string {
+/** What zod/mini reports of one problem (it carries no English messages of its own). */
+interface Issue {
+  readonly path: PropertyKey[];
+  readonly message: string;
+  readonly code?: string;
+  readonly keys?: readonly string[];
+  readonly expected?: string;
+}
+
+/** Our words for one issue: zod/mini without a locale says only "Invalid input". */
+function issueText(issue: Issue): string {
+  if (issue.code === 'unrecognized_keys' && issue.keys) {
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type' && issue.expected && issue.message === 'Invalid input') {
+    return `must be ${issue.expected === 'record' ? 'an object' : `a ${issue.expected}`}`;
+  }
+  return issue.message;
+}
+
+function describeIssues(error: { issues: ReadonlyArray<Issue> }): string {
   return error.issues
     .slice(0, 5)
     .map((issue) => {
       const path = issue.path.length > 0 ? issue.path.map(String).join('.') : 'body';
-      return `${path}: ${issue.message}`;
+      return `${path}: ${issueText(issue)}`;
     })
     .join('; ');
 }
