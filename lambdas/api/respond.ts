@@ -4,7 +4,7 @@
  * headers on every response, and `{"error": {"code", "message"}}` for every failure.
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { HttpError } from '../core/errors.ts';
+import { errorName, HttpError } from '../core/errors.ts';
 import type { ApiApp, ApiRequest, ApiResponse } from './app.ts';
 
 /** The logging the adapter needs (Powertools' Logger fits). */
@@ -12,6 +12,17 @@ export interface RequestLogger {
   info(message: string, extra: Record<string, unknown>): void;
   warn(message: string, extra: Record<string, unknown>): void;
   error(message: string, extra: Record<string, unknown>): void;
+}
+
+/** The stack without its first line (which repeats the message). */
+function stackFrames(error: unknown): string | undefined {
+  const stack = (error as { stack?: unknown } | undefined)?.stack;
+  return typeof stack === 'string'
+    ? stack
+        .split('\n')
+        .filter((line) => /^\s+at /.test(line))
+        .join('\n')
+    : undefined;
 }
 
 /** Handles one request and returns what API Gateway (or the local server) should send. */
@@ -33,7 +44,9 @@ export async function toHttpResponse(
         headers: error.headers,
       };
     } else {
-      logger.error('request failed', { error: (error as Error).message, stack: (error as Error).stack });
+      // The error's class and where it was thrown, never its message: an AWS error's text
+      // names ARNs and the account, a parse error quotes what it failed on.
+      logger.error('request failed', { error: errorName(error), stack: stackFrames(error) });
       response = {
         status: 500,
         body: {

@@ -37,3 +37,12 @@ export class DeliveryError extends Error {
     this.name = 'DeliveryError';
   }
 }
+
+/**
+ * Our words for an unexpected error: its class name (an AWS or runtime error class), never its
+ * message, which may quote a secret being parsed or name an account's ARNs.
+ */
+export function errorName(error: unknown): string {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return typeof name === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'Error';
+}

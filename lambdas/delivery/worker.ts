@@ -22,7 +22,7 @@ import {
   SQS_MAX_VISIBILITY_SECONDS,
   VISIBILITY_CAP_MARGIN_SECONDS,
 } from '../core/config.ts';
-import { DeliveryError } from '../core/errors.ts';
+import { DeliveryError, errorName } from '../core/errors.ts';
 import { KeyedLimiter } from '../core/keyed-limiter.ts';
 import { type DeliveryMessage, decodeEventCheck, decodeMessage } from '../core/payload.ts';
 import { hasAttemptsLeft, retryDelaySeconds } from '../core/retry-schedule.ts';
@@ -79,15 +79,6 @@ const UNEXPECTED_FAILURE_RETRY_SECONDS = 10;
 
 /** What became of one record. */
 type RecordFate = 'done' | 'retry';
-
-/**
- * Our words for what went wrong: the name of an unexpected error (an AWS or runtime error
- * class), never its message, which may quote a secret being parsed or an account's ARNs.
- */
-function errorName(error: unknown): string {
-  const name = (error as { name?: unknown } | undefined)?.name;
-  return typeof name === 'string' && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name) ? name : 'Error';
-}
 
 /** The longest visibility SQS accepts `elapsedSeconds` after the receive (one second of slack). */
 const capSeconds = (elapsedSeconds: number): number =>

@@ -233,6 +233,7 @@ describe('CLI contract', () => {
       'endpoints create',
       'endpoints enable',
       'endpoints disable',
+      'endpoints recover',
       'endpoints rotate',
       'deliveries list',
       'deliveries show',
