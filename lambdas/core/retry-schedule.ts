@@ -68,10 +68,17 @@ export function retryDelaySeconds(
     delay = Math.max(delay, Math.min(requested, largest));
   }
 
-  const elapsed = Math.ceil(nonNegativeOrZero(options.elapsedSinceReceiveSeconds));
-  // One second of slack: the ChangeMessageVisibility call itself takes time.
-  const ceiling = SQS_MAX_VISIBILITY_SECONDS - elapsed - 1;
-  return Math.max(0, Math.min(delay, ceiling));
+  return Math.max(0, Math.min(delay, visibilityCeilingSeconds(options.elapsedSinceReceiveSeconds ?? 0)));
+}
+
+/**
+ * The longest visibility timeout SQS accepts `elapsedSinceReceiveSeconds` after a receive: its
+ * 12-hour cap counts from the receive. One second of slack: the ChangeMessageVisibility call
+ * itself takes time.
+ */
+export function visibilityCeilingSeconds(elapsedSinceReceiveSeconds: number): number {
+  const elapsed = Math.ceil(nonNegativeOrZero(elapsedSinceReceiveSeconds));
+  return Math.max(0, SQS_MAX_VISIBILITY_SECONDS - elapsed - 1);
 }
 
 /**

@@ -19,13 +19,12 @@ import {
   MAX_IN_FLIGHT_PER_ENDPOINT,
   RESPONSE_EXCERPT_BYTES,
   type RetryPolicy,
-  SQS_MAX_VISIBILITY_SECONDS,
   VISIBILITY_CAP_MARGIN_SECONDS,
 } from '../core/config.ts';
 import { DeliveryError, errorName } from '../core/errors.ts';
 import { KeyedLimiter } from '../core/keyed-limiter.ts';
 import { type DeliveryMessage, decodeEventCheck, decodeMessage } from '../core/payload.ts';
-import { hasAttemptsLeft, retryDelaySeconds } from '../core/retry-schedule.ts';
+import { hasAttemptsLeft, retryDelaySeconds, visibilityCeilingSeconds } from '../core/retry-schedule.ts';
 import { webhookHeaders } from '../core/signing.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
 import type { DeliveryStatus } from '../core/validation.ts';
@@ -79,10 +78,6 @@ const UNEXPECTED_FAILURE_RETRY_SECONDS = 10;
 
 /** What became of one record. */
 type RecordFate = 'done' | 'retry';
-
-/** The longest visibility SQS accepts `elapsedSeconds` after the receive (one second of slack). */
-const capSeconds = (elapsedSeconds: number): number =>
-  Math.max(0, SQS_MAX_VISIBILITY_SECONDS - Math.ceil(elapsedSeconds) - 1);
 
 /** How many times a refused ChangeMessageVisibility is tried again, each with half the delay. */
 const VISIBILITY_RETRIES = 3;
@@ -363,7 +358,10 @@ export class DeliveryWorker {
       }),
       options.minDelaySeconds ?? 0,
     );
-    const delay = await this.hide(job, Math.min(wanted, capSeconds(elapsedSinceReceiveSeconds)));
+    const delay = await this.hide(
+      job,
+      Math.min(wanted, visibilityCeilingSeconds(elapsedSinceReceiveSeconds)),
+    );
     const nextAttemptAt = new Date(this.now() + delay * 1000).toISOString();
     const recorded = await this.recordFailure(
       job,
