@@ -35,10 +35,16 @@ export type QueueOutcome =
 /** What sending an event's messages can end in. */
 export type SendOutcome = Exclude<QueueOutcome, { readonly kind: 'busy' }>;
 
-/** The delivery messages of an event, to every endpoint or only to `endpointIds`. */
-export function deliveryMessagesOf(event: EventRecord, endpointIds?: readonly string[]): DeliveryMessage[] {
-  const body = unpackBody(event);
-  return (endpointIds ?? event.endpointIds).map((endpointId) => ({
+/**
+ * The delivery messages of an event, to every endpoint or only to `endpointIds`. Pass `body`
+ * when the caller has it at hand, so the stored (deflated) copy is not inflated again.
+ */
+export function deliveryMessagesOf(
+  event: EventRecord,
+  endpointIds: readonly string[] = event.endpointIds,
+  body: string = unpackBody(event),
+): DeliveryMessage[] {
+  return endpointIds.map((endpointId) => ({
     deliveryId: deliveryId(event.id, endpointId, event.createdAtMs),
     eventId: event.id,
     endpointId,
@@ -48,22 +54,33 @@ export function deliveryMessagesOf(event: EventRecord, endpointIds?: readonly st
   }));
 }
 
+/** Sends the messages of an event to `endpointIds`; resolves to the endpoints not reached. */
+export async function sendMessages(
+  deps: Pick<QueueingDeps, 'enqueue'>,
+  event: EventRecord,
+  endpointIds: readonly string[],
+  deadlineMs: number,
+  body?: string,
+): Promise<string[]> {
+  const messages = deliveryMessagesOf(event, endpointIds, body);
+  if (messages.length === 0) return [];
+  const unsent = new Set(await deps.enqueue(messages, { deadlineMs }));
+  return messages.filter((message) => unsent.has(message.deliveryId)).map((message) => message.endpointId);
+}
+
 /**
- * Sends the messages of an event the caller holds (it stored it, or claimed it) and marks it
- * queued; when some do not go out, releases it to the sweep, naming the endpoints still unsent.
+ * Sends the messages of a stored event the caller holds (it stored it, or claimed it) and marks
+ * it queued; when some do not go out, releases it to the sweep, naming the endpoints still unsent.
  */
 export async function sendAndMark(
   deps: QueueingDeps,
   event: EventRecord,
   endpointIds: readonly string[],
   deadlineMs: number,
+  body?: string,
 ): Promise<SendOutcome> {
-  const messages = deliveryMessagesOf(event, endpointIds);
-  const unsentDeliveries = messages.length > 0 ? await deps.enqueue(messages, { deadlineMs }) : [];
-  if (unsentDeliveries.length > 0) {
-    const unsent = messages
-      .filter((message) => unsentDeliveries.includes(message.deliveryId))
-      .map((message) => message.endpointId);
+  const unsent = await sendMessages(deps, event, endpointIds, deadlineMs, body);
+  if (unsent.length > 0) {
     await deps.store.releaseEvent(event.id, deps.now(), unsent).catch(() => {
       // The lease then runs out by itself, and a retry or the event check takes the event over.
       deps.warn?.('event not handed to the sweep; its lease will run out instead', { eventId: event.id });

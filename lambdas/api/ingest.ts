@@ -12,17 +12,17 @@
  *   gets the original answer once queued, 409 only while the lease is held, and otherwise
  *   takes the event over and sends what is missing itself.
  */
-import type { EndpointRecord, EventRecord } from '../adapters/store.ts';
+import type { EndpointRecord, EventRecord, Store } from '../adapters/store.ts';
 import { SWEEP_SHARD } from '../adapters/store.ts';
 import { EVENT_LEASE_SECONDS, INGEST_DEADLINE_MS } from '../core/config.ts';
 import { idempotentEventId, newEventId } from '../core/ids.ts';
 import { buildWebhookBody, packBody, requestFingerprint } from '../core/payload.ts';
 import type { SendEventInput } from '../core/validation.ts';
-import { type QueueingDeps, resumeEvent, sendAndMark } from './event-queueing.ts';
+import { type QueueingDeps, resumeEvent, sendAndMark, sendMessages } from './event-queueing.ts';
 
 /** What ingest needs beyond queueing. */
 export interface IngestDeps extends QueueingDeps {
-  readonly store: QueueingDeps['store'] & Pick<import('../adapters/store.ts').Store, 'putEventIfAbsent'>;
+  readonly store: QueueingDeps['store'] & Pick<Store, 'putEventIfAbsent'>;
   /** Schedules the check that hands this event to the sweep if this request dies. */
   readonly scheduleEventCheck: (eventId: string) => Promise<void>;
   /** The endpoints an event goes to; throws an HttpError (422) for bad `endpointIds`. */
@@ -56,7 +56,8 @@ export class Ingest {
     if (existing) return this.retried(existing, fingerprint, deadlineMs);
 
     const targets = await this.deps.targetsOf(input.type, input.endpointIds);
-    const event = this.eventRecord(id, input, targets, fingerprint, startedAt, {
+    const body = buildWebhookBody(input.type, startedAt, input.data);
+    const event = this.eventRecord(id, input, targets, fingerprint, startedAt, body, {
       idempotent: true,
       state: 'accepted',
       leaseUntilMs: startedAt + EVENT_LEASE_SECONDS * 1000,
@@ -73,7 +74,7 @@ export class Ingest {
       if (!put.existing) return { kind: 'in-progress', retryAfterSeconds: 1 };
       return this.retried(put.existing, fingerprint, deadlineMs);
     }
-    const outcome = await sendAndMark(this.deps, event, event.endpointIds, deadlineMs);
+    const outcome = await sendAndMark(this.deps, event, event.endpointIds, deadlineMs, body);
     return outcome.kind === 'queued'
       ? { kind: 'accepted', event: outcome.event, replayed: false }
       : { kind: 'not-queued', event, keyed: true };
@@ -105,23 +106,11 @@ export class Ingest {
   ): Promise<IngestOutcome> {
     const targets = await this.deps.targetsOf(input.type, input.endpointIds);
     const id = newEventId(startedAt);
-    const event = this.eventRecord(id, input, targets, fingerprint, startedAt, { state: 'queued' });
+    const body = buildWebhookBody(input.type, startedAt, input.data);
+    const event = this.eventRecord(id, input, targets, fingerprint, startedAt, body, { state: 'queued' });
     // The messages first: an event is stored once, with the state its messages left it in.
-    const outcome = await sendAndMark(
-      {
-        ...this.deps,
-        store: {
-          ...this.deps.store,
-          // Nothing stored yet: the one put below records the outcome instead.
-          markEventQueued: async () => {},
-          releaseEvent: async () => {},
-        },
-      },
-      event,
-      event.endpointIds,
-      deadlineMs,
-    );
-    if (outcome.kind === 'queued') {
+    const unsent = await sendMessages(this.deps, event, event.endpointIds, deadlineMs, body);
+    if (unsent.length === 0) {
       try {
         await this.deps.store.putEventIfAbsent(event);
       } catch {
@@ -135,7 +124,7 @@ export class Ingest {
     const accepted: EventRecord = {
       ...event,
       state: 'accepted',
-      unsentEndpointIds: outcome.unsent,
+      unsentEndpointIds: unsent,
       sweepShard: SWEEP_SHARD,
       sweepAfterMs: this.deps.now(),
     };
@@ -151,6 +140,7 @@ export class Ingest {
     targets: readonly EndpointRecord[],
     fingerprint: string,
     createdAtMs: number,
+    body: string,
     extra: Partial<EventRecord>,
   ): EventRecord {
     return {
@@ -160,7 +150,7 @@ export class Ingest {
       endpointIds: targets.map((endpoint) => endpoint.id),
       fingerprint,
       ...extra,
-      ...packBody(buildWebhookBody(input.type, createdAtMs, input.data)),
+      ...packBody(body),
     };
   }
 }
