@@ -103,6 +103,16 @@ export const MESSAGE_OVERHEAD_BYTES = 1024;
  */
 export const MAX_REQUEST_BODY_BYTES = 200 * 1024;
 
+/** Most events one `POST /events/batch` carries. */
+export const MAX_BATCH_EVENTS = 100;
+
+/**
+ * Largest `POST /events/batch` body: room for 100 events of about 10 KB. Each event in it is
+ * still held to {@link MAX_REQUEST_BODY_BYTES}, so every one fits one message; the whole stays
+ * far below Lambda's 6 MB synchronous payload.
+ */
+export const MAX_BATCH_BODY_BYTES = 1024 * 1024;
+
 /**
  * An event stored but not yet queued is leased by the request that stored it for this long (the
  * API function's timeout): a retry with the same Idempotency-Key within it gets 409, after it

@@ -3,7 +3,7 @@
  * than silently dropped, so a typo in a field name is an error the caller sees.
  */
 import * as z from 'zod/mini';
-import { MAX_PAGE_SIZE } from './config.ts';
+import { MAX_BATCH_EVENTS, MAX_PAGE_SIZE } from './config.ts';
 import { badRequest, HttpError } from './errors.ts';
 import { isEndpointId } from './ids.ts';
 
@@ -30,6 +30,15 @@ const endpointId = z.string().check(z.refine(isEndpointId, 'must be an endpoint 
 const wellFormed = z.refine<string>((text) => !/\p{Surrogate}/u.test(text), 'must be well-formed Unicode');
 
 const description = z.string().check(z.maxLength(500), wellFormed);
+
+/** Idempotency keys: 1 to 255 printable ASCII characters. */
+export const idempotencyKeySchema = z
+  .string()
+  .check(
+    z.minLength(1),
+    z.maxLength(255),
+    z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  );
 
 const url = z.string().check(z.minLength(1), z.maxLength(2048));
 
@@ -69,6 +78,21 @@ export const sendEventSchema = z.strictObject({
   ),
 });
 export type SendEventInput = z.infer<typeof sendEventSchema>;
+
+/** One event of a batch: what `POST /events` takes, and its own Idempotency-Key. */
+export const batchEventSchema = z.strictObject({
+  ...sendEventSchema.shape,
+  idempotencyKey: z.optional(idempotencyKeySchema),
+});
+export type BatchEventInput = z.infer<typeof batchEventSchema>;
+
+/**
+ * `POST /events/batch`: 1 to {@link MAX_BATCH_EVENTS} events. Each event is validated on its
+ * own (see lambdas/api/batch-ingest.ts), so one bad event refuses only itself.
+ */
+export const sendEventBatchSchema = z.strictObject({
+  events: z.array(z.unknown()).check(z.minLength(1), z.maxLength(MAX_BATCH_EVENTS)),
+});
 
 export const deliveryStatusSchema = z.enum(['pending', 'delivered', 'failed', 'dead']);
 export type DeliveryStatus = z.infer<typeof deliveryStatusSchema>;
@@ -121,14 +145,6 @@ export const listEndpointsSchema = z.strictObject({
   limit: z.optional(limit),
 });
 
-/** Idempotency keys: 1 to 255 printable ASCII characters. */
-export const idempotencyKeySchema = z
-  .string()
-  .check(
-    z.minLength(1),
-    z.maxLength(255),
-    z.regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
-  );
 
 /** What zod/mini reports of one problem (it carries no English messages of its own). */
 interface Issue {
