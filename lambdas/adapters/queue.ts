@@ -100,17 +100,43 @@ export async function enqueueOne(queueUrl: string, message: DeliveryMessage): Pr
 }
 
 /**
- * Schedules the check of an event with a key: the message comes back after `delaySeconds`, and
- * the delivery worker hands the event to the sweep if it is still not queued.
+ * Schedules the checks of events with a key: each message comes back after `delaySeconds`, and
+ * the delivery worker hands its event to the sweep if it is still not queued. One event is one
+ * SendMessage; more go ten to a SendMessageBatch. Throws if any check did not go out.
  */
-export async function sendEventCheck(queueUrl: string, eventId: string, delaySeconds: number): Promise<void> {
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageBody: encodeEventCheck(eventId),
-      DelaySeconds: delaySeconds,
+export async function sendEventChecks(
+  queueUrl: string,
+  eventIds: readonly string[],
+  delaySeconds: number,
+): Promise<void> {
+  if (eventIds.length === 1) {
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: encodeEventCheck(eventIds[0] as string),
+        DelaySeconds: delaySeconds,
+      }),
+    );
+    return;
+  }
+  const entries = eventIds.map((eventId) => ({ eventId, encoded: encodeEventCheck(eventId) }));
+  const failed = await Promise.all(
+    chunkForBatch(entries).map(async (chunk) => {
+      const { Failed = [] } = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((entry, index) => ({
+            Id: String(index),
+            MessageBody: entry.encoded,
+            DelaySeconds: delaySeconds,
+          })),
+        }),
+      );
+      return Failed.length;
     }),
   );
+  const count = failed.reduce((sum, n) => sum + n, 0);
+  if (count > 0) throw new Error(`${count} of ${eventIds.length} event checks were refused`);
 }
 
 /** Hides a received message for `seconds`: its next attempt comes after that. */

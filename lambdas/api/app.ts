@@ -5,7 +5,7 @@
  * this file only checks the body size and the API key and dispatches.
  */
 import { matchApiKey } from '../core/api-keys.ts';
-import { MAX_REQUEST_BODY_BYTES } from '../core/config.ts';
+import { MAX_BATCH_BODY_BYTES, MAX_REQUEST_BODY_BYTES } from '../core/config.ts';
 import { HttpError } from '../core/errors.ts';
 import { payloadTooLarge } from '../core/validation.ts';
 import { ApiContext, type ApiDeps } from './context.ts';
@@ -37,9 +37,8 @@ export class ApiApp {
 
   /** Authenticates, routes and runs a request. Throws {@link HttpError} for client errors. */
   async handle(request: ApiRequest): Promise<ApiResponse> {
-    if (request.body !== undefined && Buffer.byteLength(request.body) > MAX_REQUEST_BODY_BYTES) {
-      throw payloadTooLarge(MAX_REQUEST_BODY_BYTES);
-    }
+    const limit = /^\/events\/batch\/?$/.test(request.path) ? MAX_BATCH_BODY_BYTES : MAX_REQUEST_BODY_BYTES;
+    if (request.body !== undefined && Buffer.byteLength(request.body) > limit) throw payloadTooLarge(limit);
     const match = matchRoute(this.routes, request);
     if (!match.route?.open) await this.authenticate(request);
     if (!match.route) {

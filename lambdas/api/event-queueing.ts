@@ -79,7 +79,18 @@ export async function sendAndMark(
   deadlineMs: number,
   body?: string,
 ): Promise<SendOutcome> {
-  const unsent = await sendMessages(deps, event, endpointIds, deadlineMs, body);
+  return markSent(deps, event, await sendMessages(deps, event, endpointIds, deadlineMs, body));
+}
+
+/**
+ * Records what sending a held event's messages came to (batch ingest sends many events'
+ * messages together, then marks each): queued when `unsent` is empty, else released to the sweep.
+ */
+export async function markSent(
+  deps: QueueingDeps,
+  event: EventRecord,
+  unsent: readonly string[],
+): Promise<SendOutcome> {
   if (unsent.length > 0) {
     await deps.store.releaseEvent(event.id, deps.now(), unsent).catch(() => {
       // The lease then runs out by itself, and a retry or the event check takes the event over.

@@ -46,22 +46,18 @@ export class Ingest {
   async send(input: SendEventInput, key: string | undefined): Promise<IngestOutcome> {
     const startedAt = this.deps.now();
     const deadlineMs = startedAt + INGEST_DEADLINE_MS;
-    const fingerprint = requestFingerprint([input.type, input.data, input.endpointIds ?? null]);
+    const fingerprint = fingerprintOf(input);
     if (key === undefined) return this.sendUnkeyed(input, fingerprint, startedAt, deadlineMs);
 
     const id = idempotentEventId(key);
     // A repeated key gets the original answer even if endpoints changed since, so look before
     // resolving targets; the conditional put below is still the real guard against races.
     const existing = await this.deps.store.getEvent(id);
-    if (existing) return this.retried(existing, fingerprint, deadlineMs);
+    if (existing) return this.replay(existing, fingerprint, deadlineMs);
 
     const targets = await this.deps.targetsOf(input.type, input.endpointIds);
     const body = buildWebhookBody(input.type, startedAt, input.data);
-    const event = this.eventRecord(id, input, targets, fingerprint, startedAt, body, {
-      idempotent: true,
-      state: 'accepted',
-      leaseUntilMs: startedAt + EVENT_LEASE_SECONDS * 1000,
-    });
+    const event = eventRecord(id, input, targets, fingerprint, startedAt, body, keyedExtras(startedAt));
     const [put] = await Promise.all([
       this.deps.store.putEventIfAbsent(event),
       // Sent alongside the put: if this request dies before the event is queued, the check
@@ -72,7 +68,7 @@ export class Ingest {
     ]);
     if (!put.created) {
       if (!put.existing) return { kind: 'in-progress', retryAfterSeconds: 1 };
-      return this.retried(put.existing, fingerprint, deadlineMs);
+      return this.replay(put.existing, fingerprint, deadlineMs);
     }
     const outcome = await sendAndMark(this.deps, event, event.endpointIds, deadlineMs, body);
     return outcome.kind === 'queued'
@@ -81,11 +77,7 @@ export class Ingest {
   }
 
   /** A retry with a key already stored: the original answer, 409, 422, or finishing the event. */
-  private async retried(
-    existing: EventRecord,
-    fingerprint: string,
-    deadlineMs: number,
-  ): Promise<IngestOutcome> {
+  async replay(existing: EventRecord, fingerprint: string, deadlineMs: number): Promise<IngestOutcome> {
     if (existing.fingerprint !== fingerprint) return { kind: 'key-reused' };
     const outcome = await resumeEvent(this.deps, existing, deadlineMs);
     switch (outcome.kind) {
@@ -107,7 +99,7 @@ export class Ingest {
     const targets = await this.deps.targetsOf(input.type, input.endpointIds);
     const id = newEventId(startedAt);
     const body = buildWebhookBody(input.type, startedAt, input.data);
-    const event = this.eventRecord(id, input, targets, fingerprint, startedAt, body, { state: 'queued' });
+    const event = eventRecord(id, input, targets, fingerprint, startedAt, body, { state: 'queued' });
     // The messages first: an event is stored once, with the state its messages left it in.
     const unsent = await sendMessages(this.deps, event, event.endpointIds, deadlineMs, body);
     if (unsent.length === 0) {
@@ -121,36 +113,51 @@ export class Ingest {
       }
       return { kind: 'accepted', event, replayed: false };
     }
-    const accepted: EventRecord = {
-      ...event,
-      state: 'accepted',
-      unsentEndpointIds: unsent,
-      sweepShard: SWEEP_SHARD,
-      sweepAfterMs: this.deps.now(),
-    };
+    const accepted = leftToSweep(event, unsent, this.deps.now());
     // If this put fails too the caller gets an error (500) and nothing records the messages
     // that did go out; they are delivered all the same.
     await this.deps.store.putEventIfAbsent(accepted);
     return { kind: 'not-queued', event: accepted, keyed: false };
   }
+}
 
-  private eventRecord(
-    id: string,
-    input: SendEventInput,
-    targets: readonly EndpointRecord[],
-    fingerprint: string,
-    createdAtMs: number,
-    body: string,
-    extra: Partial<EventRecord>,
-  ): EventRecord {
-    return {
-      id,
-      type: input.type,
-      createdAtMs,
-      endpointIds: targets.map((endpoint) => endpoint.id),
-      fingerprint,
-      ...extra,
-      ...packBody(body),
-    };
-  }
+/** What makes two requests with one Idempotency-Key the same request. */
+export const fingerprintOf = (input: SendEventInput): string =>
+  requestFingerprint([input.type, input.data, input.endpointIds ?? null]);
+
+/** An event sent with a key starts `accepted`, leased to the request that stored it. */
+export const keyedExtras = (startedAtMs: number): Partial<EventRecord> => ({
+  idempotent: true,
+  state: 'accepted',
+  leaseUntilMs: startedAtMs + EVENT_LEASE_SECONDS * 1000,
+});
+
+/** An unkeyed event some of whose messages did not go out, stored for the sweep to finish. */
+export const leftToSweep = (event: EventRecord, unsent: readonly string[], nowMs: number): EventRecord => ({
+  ...event,
+  state: 'accepted',
+  unsentEndpointIds: [...unsent],
+  sweepShard: SWEEP_SHARD,
+  sweepAfterMs: nowMs,
+});
+
+/** The record of a new event to `targets`, holding its webhook body. */
+export function eventRecord(
+  id: string,
+  input: SendEventInput,
+  targets: readonly EndpointRecord[],
+  fingerprint: string,
+  createdAtMs: number,
+  body: string,
+  extra: Partial<EventRecord>,
+): EventRecord {
+  return {
+    id,
+    type: input.type,
+    createdAtMs,
+    endpointIds: targets.map((endpoint) => endpoint.id),
+    fingerprint,
+    ...extra,
+    ...packBody(body),
+  };
 }

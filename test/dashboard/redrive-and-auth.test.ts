@@ -45,7 +45,7 @@ function appWith(redrive: () => Promise<RedriveOutcome> = () => Promise.reject(n
     queue: {
       enqueue: () => Promise.reject(new Error('unused')),
       enqueueOne: () => Promise.reject(new Error('unused')),
-      scheduleEventCheck: () => Promise.reject(new Error('unused')),
+      scheduleEventChecks: () => Promise.reject(new Error('unused')),
       deadLetterDepth: () => Promise.reject(new Error('unused')),
       redriveDeadLetters: redrive,
     },

@@ -4,25 +4,38 @@ import { DEFAULT_PAGE_SIZE } from '../../core/config.ts';
 import { HttpError, notFound } from '../../core/errors.ts';
 import { deliveryId, isEventId } from '../../core/ids.ts';
 import { unpackBody } from '../../core/payload.ts';
-import { idempotencyKeySchema, parseJsonBody, parseOrThrow, sendEventSchema } from '../../core/validation.ts';
+import {
+  idempotencyKeySchema,
+  parseJsonBody,
+  parseOrThrow,
+  sendEventBatchSchema,
+  sendEventSchema,
+} from '../../core/validation.ts';
+import { BatchIngest, type BatchItemOutcome } from '../batch-ingest.ts';
 import type { ApiContext } from '../context.ts';
-import { Ingest, type IngestOutcome } from '../ingest.ts';
+import { Ingest, type IngestDeps, type IngestOutcome } from '../ingest.ts';
 import { type ApiRequest, type ApiResponse, type Route, route } from '../router.ts';
 import { publicDelivery, publicEvent } from '../views.ts';
 import { queryDeliveries } from './deliveries.ts';
 import { encodeListCursor } from './pages.ts';
 
 export function eventRoutes(ctx: ApiContext): Route[] {
-  const ingest = new Ingest({
+  const deps: IngestDeps = {
     store: ctx.deps.store,
     enqueue: (messages, options) => ctx.deps.queue.enqueue(messages, options),
-    scheduleEventCheck: (eventId) => ctx.deps.queue.scheduleEventCheck(eventId),
+    scheduleEventCheck: (eventId) => ctx.deps.queue.scheduleEventChecks([eventId]),
     targetsOf: (type, endpointIds) => targetsOf(ctx, type, endpointIds),
     now: ctx.now,
     ...(ctx.deps.warn ? { warn: ctx.deps.warn } : {}),
+  };
+  const ingest = new Ingest(deps);
+  const batch = new BatchIngest({
+    ...deps,
+    scheduleEventChecks: (eventIds) => ctx.deps.queue.scheduleEventChecks(eventIds),
   });
   return [
     route('POST', '/events', (r) => sendEvent(ingest, r)),
+    route('POST', '/events/batch', (r) => sendBatch(batch, r)),
     route('GET', '/events', (r) => listEvents(ctx, r)),
     route('GET', '/events/{id}', (_, p) => getEvent(ctx, p.id ?? '')),
   ];
@@ -34,6 +47,47 @@ async function sendEvent(ingest: Ingest, request: ApiRequest): Promise<ApiRespon
     rawKey === undefined ? undefined : parseOrThrow(idempotencyKeySchema, rawKey, 'invalid_idempotency_key');
   const input = parseOrThrow(sendEventSchema, parseJsonBody(request.body));
   return ingestResponse(await ingest.send(input, key));
+}
+
+/**
+ * `POST /events/batch`: 200 with one item per event, in request order, each carrying the status
+ * and body `POST /events` would have answered for it alone. Only a bad envelope (not JSON, no
+ * `events` array, over 100 events) or a failure before anything was stored fails the request.
+ */
+async function sendBatch(batch: BatchIngest, request: ApiRequest): Promise<ApiResponse> {
+  if (request.headers['idempotency-key'] !== undefined) {
+    throw new HttpError(
+      400,
+      'idempotency_key_not_allowed',
+      'a batch takes no Idempotency-Key header; give each event its own idempotencyKey field',
+    );
+  }
+  const { events } = parseOrThrow(sendEventBatchSchema, parseJsonBody(request.body));
+  const items = (await batch.send(events)).map(batchItem);
+  const accepted = items.filter((item) => item.status === 202).length;
+  return { status: 200, body: { items, accepted, failed: items.length - accepted } };
+}
+
+/** One event's answer inside a batch: what {@link ingestResponse} gives, flattened. */
+function batchItem(outcome: BatchItemOutcome): { status: number } & Record<string, unknown> {
+  const failure = (error: HttpError, id?: string) => ({
+    status: error.status,
+    ...(id ? { id } : {}),
+    error: { code: error.code, message: error.message },
+    ...(error.headers['Retry-After'] ? { retryAfterSeconds: Number(error.headers['Retry-After']) } : {}),
+  });
+  if (outcome.kind === 'refused') return failure(outcome.error);
+  try {
+    const response = ingestResponse(outcome);
+    return {
+      status: response.status,
+      ...(response.body as Record<string, unknown>),
+      ...(outcome.kind === 'accepted' && outcome.replayed ? { replayed: true } : {}),
+    };
+  } catch (error) {
+    if (!(error instanceof HttpError)) throw error;
+    return failure(error, outcome.kind === 'not-queued' ? outcome.event.id : undefined);
+  }
 }
 
 /** The answer to each ingest outcome. */
