@@ -16,7 +16,9 @@
  *    mapping's receive and delete, modelled at 0.1 + 0.1 per message at batch 10),
  *    `secretsCallsWarm` (Secrets Manager calls per delivery once warm; target 0) and
  *    `costPerMillionUsd` (lib/cost.ts: public us-east-1 prices; Lambda at 256 MB with the
- *    handler durations measured in that run; target ≤ $3.10, the design's floor is ~$3.07).
+ *    handler durations measured in that run; target ≤ $3.10, the design's floor is ~$3.07), and
+ *    the same for events sent through POST /events/batch in requests of 100
+ *    (`costPerMillionUsdBatch`, target ≤ $1.60; its inputs and breakdown in `batch`).
  * 3. Bundles (sections/bundles.ts): each Lambda entry built as lib/webhook-function.ts builds
  *    it; `bytes` and `initMsP50` (import time in 20 fresh node processes) next to
  *    `baselineInitMsP50`, a bundle of the SDK clients alone. Targets ≤ 250 KB and ≤ 80 ms. The
@@ -50,6 +52,7 @@ const TARGETS = {
   writeUnitsPerDelivery: '<= 2',
   secretsCallsWarm: '0',
   costPerMillionUsd: '<= 3.10 (design floor about 3.07)',
+  costPerMillionUsdBatch: '<= 1.60 (1 KB events, one endpoint, POST /events/batch of 100)',
   bundleBytes: '<= 250000 per bundle',
   bundleInitMsP50: '<= 80',
 };
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
     cpuMicrosPerDelivery: throughput?.cpuMicrosPerDelivery ?? null,
     deliveriesPerSecond: throughput?.deliveriesPerSecond ?? null,
     costPerMillionUsd: awsCalls?.costPerMillionUsd ?? null,
+    costPerMillionUsdBatch: awsCalls?.batch.costPerMillionUsd ?? null,
     writeUnitsPerDelivery: awsCalls?.writeUnitsPerDelivery ?? null,
     sqsRequestsPerDelivery: awsCalls?.sqsRequestsPerDelivery ?? null,
     secretsCallsWarm: awsCalls?.secretsCallsWarm ?? null,
@@ -111,6 +115,7 @@ async function main(): Promise<void> {
     targets: TARGETS,
     costBreakdownUsdPerMillion: awsCalls?.costBreakdownUsd ?? null,
     costInputsPerDelivery: awsCalls?.costInputs ?? null,
+    batch: awsCalls?.batch ?? null,
     notes: notes(throughput, awsCalls, bundles, e2e, ingest, productLog),
     details: {
       throughput: throughput

@@ -40,6 +40,8 @@ export interface LocalRun {
   record(on: boolean): void;
   /** POST /events with a ~1 KB event; resolves with the status and event id. */
   sendEvent(seq: number): Promise<{ status: number; id?: string; respondedAt: number }>;
+  /** POST /events/batch with one ~1 KB event per `seqs` entry; resolves with each event's status and id. */
+  sendBatch(seqs: readonly number[]): Promise<Array<{ status: number; id?: string }>>;
   /** Messages visible or in flight in the delivery queue. */
   queueDepth(): Promise<number>;
   stop(): Promise<void>;
@@ -136,6 +138,11 @@ export async function startLocalRun(options: { section: string; pollers: number 
         ...(typeof answer.body.id === 'string' ? { id: answer.body.id } : {}),
         respondedAt: answer.respondedAt,
       };
+    },
+    sendBatch: async (seqs) => {
+      const answer = await post('/events/batch', { events: seqs.map((seq) => invoiceEvent(seq)) });
+      if (answer.status !== 200) throw new Error(`POST /events/batch answered ${answer.status}`);
+      return answer.body.items as Array<{ status: number; id?: string }>;
     },
     queueDepth: async () => {
       const { Attributes = {} } = await sqs.send(

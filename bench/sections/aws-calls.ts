@@ -17,7 +17,11 @@
  * - Read units from what the reads returned (eventually consistent reads count half).
  * - Secrets Manager calls per delivery on warm instances (the target is none).
  * - Cost (lib/cost.ts) from those counts and the measured handler durations at 256 MB, the
- *   API function once per event, the delivery function once per batch of ten.
+ *   API function once per request, the delivery function once per batch of ten.
+ *
+ * Two phases are recorded the same way: EVENTS events through `POST /events` one at a time
+ * (`costPerMillionUsd`), then EVENTS more through `POST /events/batch` in requests of 100
+ * (`batch.costPerMillionUsd`, reported as `costPerMillionUsdBatch`).
  */
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
@@ -40,6 +44,8 @@ const SEND_CONCURRENCY = Number(process.env.BENCH_AWS_CONCURRENCY ?? 1);
 /** What the event source mapping polls per request at batch size 10: one receive and one delete. */
 const MODELLED_ESM_REQUESTS_PER_MESSAGE = 2 / 10;
 const MODELLED_DELIVERY_INVOCATIONS_PER_MESSAGE = 1 / 10;
+/** Events per POST /events/batch in the batch phase (the most a batch takes). */
+const BATCH_SIZE = 100;
 
 export interface AwsCallsResult {
   readonly writeUnitsPerDelivery: number;
@@ -48,6 +54,15 @@ export interface AwsCallsResult {
   readonly costPerMillionUsd: number;
   readonly costInputs: CostInputs;
   readonly costBreakdownUsd: Record<string, number>;
+  /** The same events sent through POST /events/batch. */
+  readonly batch: {
+    readonly batchSize: number;
+    readonly writeUnitsPerDelivery: number;
+    readonly sqsRequestsPerDelivery: number;
+    readonly costPerMillionUsd: number;
+    readonly costInputs: CostInputs;
+    readonly costBreakdownUsd: Record<string, number>;
+  };
   readonly details: Record<string, unknown>;
 }
 
@@ -132,6 +147,140 @@ async function dynamoUsage(run: LocalRun, calls: readonly AttributedCall[]) {
 const billedMs = (durations: readonly number[]): number =>
   durations.reduce((sum, duration) => sum + Math.ceil(duration), 0);
 
+/** Figures of one recorded phase: events sent one way, every one delivered. */
+interface Phase {
+  readonly delivered: number;
+  readonly costInputs: CostInputs;
+  readonly cost: ReturnType<typeof costPerMillion>;
+  readonly details: Record<string, unknown>;
+  readonly secrets: number;
+}
+
+/**
+ * Records every SDK command the handlers send while `send` sends EVENTS events starting at
+ * `first` and they are delivered; `apiRequestsOf` says how many API requests carried them.
+ */
+async function recordPhase(
+  local: LocalRun,
+  arrived: Map<string, number>,
+  first: number,
+  send: (first: number, count: number) => Promise<string[]>,
+): Promise<Phase> {
+  const batchesBefore = local.stack.poller.batches;
+  local.record(true);
+  const ids = await send(first, EVENTS);
+  const arrivals = { duplicates: 0 };
+  await awaitArrivals(local, ids, 60_000, arrived, arrivals);
+  const delivered = ids.filter((id) => arrived.has(id)).length;
+  if (delivered !== EVENTS) throw new Error(`only ${delivered} of ${EVENTS} events arrived`);
+  if (!(await awaitEmptyQueue(local, 30_000))) throw new Error('the delivery queue did not drain');
+  // Late duplicates (a message received twice) show up only after the queue drained.
+  await awaitArrivals(local, [], 500, arrived, arrivals);
+  local.record(false);
+  const batches = local.stack.poller.batches - batchesBefore;
+  const calls = local.calls.splice(0);
+  const { api, delivery } = local.durations;
+  const apiDurations = api.splice(0);
+  const deliveryDurations = delivery.splice(0);
+
+  const counts: Record<string, number> = {};
+  for (const call of calls) {
+    const name = `${call.fn} ${call.client.replace(/Client$/, '')} ${operationOf(call)}`;
+    counts[name] = (counts[name] ?? 0) + 1;
+  }
+  const perDelivery = (count: number) => round(count / delivered, 4);
+  const handlerSqs = calls.filter((call) => call.client === 'SQSClient').length;
+  const secrets = calls.filter((call) => call.client === 'SecretsManagerClient').length;
+  const usage = await dynamoUsage(local, calls);
+  const totals = [...usage.values()].reduce(
+    (sum, row) => ({
+      write: sum.write + row.writeUnits + row.indexWriteUnits,
+      read: sum.read + row.readUnits,
+    }),
+    { write: 0, read: 0 },
+  );
+
+  const costInputs: CostInputs = {
+    // One API request is one invocation of the API function (a batch carries many events).
+    apiRequests: apiDurations.length / delivered,
+    apiInvocations: apiDurations.length / delivered,
+    apiBilledMs: billedMs(apiDurations) / apiDurations.length,
+    deliveryInvocations: MODELLED_DELIVERY_INVOCATIONS_PER_MESSAGE,
+    deliveryBilledMsPerDelivery: billedMs(deliveryDurations) / delivered,
+    sqsRequests: handlerSqs / delivered + MODELLED_ESM_REQUESTS_PER_MESSAGE,
+    writeUnits: totals.write / delivered,
+    readUnits: totals.read / delivered,
+  };
+  const cost = costPerMillion(costInputs);
+  return {
+    delivered,
+    costInputs: Object.fromEntries(
+      Object.entries(costInputs).map(([name, value]) => [name, round(value, 4)]),
+    ) as unknown as CostInputs,
+    cost,
+    secrets,
+    details: {
+      events: delivered,
+      duplicateDeliveries: arrivals.duplicates,
+      recordsProcessedPerDelivery: perDelivery(
+        calls.filter((call) => call.fn === 'delivery' && operationOf(call) === 'UpdateItem').length,
+      ),
+      callsPerDelivery: Object.fromEntries(
+        Object.entries(counts).map(([name, count]) => [name, perDelivery(count)]),
+      ),
+      dynamo: Object.fromEntries(
+        [...usage].map(([name, row]) => [
+          name,
+          {
+            perDelivery: perDelivery(row.count),
+            avgItemBytes: Math.round(row.bytes / row.count),
+            writeUnitsPerDelivery: perDelivery(row.writeUnits),
+            indexWriteUnitsPerDelivery: perDelivery(row.indexWriteUnits),
+            readUnitsPerDelivery: perDelivery(row.readUnits),
+          },
+        ]),
+      ),
+      sqs: {
+        handlerRequestsPerDelivery: perDelivery(handlerSqs),
+        modelledEventSourceMappingPerDelivery: MODELLED_ESM_REQUESTS_PER_MESSAGE,
+        localPollerBatches: batches,
+        localPollerMessagesPerBatch: round(delivered / Math.max(1, batches), 2),
+        localPollerRequestsPerDelivery: `about ${round((2 * batches) / delivered, 2)} (a receive and a delete per non-empty batch, empty long polls not counted)`,
+      },
+      durationsMs: {
+        apiPerInvocation: {
+          mean: round(mean(apiDurations)),
+          p50: round(percentile(apiDurations, 50)),
+          p95: round(percentile(apiDurations, 95)),
+        },
+        deliveryPerInvocation: {
+          mean: round(mean(deliveryDurations)),
+          p50: round(percentile(deliveryDurations, 50)),
+          p95: round(percentile(deliveryDurations, 95)),
+        },
+        deliveryInvocations: deliveryDurations.length,
+      },
+    },
+  };
+}
+
+/** Sends `count` events in batches of {@link BATCH_SIZE}, one batch at a time. */
+async function sendBatches(local: LocalRun, first: number, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let start = first; start < first + count; start += BATCH_SIZE) {
+    const seqs = Array.from({ length: Math.min(BATCH_SIZE, first + count - start) }, (_, n) => start + n);
+    const items = await local.sendBatch(seqs);
+    for (const item of items) {
+      if (item.status !== 202 || !item.id) throw new Error(`a batch item answered ${item.status}`);
+      ids.push(item.id);
+    }
+  }
+  return ids;
+}
+
+const rounded = (cost: object): Record<string, number> =>
+  Object.fromEntries(Object.entries(cost).map(([name, value]) => [name, round(value, 4)]));
+
 export async function run(): Promise<AwsCallsResult> {
   const local = await startLocalRun({ section: 'aws-calls', pollers: 2 });
   try {
@@ -141,107 +290,37 @@ export async function run(): Promise<AwsCallsResult> {
     await awaitEmptyQueue(local, 15_000);
 
     progress('aws-calls', `recording: ${EVENTS} events, ${SEND_CONCURRENCY} in flight`);
-    const batchesBefore = local.stack.poller.batches;
-    local.record(true);
-    const ids = await sendClosedLoop(local, WARMUP_EVENTS, EVENTS, SEND_CONCURRENCY);
-    const arrivals = { duplicates: 0 };
-    await awaitArrivals(local, ids, 60_000, arrived, arrivals);
-    const delivered = ids.filter((id) => arrived.has(id)).length;
-    if (delivered !== EVENTS) throw new Error(`only ${delivered} of ${EVENTS} events arrived`);
-    if (!(await awaitEmptyQueue(local, 30_000))) throw new Error('the delivery queue did not drain');
-    // Late duplicates (a message received twice) show up only after the queue drained.
-    await awaitArrivals(local, [], 500, arrived, arrivals);
-    local.record(false);
-    const batches = local.stack.poller.batches - batchesBefore;
-    const calls = [...local.calls];
-
-    const counts: Record<string, number> = {};
-    for (const call of calls) {
-      const name = `${call.fn} ${call.client.replace(/Client$/, '')} ${operationOf(call)}`;
-      counts[name] = (counts[name] ?? 0) + 1;
-    }
-    const perDelivery = (count: number) => round(count / delivered, 4);
-    const handlerSqs = calls.filter((call) => call.client === 'SQSClient').length;
-    const secrets = calls.filter((call) => call.client === 'SecretsManagerClient').length;
-    const usage = await dynamoUsage(local, calls);
-    const totals = [...usage.values()].reduce(
-      (sum, row) => ({
-        write: sum.write + row.writeUnits + row.indexWriteUnits,
-        read: sum.read + row.readUnits,
-      }),
-      { write: 0, read: 0 },
+    const single = await recordPhase(local, arrived, WARMUP_EVENTS, (first, count) =>
+      sendClosedLoop(local, first, count, SEND_CONCURRENCY),
+    );
+    progress('aws-calls', `recording: ${EVENTS} events in POST /events/batch requests of ${BATCH_SIZE}`);
+    const batched = await recordPhase(local, arrived, WARMUP_EVENTS + EVENTS, (first, count) =>
+      sendBatches(local, first, count),
     );
 
-    const { api, delivery } = local.durations;
-    const costInputs: CostInputs = {
-      apiRequests: api.length / delivered,
-      apiInvocations: api.length / delivered,
-      apiBilledMs: billedMs(api) / api.length,
-      deliveryInvocations: MODELLED_DELIVERY_INVOCATIONS_PER_MESSAGE,
-      deliveryBilledMsPerDelivery: billedMs(delivery) / delivered,
-      sqsRequests: handlerSqs / delivered + MODELLED_ESM_REQUESTS_PER_MESSAGE,
-      writeUnits: totals.write / delivered,
-      readUnits: totals.read / delivered,
-    };
-    const cost = costPerMillion(costInputs);
     const result: AwsCallsResult = {
-      writeUnitsPerDelivery: round(costInputs.writeUnits, 3),
-      sqsRequestsPerDelivery: round(costInputs.sqsRequests, 3),
-      secretsCallsWarm: round(secrets / delivered, 4),
-      costPerMillionUsd: round(cost.total, 3),
-      costInputs: Object.fromEntries(
-        Object.entries(costInputs).map(([name, value]) => [name, round(value, 4)]),
-      ) as unknown as CostInputs,
-      costBreakdownUsd: Object.fromEntries(
-        Object.entries(cost).map(([name, value]) => [name, round(value, 4)]),
-      ),
-      details: {
-        events: delivered,
-        duplicateDeliveries: arrivals.duplicates,
-        recordsProcessedPerDelivery: perDelivery(
-          calls.filter((call) => call.fn === 'delivery' && operationOf(call) === 'UpdateItem').length,
-        ),
-        callsPerDelivery: Object.fromEntries(
-          Object.entries(counts).map(([name, count]) => [name, perDelivery(count)]),
-        ),
-        dynamo: Object.fromEntries(
-          [...usage].map(([name, row]) => [
-            name,
-            {
-              perDelivery: perDelivery(row.count),
-              avgItemBytes: Math.round(row.bytes / row.count),
-              writeUnitsPerDelivery: perDelivery(row.writeUnits),
-              indexWriteUnitsPerDelivery: perDelivery(row.indexWriteUnits),
-              readUnitsPerDelivery: perDelivery(row.readUnits),
-            },
-          ]),
-        ),
-        sqs: {
-          handlerRequestsPerDelivery: perDelivery(handlerSqs),
-          modelledEventSourceMappingPerDelivery: MODELLED_ESM_REQUESTS_PER_MESSAGE,
-          localPollerBatches: batches,
-          localPollerMessagesPerBatch: round(delivered / Math.max(1, batches), 2),
-          localPollerRequestsPerDelivery: `about ${round((2 * batches) / delivered, 2)} (a receive and a delete per non-empty batch, empty long polls not counted)`,
-        },
-        durationsMs: {
-          apiPerInvocation: {
-            mean: round(mean(api)),
-            p50: round(percentile(api, 50)),
-            p95: round(percentile(api, 95)),
-          },
-          deliveryPerInvocation: {
-            mean: round(mean(delivery)),
-            p50: round(percentile(delivery, 50)),
-            p95: round(percentile(delivery, 95)),
-          },
-          deliveryInvocations: delivery.length,
-        },
+      writeUnitsPerDelivery: round(single.costInputs.writeUnits, 3),
+      sqsRequestsPerDelivery: round(single.costInputs.sqsRequests, 3),
+      secretsCallsWarm: round(single.secrets / single.delivered, 4),
+      costPerMillionUsd: round(single.cost.total, 3),
+      costInputs: single.costInputs,
+      costBreakdownUsd: rounded(single.cost),
+      batch: {
+        batchSize: BATCH_SIZE,
+        writeUnitsPerDelivery: round(batched.costInputs.writeUnits, 3),
+        sqsRequestsPerDelivery: round(batched.costInputs.sqsRequests, 3),
+        costPerMillionUsd: round(batched.cost.total, 3),
+        costInputs: batched.costInputs,
+        costBreakdownUsd: rounded(batched.cost),
       },
+      details: { ...single.details, batch: batched.details },
     };
     progress(
       'aws-calls',
       `${result.writeUnitsPerDelivery} WCU, ${result.sqsRequestsPerDelivery} SQS requests, ` +
-        `${result.secretsCallsWarm} Secrets Manager calls per delivery; $${result.costPerMillionUsd} per million`,
+        `${result.secretsCallsWarm} Secrets Manager calls per delivery; $${result.costPerMillionUsd} per million; ` +
+        `in batches of ${BATCH_SIZE}: ${result.batch.writeUnitsPerDelivery} WCU, ${result.batch.sqsRequestsPerDelivery} SQS requests, ` +
+        `$${result.batch.costPerMillionUsd} per million`,
     );
     return result;
   } finally {
