@@ -8,7 +8,7 @@ import { registerDeliveries } from './commands/deliveries.ts';
 import { registerDlq } from './commands/dlq.ts';
 import { registerEndpoints } from './commands/endpoints.ts';
 import { registerRedrive } from './commands/redrive.ts';
-import { registerSend } from './commands/send.ts';
+import { registerSend, registerSendBatch } from './commands/send.ts';
 import type { Io } from './context.ts';
 import { describeError, EXIT_FAILURE, EXIT_USAGE, oneLine } from './errors.ts';
 import { terminalSafe } from './terminal-safe.ts';
@@ -69,6 +69,7 @@ Every command takes --json (one JSON document on stdout) and --help. Failures ex
 with a one-line reason on stderr; WEBHOOKS_DEBUG=1 adds the stack trace.`,
     );
   registerSend(program, io);
+  registerSendBatch(program, io);
   registerEndpoints(program, io);
   registerDeliveries(program, io);
   registerDlq(program, io);

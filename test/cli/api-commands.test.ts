@@ -3,8 +3,10 @@
  * poller of `startLocalStack()`, and a receiver on loopback. One flow, as an operator would
  * run it: create endpoints, send, watch deliveries, see a failure dead-lettered, redrive it.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeliveryView } from '../../cli/commands/deliveries.ts';
 import type { EndpointView } from '../../cli/commands/endpoints.ts';
@@ -293,6 +295,62 @@ describe('API commands against the local stack', () => {
     expect(rotated.id).toBe(other.id);
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(Date.parse(rotated.previousSecretExpiresAt)).toBeGreaterThan(Date.now());
+  });
+
+  it('send-batch sends every event of a file, shows each answer, and exits 1 when one was refused', async () => {
+    // Prepare
+    failing = false;
+    const good = join(dir.path, 'batch-good.json');
+    writeFileSync(
+      good,
+      JSON.stringify([
+        { type: 'invoice.paid', data: { n: 1 }, endpointIds: [billing.id] },
+        {
+          type: 'invoice.paid',
+          data: { n: 2 },
+          endpointIds: [billing.id],
+          idempotencyKey: `b-${Date.now()}`,
+        },
+      ]),
+    );
+    const mixed = join(dir.path, 'batch-mixed.json');
+    writeFileSync(
+      mixed,
+      JSON.stringify({
+        events: [{ type: 'invoice.paid', data: { n: 3 }, endpointIds: [billing.id] }, { type: 'bad type' }],
+      }),
+    );
+
+    // Act
+    const accepted = await json<{ items: Array<{ status: number; id: string }>; accepted: number }>(
+      'send-batch',
+      '--file',
+      good,
+    );
+    const shown = await cli(['send-batch', '--file', mixed, '--state-file', stateFile]);
+    const notJson = await cli([
+      'send-batch',
+      '--file',
+      join(dir.path, 'missing.json'),
+      '--state-file',
+      stateFile,
+    ]);
+
+    // Assess
+    expect(accepted.accepted).toBe(2);
+    expect(accepted.items.map((item) => item.status)).toEqual([202, 202]);
+    await until(
+      async () => (accepted.items.every((item) => received.includes(item.id)) ? true : undefined),
+      10_000,
+      'both batch events to arrive',
+    );
+    expect(shown.code).toBe(1);
+    expect(shown.stdout).toMatch(/^1 of 2 events accepted, 1 not\n#\s+STATUS\s+EVENT\s+DELIVERIES\s+ERROR\n/);
+    expect(shown.stdout).toMatch(/\n0\s+202\s+msg_\w+\s+1\s+-\n/);
+    expect(shown.stdout).toMatch(/\n1\s+400\s+-\s+-\s+invalid_request: /);
+    expect(shown.stderr).toBe('webhooks: 1 of 2 events were not accepted (see above)\n');
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toMatch(/^webhooks: cannot read --file /);
   });
 
   it('shows API errors as code and message on one line', async () => {
