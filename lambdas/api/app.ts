@@ -10,6 +10,7 @@ import { HttpError } from '../core/errors.ts';
 import { payloadTooLarge } from '../core/validation.ts';
 import { ApiContext, type ApiDeps } from './context.ts';
 import { dashboardPage } from './dashboard.ts';
+import { openApiDocument } from './openapi-document.ts';
 import { type ApiRequest, type ApiResponse, matchRoute, type Route, route } from './router.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { dlqRoutes } from './routes/dlq.ts';
@@ -32,6 +33,7 @@ export class ApiApp {
       ...deliveryRoutes(this.ctx),
       ...dlqRoutes(this.ctx),
       route('GET', '/dashboard', async () => dashboardPage(), true),
+      route('GET', '/openapi.json', async () => openApiDocument(), true),
     ];
   }
 

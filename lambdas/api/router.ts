@@ -31,7 +31,7 @@ export interface Route {
   readonly pattern: RegExp;
   readonly names: readonly string[];
   readonly handler: RouteHandler;
-  /** Served without an API key (only the dashboard page, which holds no data). */
+  /** Served without an API key (only the dashboard page and the API description, which hold no data). */
   readonly open: boolean;
 }
 
