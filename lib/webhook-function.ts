@@ -26,6 +26,23 @@ const INDEX_ACTIONS: ReadonlySet<string> = new Set(['dynamodb:Query', 'dynamodb:
 const ESM_REQUIRE_BANNER =
   "import { createRequire as __webhooksCreateRequire } from 'node:module'; const require = __webhooksCreateRequire(import.meta.url);";
 
+/**
+ * Imports the bundles resolve to our own files instead (esbuild `--alias`; paths relative to the
+ * repository root, where CDK runs esbuild). bench/sections/bundles.ts reads this object as text.
+ *
+ * - The SDK's default credential chain becomes environment credentials only, which is where
+ *   Lambda puts the execution role's. The chain's other links (SSO, INI files, web identity,
+ *   metadata services, and the STS and SSO clients they carry) cannot answer in Lambda and were
+ *   a quarter of each bundle. A missing credential fails with
+ *   `EnvironmentCredentialsMissingError`, which says so (lambdas/adapters/env-credentials.ts).
+ * - The SDK's event-stream codec, which none of our clients' operations use, becomes a stub
+ *   that throws if one ever does (lambdas/adapters/no-event-streams.ts).
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': './lambdas/adapters/env-credentials.ts',
+  '@smithy/core/event-streams': './lambdas/adapters/no-event-streams.ts',
+};
+
 /** Props of {@link WebhookFunction}. */
 export interface WebhookFunctionProps {
   /** Handler entry file, relative to the repository root, e.g. `lambdas/delivery/handler.ts`. */
@@ -96,6 +113,9 @@ export class WebhookFunction extends NodejsFunction {
         // Bundle the SDK v3 clients from package-lock.json rather than use the runtime's copy,
         // so the versions we test are the versions that run.
         externalModules: [],
+        esbuildArgs: {
+          '--alias': Object.entries(BUNDLE_ALIASES).map(([from, to]) => `${from}=${to}`),
+        },
         logLevel: LogLevel.WARNING,
       },
     });

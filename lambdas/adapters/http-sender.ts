@@ -23,8 +23,9 @@
  */
 import type { LookupAddress } from 'node:dns';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import http from 'node:http';
+import type * as NodeHttp from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import { REQUEST_TIMEOUT_MS, RESPONSE_EXCERPT_BYTES } from '../core/config.ts';
 import { DeliveryError } from '../core/errors.ts';
 import {
@@ -34,6 +35,13 @@ import {
   type Resolver,
   resolveAndCheck,
 } from '../core/ssrf.ts';
+
+/**
+ * node:http by require(), not `import`: an ES module import builds the module's namespace, which
+ * reads every export, and Node 22's lazy `http.WebSocket` getter then loads undici's WebSocket,
+ * some 15 ms of every cold start for a class never used. require() reads nothing it is not asked.
+ */
+const http = createRequire(import.meta.url)('node:http') as typeof NodeHttp;
 
 /** What the receiver answered. */
 export interface HttpAnswer {
@@ -73,7 +81,7 @@ const KEEP_ALIVE_MS = 4_000;
 
 /** A keep-alive HTTP client whose every connection passes the SSRF guard. */
 export class WebhookSender {
-  private readonly httpAgent: http.Agent;
+  private readonly httpAgent: NodeHttp.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly timeoutMs: number;
   private readonly excerptBytes: number;
@@ -101,7 +109,7 @@ export class WebhookSender {
       lookup,
       proxyEnv: null,
     };
-    this.httpAgent = new http.Agent(agentOptions as http.AgentOptions);
+    this.httpAgent = new http.Agent(agentOptions as NodeHttp.AgentOptions);
     this.httpsAgent = new https.Agent(agentOptions as https.AgentOptions);
   }
 
