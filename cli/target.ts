@@ -96,9 +96,29 @@ export function isLoopbackUrl(url: string): boolean {
 }
 
 /**
+ * The emulator of `service` the state file names (local mode runs one per service; the CLI's
+ * commands call SQS only). Like the API, it must be on loopback.
+ */
+function emulatorEndpoint(state: Partial<LocalState>, service: 'sqs', path: string): string {
+  const url = state.endpoints?.[service];
+  if (typeof url !== 'string' || url === '') {
+    throw new CliError(
+      `state file ${path} has no endpoints.${service}: restart local mode with "npm run local"`,
+    );
+  }
+  if (!isLoopbackUrl(url)) {
+    throw new CliError(
+      `state file ${path} names the ${service} emulator ${JSON.stringify(url)}, which is not on loopback: --local talks only to 127.0.0.0/8, localhost or [::1]`,
+    );
+  }
+  return url;
+}
+
+/**
  * The local runner, from the state file `npm run local` writes. The API key is the state
  * file's, whatever the environment says, and the API must be on loopback: a state file that
- * names another host (edited, or planted in a checkout) does not get the key sent there.
+ * names another host (edited, or planted in a checkout) does not get the key sent there. So
+ * must the SQS emulator be, so that no queue's messages are read from or sent to another host.
  */
 export function localTarget(path: string): Target {
   let state: Partial<LocalState>;
@@ -117,6 +137,7 @@ export function localTarget(path: string): Target {
     );
   }
   const apiKey = requireField(state, 'apiKey', path);
+  const sqsEndpoint = emulatorEndpoint(state, 'sqs', path);
   return {
     kind: 'local',
     label: `local mode (${path})`,
@@ -125,7 +146,7 @@ export function localTarget(path: string): Target {
     deadLetterQueueUrl: requireField(state, 'deadLetterQueueUrl', path),
     tables: state.tables ?? {},
     aws: {
-      endpoint: requireField(state, 'endpoint', path),
+      endpoint: sqsEndpoint,
       region: requireField(state, 'region', path),
       credentials: EMULATOR_CREDENTIALS,
     },

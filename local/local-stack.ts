@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { type RetryPolicy, SWEEP_INTERVAL_MINUTES } from '../lambdas/core/config.ts';
 import type { SweepReport } from '../lambdas/sweeper/sweep.ts';
 import { startApiServer } from './api-server.ts';
+import type { EmulatorEndpoints } from './moto.ts';
 import { handlerEnvironment, type LocalResources, provision } from './provision.ts';
 import { type Poller, startPoller } from './queue-poller.ts';
 
@@ -14,8 +15,8 @@ import { type Poller, startPoller } from './queue-poller.ts';
 export type LocalFunction = 'api' | 'delivery' | 'sweeper';
 
 export interface LocalStackOptions {
-  /** The emulator's URL. */
-  readonly endpoint: string;
+  /** The emulator: one URL for every service, or one per service (local/moto.ts). */
+  readonly endpoint: EmulatorEndpoints;
   readonly apiKey: string;
   readonly policy: RetryPolicy;
   /** API port; 0 picks a free one. */
@@ -70,7 +71,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     within('delivery', () => delivery.handler(event));
   const { server, url } = await startApiServer(apiHandler, options.port);
   const poller = startPoller(deliveryHandler, {
-    endpoint: resources.endpoint,
+    endpoint: resources.endpoints.sqs,
     region: resources.region,
     queueUrl: resources.deliveryQueueUrl,
     concurrency: options.pollers ?? 2,

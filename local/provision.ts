@@ -35,10 +35,12 @@ import {
   SQS_MAX_MESSAGE_BYTES,
 } from '../lambdas/core/config.ts';
 import { ENV, TABLES, type TableDefinition } from '../lambdas/core/schema.ts';
+import { type EmulatorEndpoints, perService, SERVICE_ENDPOINT_ENV, type ServiceEndpoints } from './moto.ts';
 
 /** Everything a handler, the CLI or a test needs to reach the local resources. */
 export interface LocalResources {
-  readonly endpoint: string;
+  /** The emulator of each service (the same URL for all when one server serves them). */
+  readonly endpoints: ServiceEndpoints;
   readonly region: string;
   readonly tables: Record<TableDefinition['id'], string>;
   readonly deliveryQueueUrl: string;
@@ -48,8 +50,8 @@ export interface LocalResources {
 }
 
 export interface ProvisionOptions {
-  /** The emulator's URL (`AWS_ENDPOINT_URL`). */
-  readonly endpoint: string;
+  /** The emulator: one URL for every service, or one per service. */
+  readonly endpoint: EmulatorEndpoints;
   readonly region?: string;
   /** Name prefix of every resource. @default "webhooks-local" */
   readonly prefix?: string;
@@ -64,10 +66,11 @@ export const EMULATOR_CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: '
 export async function provision(options: ProvisionOptions): Promise<LocalResources> {
   const region = options.region ?? 'us-east-1';
   const prefix = options.prefix ?? 'webhooks-local';
-  const config = { endpoint: options.endpoint, region, credentials: EMULATOR_CREDENTIALS };
-  const dynamo = new DynamoDBClient(config);
-  const sqs = new SQSClient(config);
-  const secrets = new SecretsManagerClient(config);
+  const endpoints = perService(options.endpoint);
+  const config = { region, credentials: EMULATOR_CREDENTIALS };
+  const dynamo = new DynamoDBClient({ ...config, endpoint: endpoints.dynamodb });
+  const sqs = new SQSClient({ ...config, endpoint: endpoints.sqs });
+  const secrets = new SecretsManagerClient({ ...config, endpoint: endpoints.secretsManager });
   try {
     const tables = Object.fromEntries(
       await Promise.all(
@@ -124,7 +127,7 @@ export async function provision(options: ProvisionOptions): Promise<LocalResourc
       await secrets.send(new PutSecretValueCommand({ SecretId: apiKeysSecretId, SecretString: document }));
     }
     return {
-      endpoint: options.endpoint,
+      endpoints,
       region,
       tables,
       deliveryQueueUrl,
@@ -215,15 +218,21 @@ async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
 }
 
 /**
- * The environment the handlers read, as the stack sets it on AWS, pointing at the emulator
- * through the SDK's standard `AWS_ENDPOINT_URL`.
+ * The environment the handlers read, as the stack sets it on AWS, pointing each SDK client at
+ * its service's emulator through the SDK's standard service-specific endpoint variables
+ * (`AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+ * `AWS_ENDPOINT_URL`, which they override, names the SQS emulator, so that a client of any
+ * other service would reach an emulator too, never AWS.
  */
 export function handlerEnvironment(resources: LocalResources, policy: RetryPolicy): Record<string, string> {
   const tableEnv = Object.fromEntries(
     TABLES.map((definition) => [definition.envVar, resources.tables[definition.id]]),
   ) as Record<string, string>;
   return {
-    AWS_ENDPOINT_URL: resources.endpoint,
+    AWS_ENDPOINT_URL: resources.endpoints.sqs,
+    [SERVICE_ENDPOINT_ENV.sqs]: resources.endpoints.sqs,
+    [SERVICE_ENDPOINT_ENV.dynamodb]: resources.endpoints.dynamodb,
+    [SERVICE_ENDPOINT_ENV.secretsManager]: resources.endpoints.secretsManager,
     AWS_REGION: resources.region,
     AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey,

@@ -3,6 +3,13 @@
  * a batch of messages with their system attributes, call the handler, delete the records it
  * did not report as batch item failures, and leave those to come back when SQS says so.
  * A handler that throws leaves the whole batch, as Lambda does.
+ *
+ * Deletes are gathered across the pollers into DeleteMessageBatch requests of up to ten
+ * (waiting at most {@link DELETE_GATHER_MS}), and a poller does not wait for them before it
+ * receives again: at tens of events per second most batches hold one message, and one delete
+ * per batch was a third of the emulator's SQS requests. A message is still deleted only after
+ * the handler reported it done; one whose delete is lost (the process dies first, or the
+ * request fails) comes back after the visibility timeout, and the worker finds it delivered.
  */
 
 import {
@@ -16,6 +23,12 @@ import { DELIVERY_BATCH_SIZE } from '../lambdas/core/config.ts';
 import { EMULATOR_CREDENTIALS } from './provision.ts';
 
 type DeliveryHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+/** The longest a handled message waits for others to share its DeleteMessageBatch. */
+export const DELETE_GATHER_MS = 100;
+
+/** SQS's limit on entries per DeleteMessageBatch. */
+const DELETE_BATCH_MAX = 10;
 
 export interface PollerOptions {
   readonly endpoint: string;
@@ -50,11 +63,59 @@ function toRecord(message: Message, queueArn: string, region: string): SQSRecord
   };
 }
 
-/** A running poller; `stop()` lets in-flight batches finish. */
+/** A running poller; `stop()` lets in-flight batches finish and sends their deletes. */
 export interface Poller {
   stop(): Promise<void>;
   /** Batches handled so far. */
   readonly batches: number;
+  /** SQS requests sent so far: every ReceiveMessage (`emptyReceives` of them got nothing) and DeleteMessageBatch. */
+  readonly requests: { readonly receives: number; readonly emptyReceives: number; readonly deletes: number };
+}
+
+/**
+ * Gathers receipt handles into DeleteMessageBatch requests: a request goes out as soon as ten
+ * are waiting, or {@link DELETE_GATHER_MS} after the first one came.
+ */
+class DeleteGatherer {
+  private waiting: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly sending = new Set<Promise<void>>();
+  requests = 0;
+
+  constructor(
+    private readonly send: (receiptHandles: string[]) => Promise<void>,
+    private readonly onError: (error: Error) => void,
+  ) {}
+
+  add(receiptHandles: readonly string[]): void {
+    this.waiting.push(...receiptHandles);
+    while (this.waiting.length >= DELETE_BATCH_MAX) this.flush();
+    if (this.waiting.length > 0) this.timer ??= setTimeout(() => this.flushAll(), DELETE_GATHER_MS);
+  }
+
+  /** Sends whatever is waiting now and resolves once every request sent has finished. */
+  async drain(): Promise<void> {
+    this.flushAll();
+    while (this.sending.size > 0) await Promise.all(this.sending);
+  }
+
+  private flushAll(): void {
+    while (this.waiting.length > 0) this.flush();
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const handles = this.waiting.splice(0, DELETE_BATCH_MAX);
+    if (handles.length === 0) return;
+    this.requests++;
+    const sent = this.send(handles).catch(this.onError);
+    this.sending.add(sent);
+    void sent.finally(() => this.sending.delete(sent));
+    if (this.waiting.length > 0 && this.waiting.length < DELETE_BATCH_MAX) {
+      this.timer = setTimeout(() => this.flushAll(), DELETE_GATHER_MS);
+    }
+  }
 }
 
 export function startPoller(handler: DeliveryHandler, options: PollerOptions): Poller {
@@ -66,9 +127,26 @@ export function startPoller(handler: DeliveryHandler, options: PollerOptions): P
   const queueArn = options.queueArn ?? `arn:aws:sqs:${options.region}:000000000000:local`;
   let running = true;
   let batches = 0;
+  let receives = 0;
+  let emptyReceives = 0;
+  const deletes = new DeleteGatherer(
+    async (receiptHandles) => {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: options.queueUrl,
+          Entries: receiptHandles.map((receiptHandle, index) => ({
+            Id: String(index),
+            ReceiptHandle: receiptHandle,
+          })),
+        }),
+      );
+    },
+    (error) => options.onError?.(error),
+  );
   const loop = async (): Promise<void> => {
     while (running) {
       try {
+        receives++;
         const { Messages = [] } = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: options.queueUrl,
@@ -77,23 +155,17 @@ export function startPoller(handler: DeliveryHandler, options: PollerOptions): P
             MessageSystemAttributeNames: ['All'],
           }),
         );
-        if (Messages.length === 0) continue;
+        if (Messages.length === 0) {
+          emptyReceives++;
+          continue;
+        }
         batches++;
         const records = Messages.map((message) => toRecord(message, queueArn, options.region));
         const { batchItemFailures } = await handler({ Records: records });
         const failed = new Set(batchItemFailures.map((failure) => failure.itemIdentifier));
-        const done = records.filter((record) => !failed.has(record.messageId));
-        if (done.length > 0) {
-          await sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: options.queueUrl,
-              Entries: done.map((record, index) => ({
-                Id: String(index),
-                ReceiptHandle: record.receiptHandle,
-              })),
-            }),
-          );
-        }
+        deletes.add(
+          records.filter((record) => !failed.has(record.messageId)).map((record) => record.receiptHandle),
+        );
       } catch (error) {
         if (!running) break;
         options.onError?.(error as Error);
@@ -106,9 +178,13 @@ export function startPoller(handler: DeliveryHandler, options: PollerOptions): P
     get batches() {
       return batches;
     },
+    get requests() {
+      return { receives, emptyReceives, deletes: deletes.requests };
+    },
     stop: async () => {
       running = false;
       await Promise.all(loops);
+      await deletes.drain();
       sqs.destroy();
     },
   };

@@ -1,8 +1,11 @@
 /**
  * `npm run local`: the whole product on this machine, on the moto emulator.
  *
- * Starts moto on a free loopback port (or uses `AWS_ENDPOINT_URL`), creates the resources,
- * serves the API on `PORT` (default 3000) and delivers from the queue, until Ctrl-C. The API
+ * Starts one moto server per service (SQS, DynamoDB, Secrets Manager) on free loopback ports,
+ * in parallel; a service whose endpoint the environment names (`AWS_ENDPOINT_URL_SQS`,
+ * `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL` for
+ * all) reuses that emulator instead. Then it creates the resources, serves the API on `PORT`
+ * (default 3000) and delivers from the queue, until Ctrl-C. The API
  * key is `WEBHOOKS_LOCAL_API_KEY` (else generated); the state file is `WEBHOOKS_STATE_FILE`
  * (else the checkout's `.webhooks-local.json`).
  */
@@ -10,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { retryPolicyFromEnv } from '../lambdas/core/config.ts';
 import { startLocalStack } from './local-stack.ts';
-import { type MotoServer, startMoto } from './moto.ts';
+import { EMULATED_SERVICES, endpointsFromEnv, startMotoPerService } from './moto.ts';
 import { localApiKey, startupBanner } from './startup.ts';
 import { stateFilePath, writeState } from './state-file.ts';
 
@@ -25,25 +28,23 @@ async function main(): Promise<void> {
   const apiKey = key.key;
   const stateFile = stateFilePath(process.env);
 
-  let moto: MotoServer | undefined;
-  let endpoint = process.env.AWS_ENDPOINT_URL;
-  if (!endpoint) {
-    if (!motoInstalled()) {
-      console.error(
-        'moto_server was not found. Install the AWS emulator with:\n  pip install "moto[server]"',
-      );
-      process.exit(1);
-    }
-    moto = await startMoto();
-    endpoint = moto.endpoint;
+  const given = endpointsFromEnv(process.env);
+  if (EMULATED_SERVICES.some((service) => !given[service]) && !motoInstalled()) {
+    console.error('moto_server was not found. Install the AWS emulator with:\n  pip install "moto[server]"');
+    process.exit(1);
   }
+  const moto = await startMotoPerService(given);
 
+  // The servers started here must not outlive a failed start.
   const stack = await startLocalStack({
-    endpoint,
+    endpoint: moto.endpoints,
     apiKey,
     policy,
     port,
     onPollError: (error) => console.error(`poller: ${error.message}`),
+  }).catch(async (error: Error) => {
+    await moto.stop();
+    throw error;
   });
   const dashboardUrl = `${stack.apiUrl}/dashboard`;
   writeState(
@@ -63,8 +64,8 @@ async function main(): Promise<void> {
       apiUrl: stack.apiUrl,
       apiKey: key,
       dashboardUrl,
-      emulator: endpoint,
-      motoStarted: moto !== undefined,
+      emulators: moto.endpoints,
+      started: moto.started,
       policy,
       stateFile,
       stackKeySet: Boolean(process.env.WEBHOOKS_API_KEY),
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('\nstopping...');
     await stack.stop();
-    await moto?.stop();
+    await moto.stop();
     rmSync(stateFile, { force: true });
     process.exit(0);
   };

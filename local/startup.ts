@@ -4,6 +4,12 @@
  */
 import { generateApiKey } from '../lambdas/core/api-keys.ts';
 import type { RetryPolicy } from '../lambdas/core/config.ts';
+import {
+  EMULATED_SERVICES,
+  type EmulatedService,
+  SERVICE_ENDPOINT_ENV,
+  type ServiceEndpoints,
+} from './moto.ts';
 
 /**
  * The local runner's API key. Its own name: `WEBHOOKS_API_KEY` is the CLI's key for a deployed
@@ -32,13 +38,33 @@ export interface StartupInfo {
   readonly apiUrl: string;
   readonly apiKey: LocalApiKey;
   readonly dashboardUrl: string;
-  readonly emulator: string;
-  /** Whether local mode started the emulator (else it reuses `AWS_ENDPOINT_URL`). */
-  readonly motoStarted: boolean;
+  /** Each service's emulator. */
+  readonly emulators: ServiceEndpoints;
+  /** The services whose moto server local mode started (the others came from the environment). */
+  readonly started: readonly EmulatedService[];
   readonly policy: RetryPolicy;
   readonly stateFile: string;
   /** Whether `WEBHOOKS_API_KEY` is set (it is ignored here; the banner says so). */
   readonly stackKeySet: boolean;
+}
+
+/** The services as the AWS SDK names them. */
+const SERVICE_NAMES: Readonly<Record<EmulatedService, string>> = {
+  sqs: 'SQS',
+  dynamodb: 'DynamoDB',
+  secretsManager: 'Secrets Manager',
+};
+
+/** One line per service: its emulator, and whether it was started here or reused. */
+function emulatorLines(info: StartupInfo): string {
+  const width = Math.max(...EMULATED_SERVICES.map((service) => SERVICE_NAMES[service].length));
+  return EMULATED_SERVICES.map((service, index) => {
+    const where = info.started.includes(service)
+      ? 'moto, started here'
+      : `reused from ${SERVICE_ENDPOINT_ENV[service]} or AWS_ENDPOINT_URL`;
+    const label = index === 0 ? '  Emulators:  ' : '              ';
+    return `${label}${SERVICE_NAMES[service].padEnd(width)}  ${info.emulators[service]} (${where})`;
+  }).join('\n');
 }
 
 /** A POSIX shell word for `text`. */
@@ -60,7 +86,7 @@ Webhooks local mode is running.
   API:        ${info.apiUrl}
   API key:    ${key}
   Dashboard:  ${info.dashboardUrl}
-  Emulator:   ${info.emulator}${info.motoStarted ? ' (moto, started here)' : ' (reused from AWS_ENDPOINT_URL)'}
+${emulatorLines(info)}
   Retries:    ${info.policy.maxAttempts} attempts, delays ${info.policy.scheduleSeconds.join(',')} s
   State file: ${info.stateFile} (read by: npx webhooks <command> --local)
 ${

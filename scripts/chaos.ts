@@ -305,7 +305,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
       }
     };
     poller = startPoller(watched, {
-      endpoint: resources.endpoint,
+      endpoint: resources.endpoints.sqs,
       region: resources.region,
       queueUrl: resources.deliveryQueueUrl,
       concurrency: POLLERS,
@@ -316,7 +316,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosSummary
     });
     documents = DynamoDBDocumentClient.from(
       new DynamoDBClient({
-        endpoint: resources.endpoint,
+        endpoint: resources.endpoints.dynamodb,
         region: resources.region,
         credentials: EMULATOR_CREDENTIALS,
       }),

@@ -1,5 +1,6 @@
 /**
- * The whole product in local mode for the end-to-end sections: moto (local/moto.ts), the
+ * The whole product in local mode for the end-to-end sections: one moto server per service
+ * (local/moto.ts, as `npm run local` starts them), the
  * local stack (local/local-stack.ts: the API handler behind an HTTP server, the delivery
  * handler fed by pollers), a receiver process with one endpoint pointing at it, and a
  * recorder on the product's SDK clients that attributes every command to the function that
@@ -12,7 +13,7 @@ import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/cli
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
 import { type LocalFunction, type LocalStack, startLocalStack } from '../../local/local-stack.ts';
-import { type MotoServer, startMoto } from '../../local/moto.ts';
+import { type MotoServers, startMotoPerService } from '../../local/moto.ts';
 import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
 import { progress } from './log.ts';
 import { invoiceEvent } from './payloads.ts';
@@ -28,7 +29,8 @@ export interface AttributedCall extends SdkCall {
 }
 
 export interface LocalRun {
-  readonly moto: MotoServer;
+  /** The emulators, one per service: `moto.endpoints.sqs`, `.dynamodb`, `.secretsManager`. */
+  readonly moto: MotoServers;
   readonly stack: LocalStack;
   readonly receiver: Receiver;
   readonly endpointId: string;
@@ -50,8 +52,8 @@ export interface LocalRun {
 const API_KEY = 'whk_bench-local-key';
 
 export async function startLocalRun(options: { section: string; pollers: number }): Promise<LocalRun> {
-  progress(options.section, 'starting moto');
-  const moto = await startMoto();
+  progress(options.section, 'starting moto (one server per service)');
+  const moto = await startMotoPerService();
   const receiver = await startReceiver({ ports: 1, record: true });
   const actor = new AsyncLocalStorage<FunctionName>();
   const calls: AttributedCall[] = [];
@@ -69,7 +71,7 @@ export async function startLocalRun(options: { section: string; pollers: number 
   };
   progress(options.section, `starting the local stack (${options.pollers} pollers)`);
   const stack = await startLocalStack({
-    endpoint: moto.endpoint,
+    endpoint: moto.endpoints,
     apiKey: API_KEY,
     policy: retryPolicyFromEnv({}),
     port: 0,
@@ -116,7 +118,7 @@ export async function startLocalRun(options: { section: string; pollers: number 
   const created = await post('/endpoints', { url: `http://127.0.0.1:${receiver.ports[0]}/webhooks` });
   if (created.status !== 201) throw new Error(`POST /endpoints answered ${created.status}`);
   const sqs = new SQSClient({
-    endpoint: moto.endpoint,
+    endpoint: moto.endpoints.sqs,
     region: 'us-east-1',
     credentials: EMULATOR_CREDENTIALS,
   });
@@ -228,13 +230,14 @@ export async function awaitEmptyQueue(run: LocalRun, timeoutMs: number): Promise
 }
 
 /**
- * How many requests per second moto serves on this machine right now: PutItem of a 1 KB item
- * with 8 in flight for `seconds`, on a table of its own. Local mode's throughput ceiling is
- * this divided by the AWS requests one event costs.
+ * How many requests per second the DynamoDB emulator serves on this machine right now: PutItem
+ * of a 1 KB item with 8 in flight for `seconds`, on a table of its own. DynamoDB takes most of
+ * an event's emulator requests (each service has its own moto server), so local mode's
+ * throughput ceiling is at most this divided by the DynamoDB requests one event costs.
  */
 export async function probeMoto(run: LocalRun, seconds = 2): Promise<number> {
   const dynamo = new DynamoDBClient({
-    endpoint: run.moto.endpoint,
+    endpoint: run.moto.endpoints.dynamodb,
     region: 'us-east-1',
     credentials: EMULATOR_CREDENTIALS,
   });

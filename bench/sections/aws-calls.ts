@@ -80,7 +80,7 @@ const operationOf = (call: AttributedCall): string => call.command.replace(/Comm
 /** Reads back the item an UpdateItem left, to size it. */
 async function finalItems(run: LocalRun, calls: readonly AttributedCall[]) {
   const dynamo = new DynamoDBClient({
-    endpoint: run.moto.endpoint,
+    endpoint: run.moto.endpoints.dynamodb,
     region: 'us-east-1',
     credentials: EMULATOR_CREDENTIALS,
   });

@@ -23,8 +23,12 @@ describe('startupBanner', () => {
   const info = {
     apiUrl: 'http://127.0.0.1:3000',
     dashboardUrl: 'http://127.0.0.1:3000/dashboard',
-    emulator: 'http://127.0.0.1:5000',
-    motoStarted: true,
+    emulators: {
+      sqs: 'http://127.0.0.1:5000',
+      dynamodb: 'http://127.0.0.1:5001',
+      secretsManager: 'http://127.0.0.1:5002',
+    },
+    started: ['sqs', 'dynamodb', 'secretsManager'] as const,
     policy: POLICY,
     stateFile: "/tmp/it's here/.webhooks-local.json",
     stackKeySet: false,
@@ -52,6 +56,20 @@ describe('startupBanner', () => {
 
     expect(text).toContain(
       "WEBHOOKS_API_KEY is set and ignored here: it is the CLI's key for a deployed stack. Local mode's key is WEBHOOKS_LOCAL_API_KEY.",
+    );
+  });
+
+  it("names each service's emulator, and which were started here", () => {
+    const text = startupBanner({
+      ...info,
+      apiKey: { key: 'k', source: 'env' },
+      started: ['sqs', 'dynamodb'],
+    });
+
+    expect(text).toContain('  Emulators:  SQS              http://127.0.0.1:5000 (moto, started here)\n');
+    expect(text).toContain('              DynamoDB         http://127.0.0.1:5001 (moto, started here)\n');
+    expect(text).toContain(
+      '              Secrets Manager  http://127.0.0.1:5002 (reused from AWS_ENDPOINT_URL_SECRETS_MANAGER or AWS_ENDPOINT_URL)\n',
     );
   });
 
@@ -155,6 +173,36 @@ describe('npm run local and --local', () => {
     expect(local.output()).not.toContain('wh_stack_key');
     expect(exitCode).toBe(0);
     expect(existsSync(local.stateFile)).toBe(false);
+  });
+
+  it('starts a moto server per service it is not given, names them in the state file, and stops only those', async () => {
+    // Prepare: no AWS_ENDPOINT_URL; Secrets Manager's emulator given through its own variable.
+    const local = await startLocalMode('per-service', {
+      AWS_ENDPOINT_URL: '',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: moto.endpoint,
+    });
+    const { endpoints } = local.state;
+
+    // Act: the CLI finds the queues through the state file, and Ctrl-C stops local mode.
+    const counted = await cli(['dlq', 'count', '--local', '--json'], {
+      WEBHOOKS_STATE_FILE: local.stateFile,
+    });
+    const exitCode = await local.stop();
+
+    // Assess: two servers of its own on loopback, the given one reused and left running.
+    expect(endpoints.secretsManager).toBe(moto.endpoint);
+    expect(endpoints.sqs).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(endpoints.dynamodb).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(new Set([endpoints.sqs, endpoints.dynamodb, moto.endpoint]).size).toBe(3);
+    expect(local.state.deliveryQueueUrl.startsWith(`${endpoints.sqs}/`)).toBe(true);
+    expect(local.output()).toContain(`SQS              ${endpoints.sqs} (moto, started here)`);
+    expect(counted.stderr).toBe('');
+    expect(JSON.parse(counted.stdout)).toMatchObject({ queueUrl: local.state.deadLetterQueueUrl, total: 0 });
+    expect(exitCode).toBe(0);
+    for (const stopped of [endpoints.sqs, endpoints.dynamodb]) {
+      await expect(fetch(`${stopped}/moto-api/`)).rejects.toThrow();
+    }
+    expect((await fetch(`${moto.endpoint}/moto-api/`)).status).toBeLessThan(500);
   });
 
   it('a key from WEBHOOKS_LOCAL_API_KEY: used, never printed; WEBHOOKS_API_KEY is not used', async () => {

@@ -21,7 +21,11 @@ const DELIVERY_ARN = 'arn:aws:sqs:us-east-1:000000000000:webhooks-deliveries';
 const DLQ_ARN = 'arn:aws:sqs:us-east-1:000000000000:webhooks-dlq';
 
 const resources: LocalResources = {
-  endpoint: 'http://127.0.0.1:9',
+  endpoints: {
+    sqs: 'http://127.0.0.1:9',
+    dynamodb: 'http://127.0.0.1:9',
+    secretsManager: 'http://127.0.0.1:9',
+  },
   region: 'us-east-1',
   tables: { Events: 'e', Deliveries: 'd', Attempts: 'a', Endpoints: 'n' },
   deliveryQueueUrl: DELIVERY_URL,

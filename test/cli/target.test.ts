@@ -115,7 +115,11 @@ describe('resolveTarget --stack', () => {
 
 describe('resolveTarget --local', () => {
   const resources: LocalResources = {
-    endpoint: 'http://127.0.0.1:5000',
+    endpoints: {
+      sqs: 'http://127.0.0.1:5000',
+      dynamodb: 'http://127.0.0.1:5001',
+      secretsManager: 'http://127.0.0.1:5002',
+    },
     region: 'us-east-1',
     tables: { Events: 'e', Deliveries: 'd', Attempts: 'a', Endpoints: 'n' },
     deliveryQueueUrl: 'http://127.0.0.1:5000/123456789012/deliveries',
@@ -124,7 +128,7 @@ describe('resolveTarget --local', () => {
     endpointSecretPrefix: 'secrets',
   };
 
-  it('reads the state file, with the emulator credentials', async () => {
+  it('reads the state file: the SQS emulator of the per-service ones, with the emulator credentials', async () => {
     const path = stateFileFor(dir.path, resources, { apiUrl: 'http://127.0.0.1:3000/', apiKey: 'wh_local' });
 
     const target = await resolveTarget({ local: true, stateFile: path }, {});
@@ -178,6 +182,37 @@ describe('resolveTarget --local', () => {
 
     await expect(resolveTarget({ local: true, stateFile: path }, {})).rejects.toThrow(
       `state file ${path} names the API ${JSON.stringify(apiUrl.replace(/\/+$/, ''))}, which is not on loopback: --local talks only to 127.0.0.0/8, localhost or [::1]`,
+    );
+  });
+
+  it.each(['http://10.0.0.1:5000', 'https://sqs.us-east-1.amazonaws.com', 'http://127.0.0.1.nip.io:5000'])(
+    'refuses a state file whose SQS emulator is not on loopback: %s',
+    async (sqs) => {
+      const path = stateFileFor(
+        dir.path,
+        { ...resources, endpoints: { ...resources.endpoints, sqs } },
+        { apiUrl: 'http://127.0.0.1:3000', apiKey: 'wh_local' },
+      );
+
+      await expect(resolveTarget({ local: true, stateFile: path }, {})).rejects.toThrow(
+        `state file ${path} names the sqs emulator ${JSON.stringify(sqs)}, which is not on loopback: --local talks only to 127.0.0.0/8, localhost or [::1]`,
+      );
+    },
+  );
+
+  it('refuses a state file that names no per-service emulators (one from before they were split)', async () => {
+    const { endpoints: _, ...rest } = resources;
+    const path = stateFileFor(
+      dir.path,
+      { ...rest, endpoint: 'http://127.0.0.1:5000' } as unknown as LocalResources,
+      {
+        apiUrl: 'http://127.0.0.1:3000',
+        apiKey: 'wh_local',
+      },
+    );
+
+    await expect(resolveTarget({ local: true, stateFile: path }, {})).rejects.toThrow(
+      `state file ${path} has no endpoints.sqs: restart local mode with "npm run local"`,
     );
   });
 
@@ -298,7 +333,11 @@ describe('CLI contract', () => {
   it('says what to check when the emulator does not answer', async () => {
     const port = await freePort();
     const path = stateFileFor(dir.path, {
-      endpoint: `http://127.0.0.1:${port}`,
+      endpoints: {
+        sqs: `http://127.0.0.1:${port}`,
+        dynamodb: `http://127.0.0.1:${port}`,
+        secretsManager: `http://127.0.0.1:${port}`,
+      },
       region: 'us-east-1',
       tables: { Events: 'e', Deliveries: 'd', Attempts: 'a', Endpoints: 'n' },
       deliveryQueueUrl: `http://127.0.0.1:${port}/123456789012/deliveries`,
@@ -317,7 +356,11 @@ describe('CLI contract', () => {
 
   it('refuses --data that is not JSON before calling anything', async () => {
     const path = stateFileFor(dir.path, {
-      endpoint: 'http://127.0.0.1:9',
+      endpoints: {
+        sqs: 'http://127.0.0.1:9',
+        dynamodb: 'http://127.0.0.1:9',
+        secretsManager: 'http://127.0.0.1:9',
+      },
       region: 'us-east-1',
       tables: { Events: 'e', Deliveries: 'd', Attempts: 'a', Endpoints: 'n' },
       deliveryQueueUrl: 'q',

@@ -148,7 +148,11 @@ describe('API answers with control characters, from a fake API on loopback', () 
   let dir: ReturnType<typeof tempDir>;
   let stateFile: string;
   const resources: LocalResources = {
-    endpoint: 'http://127.0.0.1:9',
+    endpoints: {
+      sqs: 'http://127.0.0.1:9',
+      dynamodb: 'http://127.0.0.1:9',
+      secretsManager: 'http://127.0.0.1:9',
+    },
     region: 'us-east-1',
     tables: { Events: 'e', Deliveries: 'd', Attempts: 'a', Endpoints: 'n' },
     deliveryQueueUrl: 'http://127.0.0.1:9/123456789012/deliveries',

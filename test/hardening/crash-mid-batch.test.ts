@@ -61,7 +61,7 @@ async function startFreshPoller(): Promise<Poller> {
   const { resources } = harness.stack;
   const { handler } = await import('../../lambdas/delivery/handler.ts');
   return startPoller(handler, {
-    endpoint: resources.endpoint,
+    endpoint: resources.endpoints.sqs,
     region: resources.region,
     queueUrl: resources.deliveryQueueUrl,
     concurrency: 2,

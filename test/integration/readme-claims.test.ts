@@ -147,7 +147,7 @@ describe('signing secrets', () => {
       calls.filter((call) => call.command === 'DeleteSecretCommand').map((call) => call.input.SecretId),
     ).toEqual([createdSecret]);
     const secrets = new SecretsManagerClient({
-      endpoint: harness.moto.endpoint,
+      endpoint: harness.moto.endpoints.secretsManager,
       region: 'us-east-1',
       credentials: EMULATOR_CREDENTIALS,
     });

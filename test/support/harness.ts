@@ -1,13 +1,15 @@
 /**
- * Starts the product for an integration test file: a moto server on its own free port, the
- * local stack (real handlers, real SQS and DynamoDB semantics), and an API client.
+ * Starts the product for an integration test file: one moto server per service (SQS,
+ * DynamoDB, Secrets Manager), each on its own free port and started in parallel, as local
+ * mode runs them; the local stack (real handlers, real SQS and DynamoDB semantics); and an
+ * API client.
  * Optionally records every AWS SDK command each handler sends (for the deploy-fidelity check).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RetryPolicy } from '../../lambdas/core/config.ts';
 import { type LocalFunction, type LocalStack, startLocalStack } from '../../local/local-stack.ts';
-import { type MotoServer, startMoto } from '../../local/moto.ts';
+import { type MotoServers, startMotoPerService } from '../../local/moto.ts';
 import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
 
 export const TEST_API_KEY = 'whk_integration-test-key';
@@ -37,7 +39,8 @@ export interface ApiResult<T = Record<string, unknown>> {
 }
 
 export interface Harness {
-  readonly moto: MotoServer;
+  /** The emulators: `moto.endpoints.sqs`, `.dynamodb`, `.secretsManager`. */
+  readonly moto: MotoServers;
   readonly stack: LocalStack;
   readonly calls: RecordedCall[];
   readonly envReads: Map<LocalFunction, Set<string>>;
@@ -56,7 +59,7 @@ export interface Harness {
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const moto = await startMoto();
+  const moto = await startMotoPerService();
   const calls: RecordedCall[] = [];
   const envReads = new Map<LocalFunction, Set<string>>([
     ['api', new Set()],
@@ -83,7 +86,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   }
 
   const stack = await startLocalStack({
-    endpoint: moto.endpoint,
+    endpoint: moto.endpoints,
     apiKey: TEST_API_KEY,
     policy: options.policy,
     port: 0,
@@ -97,6 +100,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
     instrument: (fn, run) => actor.run(fn, run),
     ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
+  }).catch(async (error: Error) => {
+    // A failed start must not leave its servers (or this proxy) behind for the next file.
+    process.env = realEnv;
+    await moto.stop();
+    throw error;
   });
 
   if (options.record) {
@@ -130,7 +138,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   }
 
   const sqs = new SQSClient({
-    endpoint: moto.endpoint,
+    endpoint: moto.endpoints.sqs,
     region: 'us-east-1',
     credentials: EMULATOR_CREDENTIALS,
   });
