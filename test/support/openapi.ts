@@ -8,9 +8,9 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { OPENAPI_FILE } from '../../scripts/openapi.ts';
 
-// ajv-formats is CommonJS: its default export arrives wrapped under ESM interop.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
-  addFormatsModule) as typeof addFormatsModule;
+// ajv-formats is CommonJS and sets both module.exports and its `default` to the plugin: under
+// NodeNext the default import is module.exports, so the plugin is its `default`.
+const addFormats = addFormatsModule.default;
 
 type Json = Record<string, unknown>;
 
