@@ -92,8 +92,8 @@ export interface IngestApiProps {
 /**
  * The public HTTP API: an API Gateway HTTP API in front of one function that serves every
  * route. The function checks `x-api-key` against the stored hashes itself (only the dashboard
- * page is open), so there is no API Gateway authorizer; the `$default` stage throttles and
- * writes access logs.
+ * page and the API description are open), so there is no API Gateway authorizer; the
+ * `$default` stage throttles and writes access logs.
  */
 export class IngestApi extends Construct {
   /** The HTTP API. */
@@ -148,14 +148,16 @@ export class IngestApi extends Construct {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
     });
     this.httpApi.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration });
-    // Covered by the proxy route too; declared so the one route open without a key is visible here.
+    // Covered by the proxy route too; declared so the routes open without a key are visible here.
     this.httpApi.addRoutes({ path: '/dashboard', methods: [HttpMethod.GET], integration });
-    // Covers both routes, which are children of the API.
+    this.httpApi.addRoutes({ path: '/openapi.json', methods: [HttpMethod.GET], integration });
+    // Covers every route, each a child of the API.
     Validations.of(this.httpApi).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
         'The API function authorises every request itself: it compares the x-api-key header in constant ' +
-        'time with the SHA-256 hashes in Secrets Manager; only GET /dashboard (a static page) is open.',
+        'time with the SHA-256 hashes in Secrets Manager; only GET /dashboard (a static page) and ' +
+        'GET /openapi.json (the API description) are open.',
     });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {

@@ -44,7 +44,7 @@ describe('ingest API', () => {
     );
   });
 
-  it.each(['ANY /{proxy+}', 'GET /dashboard'])(
+  it.each(['ANY /{proxy+}', 'GET /dashboard', 'GET /openapi.json'])(
     'routes %s to the API function without an authorizer',
     (routeKey) => {
       synth.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
@@ -55,8 +55,8 @@ describe('ingest API', () => {
     },
   );
 
-  it('has only those two routes', () => {
-    synth.template.resourceCountIs('AWS::ApiGatewayV2::Route', 2);
+  it('has only those three routes', () => {
+    synth.template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
     synth.template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
   });
 
