@@ -10,7 +10,14 @@
  *   SendMessageBatch done → the delivery function's first call for it (queue wait: the
  *     pollers' long poll and receive),
  *   that first call → arrival (the delivery function's GetItem, signing and POST).
- * moto's own capacity is probed too: it bounds what local mode can sustain.
+ * Every emulator request is counted per service (local mode runs one moto server per service):
+ * the handlers' SDK commands from the recorder, the pollers' receives and deletes from their
+ * own counters. `requestsFailed` counts POST /events that did not answer 202 (the target is 0).
+ *
+ * `e2e ceiling` instead ramps one local stack through rising rates, CEILING_STEP_SECONDS each,
+ * and reports the emulator's ceiling: the highest rate at which every request was accepted,
+ * every event arrived within CEILING_DRAIN_MS of the step's last send, the p95 stayed under
+ * CEILING_P95_LIMIT_MS and the sender kept to its schedule (local mode kept up).
  */
 import { parseDeliveryId } from '../../lambdas/core/ids.ts';
 import { decodeMessage } from '../../lambdas/core/payload.ts';
@@ -28,12 +35,51 @@ const DEFAULT_SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 30);
 const WARMUP_SECONDS = 2;
 const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_E2E_DRAIN_MS ?? 15_000);
 
+/** The rates the ceiling ramp tries, in order, until one is not sustained. */
+const CEILING_RATES = [50, 75, 100, 125, 150, 175, 200, 250, 300, 400];
+const CEILING_STEP_SECONDS = Number(process.env.BENCH_E2E_CEILING_STEP_SECONDS ?? 10);
+/** A step is sustained only if its last event arrives within this of its last send... */
+const CEILING_DRAIN_MS = 2_000;
+/** ...and its p95 stays under this: a queue that keeps up does not make events wait seconds. */
+const CEILING_P95_LIMIT_MS = 1_000;
+/** Pollers during the ramp: as many as the highest rate would get. */
+const CEILING_POLLERS = 10;
+
 export interface E2eResult {
   readonly rate: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly p99Ms: number;
+  /** POST /events that did not answer 202 (an error or another status). */
+  readonly requestsFailed: number;
   readonly details: Record<string, unknown>;
+}
+
+/** One step of the ceiling ramp. */
+export interface CeilingStep {
+  readonly rate: number;
+  readonly sustained: boolean;
+  readonly scheduled: number;
+  readonly requestsFailed: number;
+  /** Accepted events that had not arrived CEILING_DRAIN_MS after the step's last send. */
+  readonly notArrived: number;
+  readonly achievedSendRate: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+}
+
+export interface E2eCeilingResult {
+  /** The highest rate sustained (no failed request, no backlog); 0 if none was. */
+  readonly ceilingEventsPerSecond: number;
+  readonly steps: readonly CeilingStep[];
+  readonly details: Record<string, unknown>;
+}
+
+/** Emulator requests by service, counted from the handlers' SDK commands and the pollers' own. */
+interface EmulatorRequests {
+  readonly sqs: number;
+  readonly dynamodb: number;
+  readonly secretsManager: number;
 }
 
 /** Enough pollers that receiving never waits on a busy poller: one per 20 events/s, 4 to 10. */
@@ -42,6 +88,8 @@ export const pollersFor = (rate: number): number =>
 
 interface Sent {
   readonly scheduledAt: number;
+  /** When the request actually went out (the sender shares its event loop with local mode). */
+  readonly issuedAt: number;
   status?: number;
   id?: string;
   respondedAt?: number;
@@ -57,7 +105,7 @@ async function sendAtRate(run: LocalRun, rate: number, count: number, firstSeq: 
     const scheduledAt = start + i * interval;
     const wait = scheduledAt - wallNow();
     if (wait > 1) await sleep(wait);
-    const record: Sent = { scheduledAt };
+    const record: Sent = { scheduledAt, issuedAt: wallNow() };
     sent.push(record);
     inFlight.push(
       run.sendEvent(firstSeq + i).then(
@@ -96,12 +144,33 @@ function milestones(calls: readonly AttributedCall[]) {
   return { enqueued, picked };
 }
 
+/** The rate at which requests actually went out, first to last (not waiting for their answers). */
+function achievedRate(sent: readonly Sent[]): number {
+  const first = sent[0]?.issuedAt ?? 0;
+  const last = sent.at(-1)?.issuedAt ?? 0;
+  return last > first ? round(((sent.length - 1) * 1000) / (last - first), 1) : 0;
+}
+
 const p50p95 = (values: readonly number[]) => ({
   p50: round(percentile(values, 50), 1),
   p95: round(percentile(values, 95), 1),
 });
 
-export async function run(args: string[]): Promise<E2eResult> {
+/** The requests each emulator got from the handlers' `calls` and the pollers' counters. */
+function emulatorRequests(
+  calls: readonly AttributedCall[],
+  poller: { receives: number; deletes: number },
+): EmulatorRequests {
+  const byClient = (client: string) => calls.filter((call) => call.client === client).length;
+  return {
+    sqs: byClient('SQSClient') + poller.receives + poller.deletes,
+    dynamodb: byClient('DynamoDBClient') + byClient('DynamoDBDocumentClient'),
+    secretsManager: byClient('SecretsManagerClient'),
+  };
+}
+
+export async function run(args: string[]): Promise<E2eResult | E2eCeilingResult> {
+  if (args[0] === 'ceiling') return runCeiling();
   const rate = Number(args[0] ?? 50);
   // A second argument shortens this run below BENCH_E2E_SECONDS (the extra, unsaturated rate).
   const seconds = Math.min(DEFAULT_SECONDS, Number(args[1] ?? DEFAULT_SECONDS));
@@ -122,6 +191,7 @@ export async function run(args: string[]): Promise<E2eResult> {
     const count = Math.round(rate * seconds);
     progress(section, `sending ${count} events at ${rate}/s for ${seconds} s`);
     const batchesBefore = local.stack.poller.batches;
+    const pollerBefore = local.stack.poller.requests;
     local.record(true);
     const started = performance.now();
     const sent = await sendAtRate(local, rate, count, warm.length);
@@ -137,6 +207,12 @@ export async function run(args: string[]): Promise<E2eResult> {
     const gaveUpAt = wallNow();
     local.record(false);
     const batches = local.stack.poller.batches - batchesBefore;
+    const pollerAfter = local.stack.poller.requests;
+    const pollerRequests = {
+      receives: pollerAfter.receives - pollerBefore.receives,
+      emptyReceives: pollerAfter.emptyReceives - pollerBefore.emptyReceives,
+      deletes: pollerAfter.deletes - pollerBefore.deletes,
+    };
 
     const { enqueued, picked } = milestones(local.calls);
     const latencies: number[] = [];
@@ -162,8 +238,14 @@ export async function run(args: string[]): Promise<E2eResult> {
       if (pickedAt !== undefined) deliveryWork.push(arrivedAt - pickedAt);
     }
     const firstScheduled = accepted[0]?.scheduledAt ?? gaveUpAt;
-    const handlerRequests = local.calls.length;
-    const motoRequestsPerEvent = (handlerRequests + 2 * batches) / Math.max(1, accepted.length);
+    const requests = emulatorRequests(local.calls, pollerRequests);
+    const perEvent = (count: number) => round(count / Math.max(1, accepted.length), 2);
+    const requestsPerEvent = {
+      sqs: perEvent(requests.sqs),
+      dynamodb: perEvent(requests.dynamodb),
+      secretsManager: perEvent(requests.secretsManager),
+      total: perEvent(requests.sqs + requests.dynamodb + requests.secretsManager),
+    };
     const dominatedBy = Object.entries({
       'the API (POST /events: PutItem and SendMessageBatch on moto)': median(toEnqueued),
       'the queue wait (enqueued until a poller hands it to the delivery function)': median(queueWait),
@@ -172,6 +254,7 @@ export async function run(args: string[]): Promise<E2eResult> {
     const result: E2eResult = {
       rate,
       ...latencySummary(latencies),
+      requestsFailed: count - accepted.length,
       details: {
         seconds,
         pollers: pollersFor(rate),
@@ -181,7 +264,8 @@ export async function run(args: string[]): Promise<E2eResult> {
         delivered,
         notArrivedWithinDrain: accepted.length - delivered,
         drainTimeoutMs: DRAIN_TIMEOUT_MS,
-        achievedSendRate: round(count / sendSeconds, 1),
+        achievedSendRate: achievedRate(sent),
+        sendSecondsUntilLastAnswer: round(sendSeconds, 1),
         deliveredPerSecond: round(
           delivered / (Math.max(lastArrival, firstScheduled + 1) / 1000 - firstScheduled / 1000),
           1,
@@ -194,19 +278,107 @@ export async function run(args: string[]): Promise<E2eResult> {
         },
         dominatedBy,
         moto: {
+          // The DynamoDB server's, probed alone: the busiest of the three per event.
           requestsPerSecond: Math.round(motoRequestsPerSecond),
           // Meaningful only below saturation: beyond it, failed API calls and retries distort it.
-          requestsPerAcceptedEvent: round(motoRequestsPerEvent, 2),
+          requestsPerAcceptedEvent: requestsPerEvent.total,
+          requestsPerAcceptedEventByService: requestsPerEvent,
           pollerBatches: batches,
+          pollerRequests,
         },
       },
     };
     progress(
       section,
       `p50 ${result.p50Ms} ms, p95 ${result.p95Ms} ms, p99 ${result.p99Ms} ms ` +
-        `(${delivered}/${accepted.length} delivered); dominated by ${dominatedBy}`,
+        `(${delivered}/${accepted.length} delivered, ${result.requestsFailed} requests failed); ` +
+        `emulator requests per event ${JSON.stringify(requestsPerEvent)}; dominated by ${dominatedBy}`,
     );
     return result;
+  } finally {
+    await local.stop();
+  }
+}
+
+/**
+ * The ceiling ramp: one local stack, CEILING_RATES in order for CEILING_STEP_SECONDS each,
+ * until a step is not sustained (see the file's comment). The ceiling is the last rate sustained.
+ */
+async function runCeiling(): Promise<E2eCeilingResult> {
+  const section = 'e2e ceiling';
+  const local = await startLocalRun({ section, pollers: CEILING_POLLERS });
+  try {
+    const dynamoRequestsPerSecond = await probeMoto(local);
+    progress(
+      section,
+      `the DynamoDB emulator serves about ${Math.round(dynamoRequestsPerSecond)} requests/s here`,
+    );
+    const warm = await sendAtRate(local, 50, 100, 0);
+    const arrivals = await awaitArrivals(
+      local,
+      warm.flatMap((sent) => (sent.id ? [sent.id] : [])),
+      5_000,
+    );
+    const steps: CeilingStep[] = [];
+    let seq = warm.length;
+    for (const rate of CEILING_RATES) {
+      const count = Math.round(rate * CEILING_STEP_SECONDS);
+      const sent = await sendAtRate(local, rate, count, seq);
+      seq += count;
+      const accepted = sent.filter((item) => item.status === 202 && item.id);
+      await awaitArrivals(
+        local,
+        accepted.map((item) => item.id as string),
+        CEILING_DRAIN_MS,
+        arrivals,
+      );
+      const gaveUpAt = wallNow();
+      const latencies = accepted.map(
+        (item) => (arrivals.get(item.id as string) ?? gaveUpAt) - item.scheduledAt,
+      );
+      const notArrived = accepted.filter((item) => !arrivals.has(item.id as string)).length;
+      const requestsFailed = count - accepted.length;
+      const achievedSendRate = achievedRate(sent);
+      const { p50Ms, p95Ms } = latencySummary(latencies);
+      // A backlog that grows shows as latency long before the drain wait runs out; and the
+      // sender falling behind its schedule (it shares the event loop) is not keeping up either.
+      const sustained =
+        requestsFailed === 0 &&
+        notArrived === 0 &&
+        p95Ms <= CEILING_P95_LIMIT_MS &&
+        achievedSendRate >= 0.95 * rate;
+      steps.push({
+        rate,
+        sustained,
+        scheduled: count,
+        requestsFailed,
+        notArrived,
+        achievedSendRate,
+        p50Ms,
+        p95Ms,
+      });
+      progress(
+        section,
+        `${rate}/s: ${sustained ? 'sustained' : 'NOT sustained'} (${requestsFailed} failed, ${notArrived} not arrived ` +
+          `${CEILING_DRAIN_MS} ms after the last send, sent at ${achievedSendRate}/s; p50 ${p50Ms} ms, p95 ${p95Ms} ms)`,
+      );
+      if (!sustained) break;
+      // Let what is still in flight settle before the next step.
+      await sleep(500);
+    }
+    const ceilingEventsPerSecond = steps.filter((step) => step.sustained).at(-1)?.rate ?? 0;
+    progress(section, `ceiling: ${ceilingEventsPerSecond} events/s`);
+    return {
+      ceilingEventsPerSecond,
+      steps,
+      details: {
+        stepSeconds: CEILING_STEP_SECONDS,
+        drainMs: CEILING_DRAIN_MS,
+        p95LimitMs: CEILING_P95_LIMIT_MS,
+        pollers: CEILING_POLLERS,
+        dynamodbRequestsPerSecond: Math.round(dynamoRequestsPerSecond),
+      },
+    };
   } finally {
     await local.stop();
   }
