@@ -58,7 +58,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   Object.assign(process.env, handlerEnvironment(resources, options.policy), options.env ?? {});
   const within = options.instrument ?? (<T>(_fn: LocalFunction, run: () => T): T => run());
   const api = await within('api', () => import('../lambdas/api/handler.ts'));
-  const delivery = await within('delivery', () => import('../lambdas/delivery/handler.ts'));
+  // One copy of the delivery function per poller: on AWS each concurrent batch runs in an
+  // execution environment of its own, with its own worker (and its limit of requests in flight
+  // per endpoint, its secret cache and its connections); one module shared by every poller
+  // would be one environment handling several batches at once, which Lambda never does.
+  const pollers = options.pollers ?? 2;
+  const deliveries: DeliveryModule[] = [];
+  for (let copy = 0; copy < pollers; copy++) {
+    deliveries.push(await within('delivery', () => importDeliveryCopy(copy)));
+  }
   const sweeper = await within('sweeper', () => import('../lambdas/sweeper/handler.ts'));
   const sweep = () => within('sweeper', () => sweeper.handler());
   const sweepTimer = setInterval(
@@ -67,14 +75,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   );
   sweepTimer.unref();
   const apiHandler: typeof api.handler = (event) => within('api', () => api.handler(event));
-  const deliveryHandler: typeof delivery.handler = (event) =>
-    within('delivery', () => delivery.handler(event));
+  const deliveryHandlers = deliveries.map(
+    (delivery): DeliveryModule['handler'] =>
+      (event) =>
+        within('delivery', () => delivery.handler(event)),
+  );
   const { server, url } = await startApiServer(apiHandler, options.port);
-  const poller = startPoller(deliveryHandler, {
+  const poller = startPoller(deliveryHandlers, {
     endpoint: resources.endpoints.sqs,
     region: resources.region,
     queueUrl: resources.deliveryQueueUrl,
-    concurrency: options.pollers ?? 2,
+    concurrency: pollers,
     ...(options.onPollError ? { onError: options.onPollError } : {}),
   });
   return {
@@ -88,6 +99,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await closeServer(server);
     },
   };
+}
+
+type DeliveryModule = typeof import('../lambdas/delivery/handler.ts');
+
+/**
+ * A fresh instance of the delivery function's module (copy 0 is the one a plain import gets):
+ * a module URL with its own query is a module of its own to Node, with its own module-scope
+ * worker. What it imports (the SDK clients, the configuration) stays shared: one process's
+ * connections to the emulators serve every copy.
+ */
+async function importDeliveryCopy(copy: number): Promise<DeliveryModule> {
+  if (copy === 0) return import('../lambdas/delivery/handler.ts');
+  const url = new URL('../lambdas/delivery/handler.ts', import.meta.url);
+  url.searchParams.set('copy', String(copy));
+  return (await import(url.href)) as DeliveryModule;
 }
 
 function closeServer(server: Server): Promise<void> {

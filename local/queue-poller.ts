@@ -4,10 +4,12 @@
  * did not report as batch item failures, and leave those to come back when SQS says so.
  * A handler that throws leaves the whole batch, as Lambda does.
  *
- * Deletes are gathered across the pollers into DeleteMessageBatch requests of up to ten
- * (waiting at most {@link DELETE_GATHER_MS}), and a poller does not wait for them before it
- * receives again: at tens of events per second most batches hold one message, and one delete
- * per batch was a third of the emulator's SQS requests. A message is still deleted only after
+ * Deletes are gathered across the pollers into DeleteMessageBatch requests of up to ten, and a
+ * poller does not wait for them before it receives again: at tens of events per second most
+ * batches hold one message, and one delete per batch was a third of the emulator's SQS
+ * requests. Done records wait for a delete only while another batch is still in the handler
+ * (its records share the request), and at most {@link DELETE_GATHER_MS}; with no other batch
+ * in the handler they are deleted at once, as before. A message is still deleted only after
  * the handler reported it done; one whose delete is lost (the process dies first, or the
  * request fails) comes back after the visibility timeout, and the worker finds it delivered.
  */
@@ -25,7 +27,7 @@ import { EMULATOR_CREDENTIALS } from './provision.ts';
 type DeliveryHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
 /** The longest a handled message waits for others to share its DeleteMessageBatch. */
-export const DELETE_GATHER_MS = 100;
+export const DELETE_GATHER_MS = 50;
 
 /** SQS's limit on entries per DeleteMessageBatch. */
 const DELETE_BATCH_MAX = 10;
@@ -35,11 +37,16 @@ export interface PollerOptions {
   readonly region: string;
   readonly queueUrl: string;
   readonly queueArn?: string;
-  /** Concurrent pollers, like the mapping's concurrency. @default 2 */
+  /**
+   * Concurrent pollers, like the mapping's concurrency.
+   * @default the number of handlers given, else 2
+   */
   readonly concurrency?: number;
   readonly batchSize?: number;
   /** Long-poll wait in seconds. @default 1 */
   readonly waitSeconds?: number;
+  /** The longest done records wait for other batches to share their delete. @default DELETE_GATHER_MS */
+  readonly deleteGatherMs?: number;
   readonly onError?: (error: Error) => void;
 }
 
@@ -74,7 +81,7 @@ export interface Poller {
 
 /**
  * Gathers receipt handles into DeleteMessageBatch requests: a request goes out as soon as ten
- * are waiting, or {@link DELETE_GATHER_MS} after the first one came.
+ * are waiting, or no batch is left in the handler, or `gatherMs` after the first one came.
  */
 class DeleteGatherer {
   private waiting: string[] = [];
@@ -85,12 +92,16 @@ class DeleteGatherer {
   constructor(
     private readonly send: (receiptHandles: string[]) => Promise<void>,
     private readonly onError: (error: Error) => void,
+    private readonly gatherMs: number,
   ) {}
 
-  add(receiptHandles: readonly string[]): void {
+  /** Adds the done records of a batch; `batchesInHandler` is how many others are still being handled. */
+  add(receiptHandles: readonly string[], batchesInHandler: number): void {
     this.waiting.push(...receiptHandles);
     while (this.waiting.length >= DELETE_BATCH_MAX) this.flush();
-    if (this.waiting.length > 0) this.timer ??= setTimeout(() => this.flushAll(), DELETE_GATHER_MS);
+    if (this.waiting.length === 0) return;
+    if (batchesInHandler === 0) this.flushAll();
+    else this.timer ??= setTimeout(() => this.flushAll(), this.gatherMs);
   }
 
   /** Sends whatever is waiting now and resolves once every request sent has finished. */
@@ -113,12 +124,22 @@ class DeleteGatherer {
     this.sending.add(sent);
     void sent.finally(() => this.sending.delete(sent));
     if (this.waiting.length > 0 && this.waiting.length < DELETE_BATCH_MAX) {
-      this.timer = setTimeout(() => this.flushAll(), DELETE_GATHER_MS);
+      this.timer = setTimeout(() => this.flushAll(), this.gatherMs);
     }
   }
 }
 
-export function startPoller(handler: DeliveryHandler, options: PollerOptions): Poller {
+/**
+ * Starts `concurrency` polling loops. Given several handlers (copies of the delivery function,
+ * as separate Lambda execution environments are), loop `i` calls `handlers[i % length]` only,
+ * so each copy handles one batch at a time, as one environment does.
+ */
+export function startPoller(
+  handlers: DeliveryHandler | readonly DeliveryHandler[],
+  options: PollerOptions,
+): Poller {
+  const copies = typeof handlers === 'function' ? [handlers] : handlers;
+  if (copies.length === 0) throw new Error('startPoller needs a handler');
   const sqs = new SQSClient({
     endpoint: options.endpoint,
     region: options.region,
@@ -129,6 +150,7 @@ export function startPoller(handler: DeliveryHandler, options: PollerOptions): P
   let batches = 0;
   let receives = 0;
   let emptyReceives = 0;
+  let inHandler = 0;
   const deletes = new DeleteGatherer(
     async (receiptHandles) => {
       await sqs.send(
@@ -142,8 +164,9 @@ export function startPoller(handler: DeliveryHandler, options: PollerOptions): P
       );
     },
     (error) => options.onError?.(error),
+    options.deleteGatherMs ?? DELETE_GATHER_MS,
   );
-  const loop = async (): Promise<void> => {
+  const loop = async (handler: DeliveryHandler): Promise<void> => {
     while (running) {
       try {
         receives++;
@@ -161,11 +184,19 @@ export function startPoller(handler: DeliveryHandler, options: PollerOptions): P
         }
         batches++;
         const records = Messages.map((message) => toRecord(message, queueArn, options.region));
-        const { batchItemFailures } = await handler({ Records: records });
-        const failed = new Set(batchItemFailures.map((failure) => failure.itemIdentifier));
-        deletes.add(
-          records.filter((record) => !failed.has(record.messageId)).map((record) => record.receiptHandle),
-        );
+        let done: string[] = [];
+        inHandler++;
+        try {
+          const { batchItemFailures } = await handler({ Records: records });
+          const failed = new Set(batchItemFailures.map((failure) => failure.itemIdentifier));
+          done = records
+            .filter((record) => !failed.has(record.messageId))
+            .map((record) => record.receiptHandle);
+        } finally {
+          inHandler--;
+          // Also when the handler threw (nothing of this batch is deleted): others may be waiting.
+          deletes.add(done, inHandler);
+        }
       } catch (error) {
         if (!running) break;
         options.onError?.(error as Error);
@@ -173,7 +204,10 @@ export function startPoller(handler: DeliveryHandler, options: PollerOptions): P
       }
     }
   };
-  const loops = Array.from({ length: options.concurrency ?? 2 }, () => loop());
+  const concurrency = options.concurrency ?? (typeof handlers === 'function' ? 2 : copies.length);
+  const loops = Array.from({ length: concurrency }, (_, index) =>
+    loop(copies[index % copies.length] as DeliveryHandler),
+  );
   return {
     get batches() {
       return batches;
