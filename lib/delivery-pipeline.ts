@@ -6,6 +6,9 @@ import {
   type BreakerPolicy,
   breakerPolicyEnv,
   DEFAULT_BREAKER_POLICY,
+  DEFAULT_ISOLATION,
+  type IsolationSettings,
+  isolationEnv,
   DELIVERY_BATCH_SIZE,
   DELIVERY_FUNCTION_TIMEOUT_SECONDS,
   DELIVERY_MAX_CONCURRENCY,
@@ -39,9 +42,10 @@ const DELIVERY_ACCESS = {
   endpoints: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // Event checks: an event with a key still not queued when its check comes back is handed to the sweep.
   events: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  // Backoff: a failed record's visibility is set to the next delay. The event source mapping
-  // adds what it needs to poll (ReceiveMessage, DeleteMessage, ...) through grantConsumeMessages.
-  deliveryQueue: ['sqs:ChangeMessageVisibility'],
+  // Backoff: a failed record's visibility is set to the next delay. SendMessage: releasing an
+  // endpoint's backlog (its deliveries, and the next release). The event source mapping adds
+  // what it needs to poll (ReceiveMessage, DeleteMessage, ...) through grantConsumeMessages.
+  deliveryQueue: ['sqs:ChangeMessageVisibility', 'sqs:SendMessage'],
   // Permanent failures (e.g. 410 Gone) are parked without waiting for the receive budget.
   deadLetterQueue: ['sqs:SendMessage'],
   endpointSecrets: ['secretsmanager:GetSecretValue'],
@@ -61,6 +65,10 @@ export interface DeliveryPipelineProps {
   readonly breakerPolicy?: BreakerPolicy;
   /** Tables the delivery function reads and writes. */
   readonly storage: Storage;
+  /** Most function instances the event source mapping runs at once (2 to 1000). @default DELIVERY_MAX_CONCURRENCY */
+  readonly maxConcurrency?: number;
+  /** Backlog release rate and short-wait window, written into the function's environment. @default DEFAULT_ISOLATION */
+  readonly isolation?: IsolationSettings;
   /** Name prefix of the per-endpoint signing secrets, e.g. `webhooks/<stack>/endpoints`. */
   readonly endpointSecretPrefix: string;
   /**
@@ -91,6 +99,10 @@ export class DeliveryPipeline extends Construct {
   constructor(scope: Construct, id: string, props: DeliveryPipelineProps) {
     super(scope, id);
     assertScheduleFitsQueue(props.retryPolicy);
+    const maxConcurrency = props.maxConcurrency ?? DELIVERY_MAX_CONCURRENCY;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+      throw new Error(`deliveryMaxConcurrency must be a whole number from 2 to 1000 (SQS event source mapping), got ${maxConcurrency}`);
+    }
     const deliveryQueueName = props.deliveryQueueName ?? `${Stack.of(this).stackName}-delivery`;
     if (!Token.isUnresolved(deliveryQueueName) && deliveryQueueName.length > 80) {
       throw new Error(
@@ -138,10 +150,13 @@ export class DeliveryPipeline extends Construct {
       environment: {
         ...retryPolicyEnv(props.retryPolicy),
         ...breakerPolicyEnv(props.breakerPolicy ?? DEFAULT_BREAKER_POLICY),
+        ...isolationEnv(props.isolation ?? DEFAULT_ISOLATION),
       },
     });
     const { storage } = props;
     this.function.bindTable(storage.deliveries, DELIVERIES_TABLE.envVar, DELIVERY_ACCESS.deliveries);
+    // The backlog release reads an endpoint's held deliveries, oldest first, from the byWait index.
+    this.function.grantIndexQuery(storage.deliveries, ['byWait']);
     this.function.bindTable(storage.attempts, ATTEMPTS_TABLE.envVar, DELIVERY_ACCESS.attempts);
     this.function.bindTable(storage.endpoints, ENDPOINTS_TABLE.envVar, DELIVERY_ACCESS.endpoints);
     this.function.bindTable(storage.events, EVENTS_TABLE.envVar, DELIVERY_ACCESS.events);
@@ -157,7 +172,7 @@ export class DeliveryPipeline extends Construct {
       new SqsEventSource(this.queue, {
         batchSize: DELIVERY_BATCH_SIZE,
         // Bounds the whole fleet, and with it the load any one receiver sees.
-        maxConcurrency: DELIVERY_MAX_CONCURRENCY,
+        maxConcurrency,
         // One failed record must not send its whole batch back.
         reportBatchItemFailures: true,
         // No batching window: a delivery starts as soon as its message is queued.

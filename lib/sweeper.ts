@@ -5,7 +5,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SWEEP_FUNCTION_TIMEOUT_SECONDS, SWEEP_INTERVAL_MINUTES } from '../lambdas/core/config.ts';
-import { ENV, EVENTS_TABLE } from '../lambdas/core/schema.ts';
+import { DELIVERIES_TABLE, ENDPOINTS_TABLE, ENV, EVENTS_TABLE } from '../lambdas/core/schema.ts';
 import { WebhookFunction } from './webhook-function.ts';
 
 /**
@@ -15,6 +15,11 @@ import { WebhookFunction } from './webhook-function.ts';
 const SWEEPER_ACCESS = {
   // Read, claim and mark each event found in the sparse bySweep index (Query on the index only).
   events: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // Claim each due retry found in the byWait index (Query on the index only).
+  deliveries: ['dynamodb:UpdateItem'],
+  // Only the byBacklog index is read (Query on the index only); nothing on the table itself.
+  endpoints: [],
+  // The messages of events left accepted and of due retries, and backlog releases.
   deliveryQueue: ['sqs:SendMessage'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -25,6 +30,10 @@ export const SWEEPER_SERVICE_NAME = 'webhooks-sweeper';
 export interface SweeperProps {
   /** The events table, with its `bySweep` index. */
   readonly events: dynamodb.ITable;
+  /** The deliveries table, with its `byWait` index (due retries). */
+  readonly deliveries: dynamodb.ITable;
+  /** The endpoints table, with its `byBacklog` index. */
+  readonly endpoints: dynamodb.ITable;
   /** Where the sweep sends the messages of events left accepted. */
   readonly deliveryQueue: sqs.IQueue;
 }
@@ -45,12 +54,16 @@ export class Sweeper extends Construct {
     this.function = new WebhookFunction(this, 'Function', {
       entry: 'lambdas/sweeper/handler.ts',
       serviceName: SWEEPER_SERVICE_NAME,
-      description: 'Queues events left accepted (not every delivery message sent)',
+      description: 'Queues events left accepted, sends retries whose long wait is over, releases backlogs',
       timeout: Duration.seconds(SWEEP_FUNCTION_TIMEOUT_SECONDS),
     });
     const indexName = EVENTS_TABLE.indexes[0]?.indexName ?? 'bySweep';
     this.function.bindTable(props.events, EVENTS_TABLE.envVar, SWEEPER_ACCESS.events);
     this.function.grantIndexQuery(props.events, [indexName]);
+    this.function.bindTable(props.deliveries, DELIVERIES_TABLE.envVar, SWEEPER_ACCESS.deliveries);
+    this.function.grantIndexQuery(props.deliveries, ['byWait']);
+    this.function.bindTable(props.endpoints, ENDPOINTS_TABLE.envVar, SWEEPER_ACCESS.endpoints);
+    this.function.grantIndexQuery(props.endpoints, ['byBacklog']);
     this.function.bindQueue(props.deliveryQueue, ENV.deliveryQueueUrl, SWEEPER_ACCESS.deliveryQueue);
 
     this.schedule = new events.Rule(this, 'Schedule', {

@@ -147,7 +147,10 @@ export class WebhookFunction extends NodejsFunction {
     indexNames: readonly string[] = [],
   ): void {
     this.addEnvironment(envVar, table.tableName);
-    iam.Grant.addToPrincipal({ grantee: this, actions: [...actions], resourceArns: [table.tableArn] });
+    // No actions: the function only names the table (for an index query granted separately).
+    if (actions.length > 0) {
+      iam.Grant.addToPrincipal({ grantee: this, actions: [...actions], resourceArns: [table.tableArn] });
+    }
     const indexActions = actions.filter((action) => INDEX_ACTIONS.has(action));
     if (indexActions.length > 0 && indexNames.length > 0) {
       iam.Grant.addToPrincipal({

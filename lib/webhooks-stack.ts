@@ -1,6 +1,12 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { type RetryPolicy, retryPolicyFromEnv } from '../lambdas/core/config.ts';
+import {
+  DELIVERY_MAX_CONCURRENCY,
+  DEFAULT_ISOLATION,
+  type IsolationSettings,
+  type RetryPolicy,
+  retryPolicyFromEnv,
+} from '../lambdas/core/config.ts';
 import { ApiKeys } from './api-keys.ts';
 import { DELIVERY_SERVICE_NAME, DeliveryPipeline } from './delivery-pipeline.ts';
 import { API_SERVICE_NAME, IngestApi } from './ingest-api.ts';
@@ -16,6 +22,17 @@ export interface WebhooksStackProps extends StackProps {
    * @default the defaults of `lambdas/core/config.ts`
    */
   readonly retryPolicy?: RetryPolicy;
+  /**
+   * Most delivery function instances the event source mapping runs at once (2 to 1000): bounds
+   * the whole fleet, and with it the load any one receiver sees.
+   * @default DELIVERY_MAX_CONCURRENCY (10)
+   */
+  readonly deliveryMaxConcurrency?: number;
+  /**
+   * Backlog release rate per endpoint and the short-wait window (see lambdas/core/config.ts).
+   * @default DEFAULT_ISOLATION (25 per second; waits over 15 minutes leave the queue)
+   */
+  readonly isolation?: Partial<IsolationSettings>;
 }
 
 /**
@@ -48,6 +65,8 @@ export class WebhooksStack extends Stack {
 
     this.delivery = new DeliveryPipeline(this, 'Delivery', {
       retryPolicy,
+      maxConcurrency: props.deliveryMaxConcurrency ?? DELIVERY_MAX_CONCURRENCY,
+      isolation: { ...DEFAULT_ISOLATION, ...props.isolation },
       storage: this.storage,
       endpointSecretPrefix,
     });
@@ -65,6 +84,8 @@ export class WebhooksStack extends Stack {
 
     this.sweeper = new Sweeper(this, 'Sweeper', {
       events: this.storage.events,
+      deliveries: this.storage.deliveries,
+      endpoints: this.storage.endpoints,
       deliveryQueue: this.delivery.queue,
     });
 

@@ -58,6 +58,8 @@ export function fakeDeps(
       deadLetter: async () => {
         counters.deadLettered++;
       },
+      release: async () => {},
+      enqueue: async () => [],
     },
     counters,
   };

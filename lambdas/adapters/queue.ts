@@ -9,7 +9,13 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { SQS_MAX_BATCH_BYTES, SQS_MAX_BATCH_ENTRIES } from '../core/config.ts';
-import { type DeliveryMessage, encodeEventCheck, encodeMessage, messageBytes } from '../core/payload.ts';
+import {
+  type DeliveryMessage,
+  encodeEventCheck,
+  encodeMessage,
+  encodeRelease,
+  messageBytes,
+} from '../core/payload.ts';
 import { sqs } from './clients.ts';
 
 /**
@@ -43,6 +49,8 @@ export interface EnqueueOptions {
   readonly deadlineMs?: number;
   /** Rounds of sending what SQS refused or failed to take. @default 3 */
   readonly rounds?: number;
+  /** Per-message delay (SQS DelaySeconds, 0 to 900) by position in `messages`: a backlog's release spreads it. */
+  readonly delaySeconds?: (index: number) => number;
 }
 
 /**
@@ -57,7 +65,11 @@ export async function enqueueDeliveries(
   options: EnqueueOptions = {},
 ): Promise<string[]> {
   const rounds = options.rounds ?? 3;
-  let pending = messages.map((message) => ({ message, encoded: encodeMessage(message) }));
+  let pending = messages.map((message, index) => ({
+    message,
+    encoded: encodeMessage(message),
+    delay: options.delaySeconds ? Math.min(900, Math.max(0, Math.floor(options.delaySeconds(index)))) : 0,
+  }));
   for (let round = 0; round < rounds && pending.length > 0; round++) {
     if (options.deadlineMs !== undefined && Date.now() >= options.deadlineMs) break;
     if (round > 0) await sleep(Math.min(100 * 2 ** round, remaining(options.deadlineMs)));
@@ -67,7 +79,13 @@ export async function enqueueDeliveries(
           const { Failed = [] } = await sqs.send(
             new SendMessageBatchCommand({
               QueueUrl: queueUrl,
-              Entries: chunk.map((entry, index) => ({ Id: String(index), MessageBody: entry.encoded })),
+              Entries: chunk.map((entry, index) => ({
+                Id: String(index),
+                MessageBody: entry.encoded,
+                // Fair queues: one endpoint's backlog does not raise the others' dwell time.
+                MessageGroupId: entry.message.endpointId,
+                ...(entry.delay > 0 ? { DelaySeconds: entry.delay } : {}),
+              })),
             }),
             abortAt(options.deadlineMs),
           );
@@ -96,7 +114,25 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sends one message (a manual retry). */
 export async function enqueueOne(queueUrl: string, message: DeliveryMessage): Promise<void> {
-  await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: encodeMessage(message) }));
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: encodeMessage(message),
+      MessageGroupId: message.endpointId,
+    }),
+  );
+}
+
+/** Queues the release of an endpoint's backlog, after `delaySeconds` (see lambdas/delivery/backlog.ts). */
+export async function sendRelease(queueUrl: string, endpointId: string, delaySeconds = 0): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: encodeRelease(endpointId),
+      MessageGroupId: endpointId,
+      ...(delaySeconds > 0 ? { DelaySeconds: Math.min(900, Math.floor(delaySeconds)) } : {}),
+    }),
+  );
 }
 
 /**

@@ -15,6 +15,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DELIVERY_RETENTION_SECONDS, EVENT_RETENTION_SECONDS } from '../core/config.ts';
 import { ATTEMPTS_TABLE, DELIVERIES_TABLE, ENDPOINTS_TABLE, EVENTS_TABLE } from '../core/schema.ts';
+
+const WAIT_INDEX = DELIVERIES_TABLE.indexes.find((index) => index.indexName === 'byWait')?.indexName;
+
 import type { DeliveryStatus } from '../core/validation.ts';
 import { documents } from './clients.ts';
 
@@ -52,7 +55,16 @@ export interface EndpointRecord {
   /** Epoch ms until which the circuit is open (see lambdas/core/circuit-breaker.ts). */
   readonly circuitOpenUntil?: number;
   readonly disabledReason?: string;
+  /** Deliveries per second at most, across every worker (released from its backlog at that rate). */
+  readonly rateLimit?: number;
+  /** Set while the endpoint has held deliveries (the sparse `byBacklog` index). */
+  readonly backlogShard?: string;
+  /** Epoch ms until which one worker is releasing the endpoint's backlog. */
+  readonly releaseLeaseUntil?: number;
 }
+
+/** The partition of the sparse `byBacklog` index: endpoints with held deliveries. */
+export const BACKLOG_SHARD = 'held';
 
 /**
  * Where an event is in its lifecycle: `accepted` (stored, not every delivery message sent yet)
@@ -113,6 +125,36 @@ export interface DeliveryRecord {
   readonly nextAttemptAt?: string;
   readonly redrives?: number;
   readonly retryQueuedAt?: string;
+  /**
+   * Attempts made before the current schedule began (it begins again when a dead delivery is
+   * redriven or one is retried by hand): the budget counts `attempts - scheduleBase`.
+   */
+  readonly scheduleBase?: number;
+  /** While waiting outside the queue (the sparse `byWait` index): see lambdas/core/schema.ts. */
+  readonly waitKey?: string;
+  readonly waitAt?: string;
+  /** While held in its endpoint's backlog: why (`circuit_open`, `rate_limited`) and since when. */
+  readonly heldReason?: string;
+  readonly heldAtMs?: number;
+}
+
+/** `byWait` partition of retries waiting for their time. */
+export const DUE_WAIT_KEY = 'due';
+
+/** `byWait` partition of an endpoint's backlog. */
+export const heldWaitKey = (endpointId: string): string => `held#${endpointId}`;
+
+/** `byWait` sort key of a due time: epoch ms, zero-padded so that text order is time order. */
+export const dueWaitAt = (epochMs: number): string =>
+  String(Math.max(0, Math.floor(epochMs))).padStart(15, '0');
+
+/** The key fields every delivery write carries (the record may not exist yet). */
+export interface DeliveryKey {
+  readonly endpointId: string;
+  readonly id: string;
+  readonly eventId: string;
+  readonly eventType: string;
+  readonly createdAtMs: number;
 }
 
 /** A page of results and the opaque cursor to the next one. */
@@ -359,6 +401,97 @@ export class Store {
     }
   }
 
+  /**
+   * Lists the endpoint in the sparse `byBacklog` index (it has held deliveries). A no-op write
+   * is skipped: false when it was listed already (or is gone).
+   */
+  async markBacklog(id: string): Promise<boolean> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('endpoints'),
+          Key: { pk: ENDPOINT_PARTITION, id },
+          UpdateExpression: 'SET backlogShard = :shard',
+          ConditionExpression: 'attribute_exists(id) AND attribute_not_exists(backlogShard)',
+          ExpressionAttributeValues: { ':shard': BACKLOG_SHARD },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Takes the endpoint out of the `byBacklog` index (its backlog is empty) and ends the release lease. */
+  async clearBacklog(id: string): Promise<void> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('endpoints'),
+          Key: { pk: ENDPOINT_PARTITION, id },
+          UpdateExpression: 'REMOVE backlogShard, releaseLeaseUntil',
+          ConditionExpression: 'attribute_exists(id)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /** Endpoints with held deliveries (one Query of the sparse `byBacklog` index). */
+  async endpointsWithBacklog(limit: number): Promise<EndpointRecord[]> {
+    const { Items = [] } = await documents.send(
+      new QueryCommand({
+        TableName: this.tableName('endpoints'),
+        IndexName: ENDPOINTS_TABLE.indexes[0]?.indexName,
+        KeyConditionExpression: 'backlogShard = :shard',
+        ExpressionAttributeValues: { ':shard': BACKLOG_SHARD },
+        Limit: limit,
+      }),
+    );
+    return Items as EndpointRecord[];
+  }
+
+  /**
+   * Claims the release of an endpoint's backlog until `untilMs`: one releaser at a time, so the
+   * release rate holds across every worker. False while another holds it.
+   */
+  async claimRelease(id: string, nowMs: number, untilMs: number): Promise<boolean> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('endpoints'),
+          Key: { pk: ENDPOINT_PARTITION, id },
+          UpdateExpression: 'SET releaseLeaseUntil = :until',
+          ConditionExpression:
+            'attribute_exists(id) AND (attribute_not_exists(releaseLeaseUntil) OR releaseLeaseUntil < :now)',
+          ExpressionAttributeValues: { ':until': untilMs, ':now': nowMs },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Ends a release lease early (an operator action wants the backlog released now). */
+  async endRelease(id: string): Promise<void> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('endpoints'),
+          Key: { pk: ENDPOINT_PARTITION, id },
+          UpdateExpression: 'REMOVE releaseLeaseUntil',
+          ConditionExpression: 'attribute_exists(id)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   // --- events ----------------------------------------------------------------------------
 
   /**
@@ -506,6 +639,13 @@ export class Store {
     status: DeliveryStatus;
     attempt: AttemptRecord;
     nextAttemptAt?: string;
+    /**
+     * The retry waits outside the queue until then (a wait over SHORT_WAIT_MAX_SECONDS): the
+     * record enters the `byWait` index, where the sweep finds it at its time.
+     */
+    dueAtMs?: number;
+    /** A new schedule begins with this attempt (a redrive or a manual retry): its base. */
+    scheduleBase?: number;
     redrive: boolean;
   }): Promise<number | undefined> {
     const values: Record<string, unknown> = {
@@ -526,7 +666,20 @@ export class Store {
       'expiresAt = :expiresAt',
     ];
     // retryQueuedAt stays: it is the double-click guard for MANUAL_RETRY_COOLDOWN_SECONDS.
-    const removes: string[] = [];
+    const removes: string[] = ['heldReason', 'heldAtMs'];
+    if (input.scheduleBase !== undefined) {
+      sets.push('scheduleBase = :base');
+      values[':base'] = input.scheduleBase;
+    }
+    // An outcome ends any wait outside the queue (the due retry that was sent, a released
+    // backlog entry), unless it starts a new long wait.
+    if (input.status === 'failed' && input.dueAtMs !== undefined) {
+      sets.push('waitKey = :waitKey', 'waitAt = :waitAt');
+      values[':waitKey'] = DUE_WAIT_KEY;
+      values[':waitAt'] = dueWaitAt(input.dueAtMs);
+    } else {
+      removes.push('waitKey', 'waitAt');
+    }
     if (input.status === 'delivered') {
       sets.push('deliveredAt = :deliveredAt');
       values[':deliveredAt'] = input.attempt.at;
@@ -563,6 +716,154 @@ export class Store {
       return Number(Attributes?.attempts ?? 1);
     } catch (error) {
       if (failure && isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Holds a delivery in its endpoint's backlog (the `byWait` index, oldest first) instead of
+   * keeping its message in flight: the circuit is open, or the endpoint is over its rateLimit.
+   * No attempt is counted. A delivery with no record yet gets one, `pending`. Never touches a
+   * delivered record (false then: a copy delivered it).
+   */
+  async holdDelivery(key: DeliveryKey, reason: string, nowMs: number): Promise<boolean> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('deliveries'),
+          Key: { endpointId: key.endpointId, id: key.id },
+          UpdateExpression:
+            'SET #status = if_not_exists(#status, :pending), failedKey = if_not_exists(failedKey, :pendingKey), ' +
+            'eventId = :eventId, eventType = :eventType, createdAtMs = :createdAtMs, ' +
+            'waitKey = :waitKey, waitAt = :id, heldReason = :reason, heldAtMs = :now, ' +
+            'expiresAt = :expiresAt ADD attempts :zero',
+          ConditionExpression: 'attribute_not_exists(#status) OR #status <> :delivered',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':pending': 'pending',
+            ':pendingKey': `${key.endpointId}#pending`,
+            ':delivered': 'delivered',
+            ':eventId': key.eventId,
+            ':eventType': key.eventType,
+            ':createdAtMs': key.createdAtMs,
+            ':waitKey': heldWaitKey(key.endpointId),
+            ':id': key.id,
+            ':reason': reason,
+            ':now': nowMs,
+            ':expiresAt': epochSeconds(nowMs) + DELIVERY_RETENTION_SECONDS,
+            ':zero': 0,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The oldest held deliveries of an endpoint, up to `limit`. */
+  async heldDeliveries(endpointId: string, limit: number): Promise<DeliveryRecord[]> {
+    const { Items = [] } = await documents.send(
+      new QueryCommand({
+        TableName: this.tableName('deliveries'),
+        IndexName: WAIT_INDEX,
+        KeyConditionExpression: 'waitKey = :key',
+        ExpressionAttributeValues: { ':key': heldWaitKey(endpointId) },
+        Limit: limit,
+      }),
+    );
+    return Items as DeliveryRecord[];
+  }
+
+  /**
+   * Takes a released delivery out of the backlog, if it is still the hold that was released
+   * (`heldAtMs`): its message is already queued, so a newer hold must not be undone.
+   */
+  async unholdDelivery(endpointId: string, id: string, heldAtMs: number): Promise<void> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('deliveries'),
+          Key: { endpointId, id },
+          UpdateExpression: 'REMOVE waitKey, waitAt, heldReason, heldAtMs',
+          ConditionExpression: 'heldAtMs = :seen',
+          ExpressionAttributeValues: { ':seen': heldAtMs },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * The size of an endpoint's backlog and its oldest entry: a COUNT Query of its `byWait`
+   * partition (keys only, so about 4 KB of read per 40 held deliveries), at most `maxPages`
+   * pages; `complete` is false when it stopped there.
+   */
+  async backlogStats(
+    endpointId: string,
+    maxPages = 10,
+  ): Promise<{ size: number; complete: boolean; oldest?: DeliveryRecord }> {
+    const [oldest] = await this.heldDeliveries(endpointId, 1);
+    let size = 0;
+    let start: Record<string, unknown> | undefined;
+    let pages = 0;
+    do {
+      const { Count = 0, LastEvaluatedKey } = await documents.send(
+        new QueryCommand({
+          TableName: this.tableName('deliveries'),
+          IndexName: WAIT_INDEX,
+          KeyConditionExpression: 'waitKey = :key',
+          ExpressionAttributeValues: { ':key': heldWaitKey(endpointId) },
+          Select: 'COUNT',
+          ExclusiveStartKey: start,
+        }),
+      );
+      size += Count;
+      start = LastEvaluatedKey;
+      pages++;
+    } while (start && pages < maxPages);
+    return { size, complete: start === undefined, ...(oldest ? { oldest } : {}) };
+  }
+
+  /** Retries whose long wait is over (one Query of the `byWait` index), soonest first. */
+  async dueDeliveries(nowMs: number, limit: number): Promise<DeliveryRecord[]> {
+    const { Items = [] } = await documents.send(
+      new QueryCommand({
+        TableName: this.tableName('deliveries'),
+        IndexName: WAIT_INDEX,
+        KeyConditionExpression: 'waitKey = :key AND waitAt <= :now',
+        ExpressionAttributeValues: { ':key': DUE_WAIT_KEY, ':now': dueWaitAt(nowMs) },
+        Limit: limit,
+      }),
+    );
+    return Items as DeliveryRecord[];
+  }
+
+  /**
+   * Claims a due retry for sending: moves its due time from the one seen to `untilMs` (not out
+   * of the index: if its message is lost, it is due again then). False if another sweep took it
+   * or its outcome came meanwhile.
+   */
+  async claimDue(endpointId: string, id: string, seenWaitAt: string, untilMs: number): Promise<boolean> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('deliveries'),
+          Key: { endpointId, id },
+          UpdateExpression: 'SET waitAt = :until',
+          ConditionExpression: 'waitKey = :due AND waitAt = :seen',
+          ExpressionAttributeValues: {
+            ':until': dueWaitAt(untilMs),
+            ':due': DUE_WAIT_KEY,
+            ':seen': seenWaitAt,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }

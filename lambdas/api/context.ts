@@ -23,6 +23,8 @@ export interface ApiDeps {
     /** Sends messages until the deadline; resolves to the delivery ids that did not go out. */
     enqueue(messages: readonly DeliveryMessage[], options: { deadlineMs: number }): Promise<string[]>;
     enqueueOne(message: DeliveryMessage): Promise<void>;
+    /** Queues the release of an endpoint's backlog (see lambdas/delivery/backlog.ts). */
+    release(endpointId: string): Promise<void>;
     /** Schedules the event checks of events sent with an Idempotency-Key. */
     scheduleEventChecks(eventIds: readonly string[]): Promise<void>;
     /** Messages in the dead-letter queue, visible and in flight. */

@@ -7,7 +7,13 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { redriveDeadLetters } from '../adapters/dlq.ts';
 import { requireEnv } from '../adapters/env.ts';
-import { enqueueDeliveries, enqueueOne, queueDepth, sendEventChecks } from '../adapters/queue.ts';
+import {
+  enqueueDeliveries,
+  enqueueOne,
+  queueDepth,
+  sendEventChecks,
+  sendRelease,
+} from '../adapters/queue.ts';
 import { ApiKeyHashes, EndpointSecrets } from '../adapters/secrets.ts';
 import { Store } from '../adapters/store.ts';
 import { eventCheckDelayFromEnv } from '../core/config.ts';
@@ -28,6 +34,7 @@ const app = new ApiApp({
   queue: {
     enqueue: (messages, options) => enqueueDeliveries(queueUrl, messages, options),
     enqueueOne: (message) => enqueueOne(queueUrl, message),
+    release: (endpointId) => sendRelease(queueUrl, endpointId),
     scheduleEventChecks: (eventIds) => sendEventChecks(queueUrl, eventIds, eventCheckDelaySeconds),
     deadLetterDepth: () => queueDepth(deadLetterQueueUrl),
     redriveDeadLetters: () => redriveDeadLetters(deadLetterQueueUrl, queueUrl),

@@ -17,6 +17,7 @@ export function publicEndpoint(endpoint: EndpointRecord) {
     failureStreak: endpoint.failureStreak ?? 0,
     failingSince: endpoint.failingSince ?? null,
     circuitOpenUntil: endpoint.circuitOpenUntil ? new Date(endpoint.circuitOpenUntil).toISOString() : null,
+    rateLimit: endpoint.rateLimit ?? null,
     createdAt: endpoint.createdAt,
     updatedAt: endpoint.updatedAt,
   };

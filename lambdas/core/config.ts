@@ -58,6 +58,81 @@ export const REQUEST_TIMEOUT_MS = 15_000;
 /** Response bytes kept per attempt (and read at most, beyond which the connection is dropped). */
 export const RESPONSE_EXCERPT_BYTES = 4 * 1024;
 
+/**
+ * An answer slower than this counts against the endpoint's circuit like a failure, even a 2xx:
+ * a receiver that takes 14 s to say 200 holds a worker's slot for all that time.
+ */
+export const SLOW_ANSWER_MS = REQUEST_TIMEOUT_MS / 2;
+
+/**
+ * The longest wait a retry spends in the delivery queue (as the message's visibility timeout).
+ * A longer wait leaves the queue: the message is deleted and the delivery's record waits in the
+ * `byWait` index until the sweep sends it again at its time. So in flight stays bounded by what
+ * fails within this window, whatever fails for days: a standard queue stops handing out
+ * messages to everyone at about 120,000 in flight.
+ */
+export const SHORT_WAIT_MAX_SECONDS = 15 * 60;
+
+/**
+ * A due retry the sweep has sent moves this far ahead in the `byWait` index, rather than out of
+ * it: if its message is lost, the sweep sends it again then. Its outcome takes it out.
+ */
+export const DUE_CLAIM_SECONDS = 15 * 60;
+
+/** Due retries one sweep sends at most (the rest are the next minute's). */
+export const SWEEP_BATCH_DUE = 1000;
+
+/**
+ * Held deliveries (an open circuit's backlog, or over an endpoint's rateLimit) released per
+ * second per endpoint once it takes deliveries again, oldest first: a consumer coming back is
+ * not flattened by its whole backlog at once. `WEBHOOKS_BACKLOG_RELEASE_PER_SECOND` overrides it.
+ */
+export const BACKLOG_RELEASE_PER_SECOND = 25;
+
+/**
+ * One release covers this many seconds of an endpoint's release rate, spread over them with
+ * SQS per-message delays; the next release is queued to come back when they are over.
+ */
+export const BACKLOG_RELEASE_WINDOW_SECONDS = 20;
+
+/** How the delivery function keeps endpoints apart; the stack writes it into its environment. */
+export interface IsolationSettings {
+  /** Backlog deliveries released per second per endpoint (see {@link BACKLOG_RELEASE_PER_SECOND}). */
+  readonly releasePerSecond: number;
+  /** Longest retry wait kept in the queue (see {@link SHORT_WAIT_MAX_SECONDS}); tests shorten it. */
+  readonly shortWaitMaxSeconds: number;
+}
+
+export const DEFAULT_ISOLATION: IsolationSettings = {
+  releasePerSecond: BACKLOG_RELEASE_PER_SECOND,
+  shortWaitMaxSeconds: SHORT_WAIT_MAX_SECONDS,
+};
+
+/** The settings in force: `WEBHOOKS_BACKLOG_RELEASE_PER_SECOND`, `WEBHOOKS_SHORT_WAIT_MAX_SECONDS`. */
+export function isolationFromEnv(env: NodeJS.ProcessEnv = process.env): IsolationSettings {
+  const shortWait = env.WEBHOOKS_SHORT_WAIT_MAX_SECONDS;
+  const shortWaitMaxSeconds = shortWait === undefined || shortWait === '' ? SHORT_WAIT_MAX_SECONDS : Number(shortWait);
+  if (!Number.isInteger(shortWaitMaxSeconds) || shortWaitMaxSeconds < 0 || shortWaitMaxSeconds > SHORT_WAIT_MAX_SECONDS) {
+    throw new Error(`WEBHOOKS_SHORT_WAIT_MAX_SECONDS must be a whole number from 0 to ${SHORT_WAIT_MAX_SECONDS}, got "${shortWait}"`);
+  }
+  return {
+    releasePerSecond: positiveInteger(
+      'WEBHOOKS_BACKLOG_RELEASE_PER_SECOND',
+      env.WEBHOOKS_BACKLOG_RELEASE_PER_SECOND,
+      BACKLOG_RELEASE_PER_SECOND,
+    ),
+    shortWaitMaxSeconds,
+  };
+}
+
+/** The environment that {@link isolationFromEnv} reads back. */
+export function isolationEnv(settings: IsolationSettings): Record<string, string> {
+  return {
+    WEBHOOKS_BACKLOG_RELEASE_PER_SECOND: String(settings.releasePerSecond),
+    WEBHOOKS_SHORT_WAIT_MAX_SECONDS: String(settings.shortWaitMaxSeconds),
+  };
+}
+
 /** Concurrent requests to one endpoint from one function instance. */
 export const MAX_IN_FLIGHT_PER_ENDPOINT = 5;
 

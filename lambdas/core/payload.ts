@@ -33,7 +33,11 @@ export interface DeliveryMessage {
   readonly createdAtMs: number;
   /** The exact bytes to sign and POST. */
   readonly body: string;
-  /** Why it was (re)queued, when not by ingest: `retry` (manual), `recover`, `redrive`. */
+  /**
+   * Why it was (re)queued, when not by ingest: `retry` (manual), `recover`, `due` (a long wait
+   * over, sent by the sweep), `released` (out of its endpoint's backlog, at the release rate),
+   * `probe` (the one delivery that tests a half-open circuit).
+   */
   readonly reason?: string;
 }
 
@@ -56,6 +60,33 @@ export interface EventCheckMessage {
 export function encodeMessage(message: DeliveryMessage): string {
   const { body, ...fields } = message;
   return `${JSON.stringify(fields)}\n${body}`;
+}
+
+/**
+ * Asks the delivery worker to release an endpoint's backlog (see lambdas/delivery/backlog.ts):
+ * queued when the endpoint takes deliveries again (a probe succeeded, an operator re-enabled it)
+ * and by the sweep for every endpoint with a backlog.
+ */
+export interface ReleaseMessage {
+  readonly kind: 'release';
+  readonly endpointId: string;
+}
+
+export function encodeRelease(endpointId: string): string {
+  return JSON.stringify({ kind: 'release', endpointId } satisfies ReleaseMessage);
+}
+
+/** A release request, or undefined if `raw` is anything else. */
+export function decodeRelease(raw: string): ReleaseMessage | undefined {
+  if (!raw.startsWith('{"kind":"release"')) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as Partial<ReleaseMessage>;
+    return parsed.kind === 'release' && typeof parsed.endpointId === 'string'
+      ? { kind: 'release', endpointId: parsed.endpointId }
+      : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function encodeEventCheck(eventId: string): string {

@@ -59,6 +59,9 @@ export const EVENTS_TABLE: TableDefinition = {
  * so "deliveries of an endpoint, newest first, since T" is a Query on the base table.
  * `failedKey` (= `endpointId#status`) is set only while a delivery is failed, dead or queued
  * by hand, so the `byFailure` index is sparse: the happy path writes no index entry.
+ * `waitKey`/`waitAt` are set only while a delivery waits outside the queue (the sparse `byWait`
+ * index): `due` with the zero-padded epoch ms of a long retry wait, which the sweep sends at its
+ * time; or `held#<endpointId>` with the delivery id, its endpoint's backlog, oldest first.
  */
 export const DELIVERIES_TABLE: TableDefinition = {
   id: 'Deliveries',
@@ -70,6 +73,11 @@ export const DELIVERIES_TABLE: TableDefinition = {
       indexName: 'byFailure',
       partitionKey: { name: 'failedKey', type: 'S' },
       sortKey: { name: 'id', type: 'S' },
+    },
+    {
+      indexName: 'byWait',
+      partitionKey: { name: 'waitKey', type: 'S' },
+      sortKey: { name: 'waitAt', type: 'S' },
     },
   ],
   ttlAttribute: 'expiresAt',
@@ -85,13 +93,23 @@ export const ATTEMPTS_TABLE: TableDefinition = {
   ttlAttribute: 'expiresAt',
 };
 
-/** Endpoints: one partition (`pk` = "endpoint") so listing is a Query, sorted by id. */
+/**
+ * Endpoints: one partition (`pk` = "endpoint") so listing is a Query, sorted by id.
+ * `backlogShard` is set only on an endpoint with held deliveries (the sparse `byBacklog` index),
+ * so the sweep finds the backlogs to release without reading every endpoint.
+ */
 export const ENDPOINTS_TABLE: TableDefinition = {
   id: 'Endpoints',
   envVar: 'ENDPOINTS_TABLE',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'id', type: 'S' },
-  indexes: [],
+  indexes: [
+    {
+      indexName: 'byBacklog',
+      partitionKey: { name: 'backlogShard', type: 'S' },
+      sortKey: { name: 'id', type: 'S' },
+    },
+  ],
 };
 
 export const TABLES: readonly TableDefinition[] = [

@@ -44,10 +44,18 @@ const url = z.string().check(z.minLength(1), z.maxLength(2048));
 
 const eventTypeFilters = z.array(eventTypeFilter).check(z.minLength(1), z.maxLength(100));
 
+/** Deliveries per second at most, across every worker: 1 to 1,000. */
+const rateLimit = z
+  .number()
+  .check(
+    z.refine((n) => Number.isInteger(n) && n >= 1 && n <= 1000, 'must be a whole number from 1 to 1000'),
+  );
+
 export const createEndpointSchema = z.strictObject({
   url,
   eventTypes: z.optional(eventTypeFilters),
   description: z.optional(description),
+  rateLimit: z.optional(rateLimit),
 });
 export type CreateEndpointInput = z.infer<typeof createEndpointSchema>;
 
@@ -57,11 +65,12 @@ export const updateEndpointSchema = z
     eventTypes: z.optional(z.nullable(eventTypeFilters)),
     enabled: z.optional(z.boolean()),
     description: z.optional(z.nullable(description)),
+    rateLimit: z.optional(z.nullable(rateLimit)),
   })
   .check(
     z.refine(
       (value) => Object.keys(value).length > 0,
-      'give at least one of url, eventTypes, enabled, description',
+      'give at least one of url, eventTypes, enabled, description, rateLimit',
     ),
   );
 export type UpdateEndpointInput = z.infer<typeof updateEndpointSchema>;
@@ -144,7 +153,6 @@ export const listEndpointsSchema = z.strictObject({
   cursor: z.optional(cursor),
   limit: z.optional(limit),
 });
-
 
 /** What zod/mini reports of one problem (it carries no English messages of its own). */
 interface Issue {

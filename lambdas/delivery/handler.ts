@@ -9,7 +9,7 @@ import { requireEnv } from '../adapters/env.ts';
 import { WebhookSender } from '../adapters/http-sender.ts';
 import { EndpointSecrets } from '../adapters/secrets.ts';
 import { Store } from '../adapters/store.ts';
-import { breakerPolicyFromEnv, retryPolicyFromEnv } from '../core/config.ts';
+import { breakerPolicyFromEnv, isolationFromEnv, retryPolicyFromEnv } from '../core/config.ts';
 import { ENV } from '../core/schema.ts';
 import { DeliveryWorker } from './worker.ts';
 
@@ -30,6 +30,7 @@ const worker = new DeliveryWorker({
   deadLetterQueueUrl: requireEnv(ENV.deadLetterQueueUrl),
   policy: retryPolicyFromEnv(),
   breaker: breakerPolicyFromEnv(),
+  isolation: isolationFromEnv(),
   logger,
   metric: (name, unit, value) =>
     metrics.addMetric(name, unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds, value),

@@ -6,7 +6,7 @@
  */
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { HttpAnswer } from '../adapters/http-sender.ts';
-import { deferMessage, sendToDeadLetter } from '../adapters/queue.ts';
+import { deferMessage, enqueueDeliveries, sendRelease, sendToDeadLetter } from '../adapters/queue.ts';
 import type { EndpointSecrets } from '../adapters/secrets.ts';
 import { signingSecrets } from '../adapters/secrets.ts';
 import { type AttemptRecord, type EndpointRecord, isQueued, type Store } from '../adapters/store.ts';
@@ -15,19 +15,23 @@ import { classifyResponse } from '../core/classify.ts';
 import {
   type BreakerPolicy,
   DEFAULT_BREAKER_POLICY,
+  DEFAULT_ISOLATION,
   ENDPOINT_CACHE_TTL_MS,
   MAX_IN_FLIGHT_PER_ENDPOINT,
   RESPONSE_EXCERPT_BYTES,
+  type IsolationSettings,
   type RetryPolicy,
+  SLOW_ANSWER_MS,
   VISIBILITY_CAP_MARGIN_SECONDS,
 } from '../core/config.ts';
 import { DeliveryError, errorName } from '../core/errors.ts';
 import { KeyedLimiter } from '../core/keyed-limiter.ts';
-import { type DeliveryMessage, decodeEventCheck, decodeMessage } from '../core/payload.ts';
+import { type DeliveryMessage, decodeEventCheck, decodeMessage, decodeRelease } from '../core/payload.ts';
 import { hasAttemptsLeft, retryDelaySeconds, visibilityCeilingSeconds } from '../core/retry-schedule.ts';
 import { webhookHeaders } from '../core/signing.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
 import type { DeliveryStatus } from '../core/validation.ts';
+import { type BacklogDeps, releaseBacklog } from './backlog.ts';
 
 /** Structured logging, as Powertools' Logger provides it. */
 export interface WorkerLogger {
@@ -55,12 +59,19 @@ export interface WorkerDeps {
     | 'claimProbe'
     | 'getEvent'
     | 'releaseEvent'
-  >;
+    | 'holdDelivery'
+    | 'markBacklog'
+  > &
+    BacklogDeps['store'];
   readonly secrets: Pick<EndpointSecrets, 'get'>;
   readonly sender: { post(url: string, headers: Record<string, string>, body: string): Promise<HttpAnswer> };
   readonly queue?: {
     defer(receiptHandle: string, seconds: number): Promise<void>;
     deadLetter(body: string): Promise<void>;
+    /** Queues the release of an endpoint's backlog after `delaySeconds`. */
+    release(endpointId: string, delaySeconds: number): Promise<void>;
+    /** Sends released deliveries, each after its delay; resolves to the ids that did not go out. */
+    enqueue: BacklogDeps['enqueue'];
   };
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
@@ -71,6 +82,8 @@ export interface WorkerDeps {
   readonly metric?: MetricSink;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** The backlog release rate and the short-wait window. @default DEFAULT_ISOLATION */
+  readonly isolation?: Partial<IsolationSettings>;
 }
 
 /** An unexpected failure (not the receiver's) is retried after this, not the queue's whole visibility timeout. */
@@ -89,7 +102,12 @@ interface Job {
   readonly receiveCount: number;
   readonly receivedAt: number;
   readonly redrive: boolean;
+  /** This attempt's number over the delivery's life (attempts recorded + 1). */
   readonly attemptNumber: number;
+  /** This attempt's place in the current schedule (1 = first try): what the budget counts. */
+  readonly position: number;
+  /** Set when this attempt begins a new schedule (a redrive or a manual retry): its base. */
+  readonly newScheduleBase?: number;
   readonly log: Record<string, unknown>;
   /** Adds one to a per-batch counter metric. */
   readonly count: (metric: string) => void;
@@ -103,8 +121,10 @@ export class DeliveryWorker {
   private readonly queue: NonNullable<WorkerDeps['queue']>;
   private readonly metric: MetricSink;
   private readonly breaker: BreakerPolicy;
+  private readonly isolation: IsolationSettings;
 
   constructor(private readonly deps: WorkerDeps) {
+    this.isolation = { ...DEFAULT_ISOLATION, ...deps.isolation };
     this.now = deps.now ?? Date.now;
     this.endpoints = new TtlCache(ENDPOINT_CACHE_TTL_MS, this.now);
     this.metric = deps.metric ?? (() => {});
@@ -112,6 +132,8 @@ export class DeliveryWorker {
     this.queue = deps.queue ?? {
       defer: (receiptHandle, seconds) => deferMessage(deps.queueUrl, receiptHandle, seconds),
       deadLetter: (body) => sendToDeadLetter(deps.deadLetterQueueUrl, body),
+      release: (endpointId, delaySeconds) => sendRelease(deps.queueUrl, endpointId, delaySeconds),
+      enqueue: (messages, options) => enqueueDeliveries(deps.queueUrl, messages, options),
     };
   }
 
@@ -152,6 +174,8 @@ export class DeliveryWorker {
     const receivedAt = this.now();
     const check = decodeEventCheck(record.body);
     if (check) return this.checkEvent(record, check.eventId, count);
+    const release = decodeRelease(record.body);
+    if (release) return this.release(release.endpointId, count);
     let message: DeliveryMessage;
     try {
       message = decodeMessage(record.body);
@@ -188,14 +212,21 @@ export class DeliveryWorker {
       count('DuplicateSuppressed');
       return 'done';
     }
+    const attempts = existing?.attempts ?? 0;
+    // Back after being dead, or queued again by hand: a new schedule, while the attempt counter
+    // keeps counting. The budget counts attempts sent in the current schedule, not receives.
+    const redrive =
+      existing !== undefined && attempts > 0 && (existing.status === 'dead' || existing.status === 'pending');
+    const base = redrive ? attempts : (existing?.scheduleBase ?? 0);
     const job: Job = {
       record,
       message,
       receiveCount,
       receivedAt,
-      // Back after being dead or retried by hand: SQS restarted its receive count, we keep ours.
-      redrive: receiveCount === 1 && (existing?.attempts ?? 0) > 0,
-      attemptNumber: (existing?.attempts ?? 0) + 1,
+      redrive,
+      attemptNumber: attempts + 1,
+      position: attempts - base + 1,
+      ...(redrive ? { newScheduleBase: base } : {}),
       log,
       count,
     };
@@ -213,13 +244,17 @@ export class DeliveryWorker {
     }
 
     const circuit = circuitState(endpoint, this.now(), this.breaker);
-    if (circuit.state === 'open' || (circuit.state === 'half-open' && !(await this.claimProbe(endpoint)))) {
-      const wait = circuit.state === 'open' ? circuit.retryInSeconds : this.breaker.openSeconds;
-      const attempt = this.notSent(
-        'circuit_open',
-        `endpoint failed ${endpoint.failureStreak} times in a row; not sent`,
-      );
-      return this.retryLater(job, endpoint, attempt, { minDelaySeconds: wait, countsAsFailure: false });
+    if (circuit.state !== 'closed') {
+      // A redrive, a manual retry or the released probe (on its first receive: once it failed, it
+      // is an ordinary retry) tests the circuit at once: an operator acting on an endpoint must
+      // not wait out its open time.
+      const probe = message.reason === 'probe' && receiveCount === 1;
+      const testNow = circuit.state === 'half-open' || job.redrive || probe;
+      if (!testNow || !(await this.claimProbe(endpoint))) return this.hold(job, endpoint, 'circuit_open');
+    } else if (endpoint.rateLimit && message.reason !== 'released' && message.reason !== 'probe') {
+      // Over a rateLimit or not, every delivery goes through the backlog, whose one releaser
+      // sends it on at the endpoint's rate across all workers.
+      return this.hold(job, endpoint, 'rate_limited');
     }
 
     const attemptAt = new Date(this.now()).toISOString();
@@ -268,10 +303,17 @@ export class DeliveryWorker {
         attempt,
         redrive: job.redrive,
       });
-      // Any trace of a failure run (a streak, its start, an open circuit) ends with a success.
-      if ((endpoint.failureStreak ?? 0) > 0 || endpoint.failingSince || endpoint.circuitOpenUntil) {
+      if (answer.durationMs > SLOW_ANSWER_MS) {
+        // Delivered, but slowly enough to hold a worker's slot for seconds: it counts against
+        // the circuit like a failure, so one slow receiver cannot slow every other's deliveries.
+        count('SlowAnswers');
+        await this.noteEndpointFailure(endpoint);
+      } else if ((endpoint.failureStreak ?? 0) > 0 || endpoint.failingSince || endpoint.circuitOpenUntil) {
+        // Any trace of a failure run (a streak, its start, an open circuit) ends with a success.
         await this.deps.store.resetEndpointFailures(endpoint.id);
         this.endpoints.delete(endpoint.id);
+        // The endpoint takes deliveries again: what its open circuit held goes out now, at the release rate.
+        if (endpoint.circuitOpenUntil || endpoint.backlogShard) await this.queue.release(endpoint.id, 0);
       }
       count('DeliveryDelivered');
       this.metric('DeliveryLatency', 'Milliseconds', this.now() - message.createdAtMs);
@@ -295,6 +337,50 @@ export class DeliveryWorker {
       return 'done';
     }
     return this.retryLater(job, endpoint, failed, { retryAfterSeconds: verdict.retryAfterSeconds });
+  }
+
+  /**
+   * Holds the delivery in its endpoint's backlog and lets the message go: no attempt is made or
+   * counted, and nothing stays in flight. The endpoint is listed as having a backlog (the sweep
+   * then releases it every minute); when this hold lists it first, its release is queued now.
+   */
+  private async hold(
+    job: Job,
+    endpoint: EndpointRecord,
+    reason: 'circuit_open' | 'rate_limited',
+  ): Promise<RecordFate> {
+    if (!(await this.deps.store.holdDelivery(this.keyOf(job.message), reason, this.now()))) {
+      this.deps.logger.info('delivered by another copy meanwhile; not held', job.log);
+      job.count('DuplicateSuppressed');
+      return 'done';
+    }
+    job.count(reason === 'circuit_open' ? 'HeldCircuitOpen' : 'HeldRateLimited');
+    if (!endpoint.backlogShard && (await this.deps.store.markBacklog(endpoint.id))) {
+      this.endpoints.delete(endpoint.id);
+      // Open circuit: the release waits for it to turn half-open, then sends the probe.
+      await this.queue.release(endpoint.id, 0);
+    }
+    this.deps.logger.debug('held in the endpoint backlog', { ...job.log, reason });
+    return 'done';
+  }
+
+  /** A release message: sends on part of an endpoint's backlog (see ./backlog.ts). */
+  private async release(endpointId: string, count: (name: string) => void): Promise<RecordFate> {
+    const report = await releaseBacklog(
+      {
+        store: this.deps.store,
+        enqueue: this.queue.enqueue,
+        requeueRelease: this.queue.release,
+        breaker: this.breaker,
+        releasePerSecond: this.isolation.releasePerSecond,
+        now: this.now,
+        random: this.deps.random ?? Math.random,
+      },
+      endpointId,
+    );
+    for (let i = 0; i < report.released; i++) count('BacklogReleased');
+    if (report.released > 0) this.deps.logger.info('backlog released', { ...report });
+    return 'done';
   }
 
   /** An attempt that was decided without sending anything. */
@@ -333,12 +419,12 @@ export class DeliveryWorker {
     job: Job,
     endpoint: EndpointRecord,
     attempt: AttemptRecord,
-    options: { retryAfterSeconds?: number | undefined; minDelaySeconds?: number; countsAsFailure?: boolean },
+    options: { retryAfterSeconds?: number | undefined },
   ): Promise<RecordFate> {
-    const attemptsLeft = hasAttemptsLeft(job.receiveCount, this.deps.policy);
+    const attemptsLeft = hasAttemptsLeft(job.position, this.deps.policy);
     if (!attemptsLeft) {
       if (!(await this.park(job, attempt))) return 'done';
-      if (options.countsAsFailure !== false) await this.noteEndpointFailure(endpoint);
+      await this.noteEndpointFailure(endpoint);
       job.count('DeliveryFailed');
       this.deps.logger.warn('attempt budget spent; dead, parked in the dead-letter queue', {
         ...job.log,
@@ -347,17 +433,36 @@ export class DeliveryWorker {
       });
       return 'done';
     }
+    const wanted = retryDelaySeconds(job.position, this.deps.policy, {
+      random: this.deps.random,
+      retryAfterSeconds: options.retryAfterSeconds,
+    });
+    if (wanted > this.isolation.shortWaitMaxSeconds) {
+      // A long wait leaves the queue: the message is deleted and the record waits in the byWait
+      // index, where the sweep finds it at its time. Only short waits stay in flight.
+      const dueAtMs = this.now() + wanted * 1000;
+      const recorded = await this.recordFailure(
+        job,
+        'failed',
+        { ...attempt, attempt: job.attemptNumber },
+        new Date(dueAtMs).toISOString(),
+        dueAtMs,
+      );
+      if (!recorded) return 'done';
+      await this.noteEndpointFailure(endpoint);
+      job.count('DeliveryFailed');
+      job.count('RetriesOutOfQueue');
+      this.deps.logger.warn('attempt failed; retry scheduled out of the queue', {
+        ...job.log,
+        statusCode: attempt.statusCode,
+        error: attempt.error,
+        retryInSeconds: wanted,
+      });
+      return 'done';
+    }
     // SQS measures its 12-hour cap from the receive, which came before this handler started
     // (the batching window, the invoke): keep minutes of margin rather than one second.
     const elapsedSinceReceiveSeconds = (this.now() - job.receivedAt) / 1000 + VISIBILITY_CAP_MARGIN_SECONDS;
-    const wanted = Math.max(
-      retryDelaySeconds(job.receiveCount, this.deps.policy, {
-        random: this.deps.random,
-        retryAfterSeconds: options.retryAfterSeconds,
-        elapsedSinceReceiveSeconds,
-      }),
-      options.minDelaySeconds ?? 0,
-    );
     const delay = await this.hide(
       job,
       Math.min(wanted, visibilityCeilingSeconds(elapsedSinceReceiveSeconds)),
@@ -370,7 +475,7 @@ export class DeliveryWorker {
       nextAttemptAt,
     );
     if (!recorded) return 'done';
-    if (options.countsAsFailure !== false) await this.noteEndpointFailure(endpoint);
+    await this.noteEndpointFailure(endpoint);
     job.count('DeliveryFailed');
     this.deps.logger.warn('attempt failed; retry scheduled', {
       ...job.log,
@@ -448,6 +553,7 @@ export class DeliveryWorker {
     status: DeliveryStatus,
     attempt: AttemptRecord,
     nextAttemptAt: string | undefined,
+    dueAtMs?: number,
   ): Promise<boolean> {
     const number = await this.deps.store.recordOutcome({
       ...this.keyOf(job.message),
@@ -455,6 +561,8 @@ export class DeliveryWorker {
       attempt,
       redrive: job.redrive,
       ...(nextAttemptAt ? { nextAttemptAt } : {}),
+      ...(dueAtMs !== undefined ? { dueAtMs } : {}),
+      ...(job.newScheduleBase !== undefined ? { scheduleBase: job.newScheduleBase } : {}),
     });
     if (number === undefined) {
       this.deps.logger.info('delivered by another copy meanwhile; this failure is not recorded', job.log);

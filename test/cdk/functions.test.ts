@@ -4,6 +4,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_BREAKER_POLICY,
+  DEFAULT_ISOLATION,
   DEFAULT_MAX_ATTEMPTS,
   EVENT_CHECK_DELAY_SECONDS,
 } from '../../lambdas/core/config.ts';
@@ -140,6 +141,8 @@ describe('functions', () => {
       WEBHOOKS_BREAKER_THRESHOLD: String(DEFAULT_BREAKER_POLICY.failureThreshold),
       WEBHOOKS_BREAKER_OPEN_SECONDS: String(DEFAULT_BREAKER_POLICY.openSeconds),
       WEBHOOKS_DISABLE_AFTER_SECONDS: String(DEFAULT_BREAKER_POLICY.disableAfterSeconds),
+      WEBHOOKS_BACKLOG_RELEASE_PER_SECOND: String(DEFAULT_ISOLATION.releasePerSecond),
+      WEBHOOKS_SHORT_WAIT_MAX_SECONDS: String(DEFAULT_ISOLATION.shortWaitMaxSeconds),
       EVENTS_TABLE: { Ref: logicalId(stack.storage.events) },
       DELIVERIES_TABLE: { Ref: logicalId(stack.storage.deliveries) },
       ATTEMPTS_TABLE: { Ref: logicalId(stack.storage.attempts) },

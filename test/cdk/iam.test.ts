@@ -91,6 +91,8 @@ describe('IAM', () => {
       [arn(stack.storage.events.tableArn)]: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
       [arn(stack.storage.deliveries.tableArn)]: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
       [arn(`${stack.storage.deliveries.tableArn}/index/byFailure`)]: ['dynamodb:Query'],
+      // An endpoint's backlog size and oldest entry.
+      [arn(`${stack.storage.deliveries.tableArn}/index/byWait`)]: ['dynamodb:Query'],
       [arn(stack.storage.attempts.tableArn)]: ['dynamodb:Query'],
       [arn(stack.storage.endpoints.tableArn)]: [
         'dynamodb:DeleteItem',
@@ -126,24 +128,28 @@ describe('IAM', () => {
       [arn(fn.logGroup.logGroupArn)]: LOG_ACTIONS,
       '"*"': XRAY_ACTIONS,
       [arn(stack.storage.deliveries.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      // The backlog release reads an endpoint's held deliveries, oldest first.
+      [arn(`${stack.storage.deliveries.tableArn}/index/byWait`)]: ['dynamodb:Query'],
       [arn(stack.storage.attempts.tableArn)]: ['dynamodb:PutItem'],
       [arn(stack.storage.endpoints.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       // Event checks: read the event, hand it to the sweep.
       [arn(stack.storage.events.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      // ChangeMessageVisibility for backoff; the rest is what the event source mapping polls with.
+      // ChangeMessageVisibility for backoff, SendMessage for released backlogs; the rest is what
+      // the event source mapping polls with.
       [arn(stack.delivery.queue.queueArn)]: [
         'sqs:ChangeMessageVisibility',
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
         'sqs:GetQueueUrl',
         'sqs:ReceiveMessage',
+        'sqs:SendMessage',
       ],
       [arn(stack.delivery.deadLetterQueue.queueArn)]: ['sqs:SendMessage'],
       [ENDPOINT_SECRETS]: ['secretsmanager:GetSecretValue'],
     });
   });
 
-  it('grants the sweep function the events it sweeps and the queue it refills, nothing else', () => {
+  it('grants the sweep function the events, due retries and backlogs it sweeps and the queue it refills, nothing else', () => {
     const { stack } = synth;
     const fn = stack.sweeper.function;
 
@@ -152,6 +158,11 @@ describe('IAM', () => {
       '"*"': XRAY_ACTIONS,
       [arn(stack.storage.events.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       [arn(`${stack.storage.events.tableArn}/index/bySweep`)]: ['dynamodb:Query'],
+      // Claims each due retry; the table itself is never read.
+      [arn(stack.storage.deliveries.tableArn)]: ['dynamodb:UpdateItem'],
+      [arn(`${stack.storage.deliveries.tableArn}/index/byWait`)]: ['dynamodb:Query'],
+      // Only the endpoints listed in the sparse byBacklog index; no access to the table's items.
+      [arn(`${stack.storage.endpoints.tableArn}/index/byBacklog`)]: ['dynamodb:Query'],
       [arn(stack.delivery.queue.queueArn)]: ['sqs:SendMessage'],
     });
   });

@@ -63,12 +63,33 @@ describe('storage', () => {
     },
   );
 
-  it('indexes failed deliveries by endpoint and status, projecting every attribute', () => {
+  it('indexes failed deliveries by endpoint and status, and waiting ones by wait, projecting every attribute', () => {
     expect(tableOf('Deliveries').Properties.GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'byFailure',
         KeySchema: [
           { AttributeName: 'failedKey', KeyType: 'HASH' },
+          { AttributeName: 'id', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: 'byWait',
+        KeySchema: [
+          { AttributeName: 'waitKey', KeyType: 'HASH' },
+          { AttributeName: 'waitAt', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+  });
+
+  it('indexes endpoints with a backlog (one new index per table: CloudFormation adds one per update)', () => {
+    expect(tableOf('Endpoints').Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'byBacklog',
+        KeySchema: [
+          { AttributeName: 'backlogShard', KeyType: 'HASH' },
           { AttributeName: 'id', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },

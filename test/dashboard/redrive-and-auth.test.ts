@@ -46,6 +46,7 @@ function appWith(redrive: () => Promise<RedriveOutcome> = () => Promise.reject(n
       enqueue: () => Promise.reject(new Error('unused')),
       enqueueOne: () => Promise.reject(new Error('unused')),
       scheduleEventChecks: () => Promise.reject(new Error('unused')),
+      release: () => Promise.reject(new Error('unused')),
       deadLetterDepth: () => Promise.reject(new Error('unused')),
       redriveDeadLetters: redrive,
     },

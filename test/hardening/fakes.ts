@@ -5,11 +5,15 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { EndpointSecret } from '../../lambdas/adapters/secrets.ts';
-import type {
-  AttemptRecord,
-  DeliveryRecord,
-  EndpointRecord,
-  EventRecord,
+import {
+  type AttemptRecord,
+  type DeliveryKey,
+  type DeliveryRecord,
+  DUE_WAIT_KEY,
+  dueWaitAt,
+  type EndpointRecord,
+  type EventRecord,
+  heldWaitKey,
 } from '../../lambdas/adapters/store.ts';
 import type { RetryPolicy } from '../../lambdas/core/config.ts';
 import { deliveryId, newEndpointId, newEventId } from '../../lambdas/core/ids.ts';
@@ -64,6 +68,8 @@ export class FakeStore {
     status: DeliveryRecord['status'];
     attempt: AttemptRecord;
     nextAttemptAt?: string;
+    dueAtMs?: number;
+    scheduleBase?: number;
     redrive: boolean;
   }): Promise<number | undefined> => {
     const previous = this.deliveries.get(input.id);
@@ -71,7 +77,16 @@ export class FakeStore {
     if (input.status !== 'delivered' && previous?.status === 'delivered') return undefined;
     this.outcomes.push(input);
     const attempts = (previous?.attempts ?? 0) + 1;
-    const { nextAttemptAt: _stale, deliveredAt: _old, ...kept } = previous ?? ({} as Partial<DeliveryRecord>);
+    // The store's removals: an outcome ends a hold and any wait outside the queue.
+    const {
+      nextAttemptAt: _stale,
+      deliveredAt: _old,
+      waitKey: _waitKey,
+      waitAt: _waitAt,
+      heldReason: _reason,
+      heldAtMs: _heldAt,
+      ...kept
+    } = previous ?? ({} as Partial<DeliveryRecord>);
     this.deliveries.set(input.id, {
       ...kept,
       endpointId: input.endpointId,
@@ -85,8 +100,71 @@ export class FakeStore {
       ...(input.redrive ? { redrives: (previous?.redrives ?? 0) + 1 } : {}),
       ...(input.status === 'delivered' ? { deliveredAt: input.attempt.at } : {}),
       ...(input.status === 'failed' && input.nextAttemptAt ? { nextAttemptAt: input.nextAttemptAt } : {}),
+      ...(input.status === 'failed' && input.dueAtMs !== undefined
+        ? { waitKey: DUE_WAIT_KEY, waitAt: dueWaitAt(input.dueAtMs) }
+        : {}),
+      ...(input.scheduleBase !== undefined ? { scheduleBase: input.scheduleBase } : {}),
     } as DeliveryRecord);
     return attempts;
+  };
+
+  /** The store's hold: never over `delivered`; a new record is `pending`; no attempt counted. */
+  holdDelivery = async (key: DeliveryKey, reason: string, nowMs: number): Promise<boolean> => {
+    const previous = this.deliveries.get(key.id);
+    if (previous?.status === 'delivered') return false;
+    this.deliveries.set(key.id, {
+      attempts: 0,
+      status: 'pending',
+      ...previous,
+      ...key,
+      waitKey: heldWaitKey(key.endpointId),
+      waitAt: key.id,
+      heldReason: reason,
+      heldAtMs: nowMs,
+    } as DeliveryRecord);
+    return true;
+  };
+
+  heldDeliveries = async (endpointId: string, limit: number): Promise<DeliveryRecord[]> =>
+    [...this.deliveries.values()]
+      .filter((delivery) => delivery.waitKey === heldWaitKey(endpointId))
+      .sort((a, b) => (String(a.waitAt) < String(b.waitAt) ? -1 : 1))
+      .slice(0, limit);
+
+  unholdDelivery = async (_endpointId: string, id: string, heldAtMs: number): Promise<void> => {
+    const delivery = this.deliveries.get(id);
+    if (delivery?.heldAtMs !== heldAtMs) return;
+    const { waitKey: _k, waitAt: _a, heldReason: _r, heldAtMs: _h, ...rest } = delivery;
+    this.deliveries.set(id, rest as DeliveryRecord);
+  };
+
+  markBacklog = async (id: string): Promise<boolean> => {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint || endpoint.backlogShard) return false;
+    this.endpoints.set(id, { ...endpoint, backlogShard: 'held' });
+    return true;
+  };
+
+  clearBacklog = async (id: string): Promise<void> => {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint) return;
+    const { backlogShard: _shard, releaseLeaseUntil: _lease, ...rest } = endpoint;
+    this.endpoints.set(id, rest as EndpointRecord);
+  };
+
+  claimRelease = async (id: string, nowMs: number, untilMs: number): Promise<boolean> => {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint || (endpoint.releaseLeaseUntil !== undefined && endpoint.releaseLeaseUntil >= nowMs))
+      return false;
+    this.endpoints.set(id, { ...endpoint, releaseLeaseUntil: untilMs });
+    return true;
+  };
+
+  endRelease = async (id: string): Promise<void> => {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint) return;
+    const { releaseLeaseUntil: _lease, ...rest } = endpoint;
+    this.endpoints.set(id, rest as EndpointRecord);
   };
 
   putAttempt = async (deliveryId: string, attempt: AttemptRecord): Promise<void> => {
@@ -168,10 +246,26 @@ export class FakeSecrets {
   };
 }
 
-/** The queue side effects: visibility changes and copies to the dead-letter queue. */
+/** The queue side effects: visibility changes, copies to the dead-letter queue, releases and released messages. */
 export class FakeQueue {
   readonly deferred: Array<{ receiptHandle: string; seconds: number }> = [];
   readonly deadLettered: string[] = [];
+  readonly releases: Array<{ endpointId: string; delaySeconds: number }> = [];
+  readonly sent: Array<{ message: DeliveryMessage; delaySeconds: number }> = [];
+
+  release = async (endpointId: string, delaySeconds: number): Promise<void> => {
+    this.releases.push({ endpointId, delaySeconds });
+  };
+
+  enqueue = async (
+    messages: readonly DeliveryMessage[],
+    options: { delaySeconds: (index: number) => number },
+  ): Promise<string[]> => {
+    messages.forEach((message, index) => {
+      this.sent.push({ message, delaySeconds: options.delaySeconds(index) });
+    });
+    return [];
+  };
 
   defer = async (receiptHandle: string, seconds: number): Promise<void> => {
     this.deferred.push({ receiptHandle, seconds });

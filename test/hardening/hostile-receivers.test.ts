@@ -259,6 +259,19 @@ describe('the sender against hostile receivers', () => {
 describe('the worker classifying hostile answers', () => {
   const POLICY = { scheduleSeconds: [5, 10, 30], maxAttempts: 4 };
 
+  /** A delivery that has failed `attempts` times in its current schedule. */
+  function seedAttempts(store: FakeStore, message: ReturnType<typeof deliveryMessage>, attempts: number) {
+    store.deliveries.set(message.deliveryId, {
+      endpointId: message.endpointId,
+      id: message.deliveryId,
+      eventId: message.eventId,
+      eventType: message.eventType,
+      createdAtMs: message.createdAtMs,
+      status: 'failed',
+      attempts,
+    });
+  }
+
   function setup(url: string, policy = POLICY) {
     const store = new FakeStore();
     const secrets = new FakeSecrets();
@@ -336,11 +349,13 @@ describe('the worker classifying hostile answers', () => {
     [1, 5],
     [2, 10],
     [3, 30],
-  ])('retries a 500 on receive %i after the schedule delay of %i s', async (receiveCount, seconds) => {
-    // Prepare
+  ])('retries a 500 on attempt %i after the schedule delay of %i s', async (attempt, seconds) => {
+    // Prepare: the delivery's record says how many attempts were made; receives do not count.
     const failing = await receiver(() => ({ status: 500, body: 'boom' }));
     const { worker, store, queue, endpoint } = setup(failing.url);
-    const record = sqsRecord(deliveryMessage(endpoint), { receiveCount });
+    const message = deliveryMessage(endpoint);
+    if (attempt > 1) seedAttempts(store, message, attempt - 1);
+    const record = sqsRecord(message, { receiveCount: 20 });
 
     // Act
     const result = await worker.processBatch([record]);
@@ -355,11 +370,13 @@ describe('the worker classifying hostile answers', () => {
     });
   });
 
-  it('marks a 500 on the last receive dead and parks it in the DLQ itself', async () => {
+  it('marks a 500 on the last attempt of the budget dead and parks it in the DLQ itself', async () => {
     // Prepare
     const failing = await receiver(() => ({ status: 500 }));
     const { worker, store, queue, endpoint } = setup(failing.url);
-    const record = sqsRecord(deliveryMessage(endpoint), { receiveCount: POLICY.maxAttempts });
+    const message = deliveryMessage(endpoint);
+    seedAttempts(store, message, POLICY.maxAttempts - 1);
+    const record = sqsRecord(message, { receiveCount: 1 });
 
     // Act
     const result = await worker.processBatch([record]);

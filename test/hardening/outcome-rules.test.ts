@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HttpAnswer } from '../../lambdas/adapters/http-sender.ts';
 import type { DeliveryRecord, EventRecord } from '../../lambdas/adapters/store.ts';
-import { SQS_MAX_VISIBILITY_SECONDS, VISIBILITY_CAP_MARGIN_SECONDS } from '../../lambdas/core/config.ts';
+import { SHORT_WAIT_MAX_SECONDS, SQS_MAX_VISIBILITY_SECONDS } from '../../lambdas/core/config.ts';
 import { encodeEventCheck } from '../../lambdas/core/payload.ts';
 import { DeliveryWorker } from '../../lambdas/delivery/worker.ts';
 import {
@@ -144,25 +144,47 @@ describe('a failure never overwrites delivered', () => {
 });
 
 describe('visibility timeouts', () => {
-  it('keep minutes of margin under the 12-hour cap, measured from the handler start', async () => {
-    // Prepare: a 12-hour delay, and a handler whose clock advances 10 s per reading.
-    let clock = Date.parse('2026-12-01T00:00:00.000Z');
+  it('a wait over the short-wait window leaves the queue: no visibility change, the record waits in byWait', async () => {
+    // Prepare: a 12-hour delay.
+    const now = Date.parse('2026-12-01T00:00:00.000Z');
     const setup = worker({
       status: 500,
       policy: { scheduleSeconds: [SQS_MAX_VISIBILITY_SECONDS], maxAttempts: 3 },
-      now: () => (clock += 10_000),
+      now: () => now,
     });
     const message = deliveryMessage(setup.endpoint);
 
     // Act
-    await setup.worker.processBatch([sqsRecord(message)]);
+    const result = await setup.worker.processBatch([sqsRecord(message)]);
 
-    // Assess
-    const [deferred] = setup.queue.deferred;
-    expect(deferred?.seconds).toBeLessThanOrEqual(SQS_MAX_VISIBILITY_SECONDS - VISIBILITY_CAP_MARGIN_SECONDS);
-    expect(deferred?.seconds).toBeGreaterThan(
-      SQS_MAX_VISIBILITY_SECONDS - VISIBILITY_CAP_MARGIN_SECONDS - 120,
-    );
+    // Assess: the message is deleted (not a batch failure, not hidden), and the record is due
+    // at its time, where the sweep finds it.
+    expect(result.batchItemFailures).toEqual([]);
+    expect(setup.queue.deferred).toEqual([]);
+    const record = setup.store.deliveries.get(message.deliveryId);
+    expect(record).toMatchObject({ status: 'failed', waitKey: 'due' });
+    const dueAt = Number(record?.waitAt);
+    expect(new Date(dueAt).toISOString()).toBe(record?.nextAttemptAt);
+    expect(dueAt - now).toBeGreaterThan((SQS_MAX_VISIBILITY_SECONDS - 2) * 1000);
+  });
+
+  it('a wait within the short-wait window stays in the queue as the visibility timeout', async () => {
+    const now = Date.parse('2026-12-01T00:00:00.000Z');
+    const setup = worker({
+      status: 500,
+      policy: { scheduleSeconds: [SHORT_WAIT_MAX_SECONDS], maxAttempts: 3 },
+      now: () => now,
+    });
+    const message = deliveryMessage(setup.endpoint);
+    const record = sqsRecord(message);
+
+    const result = await setup.worker.processBatch([record]);
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(setup.queue.deferred).toEqual([
+      { receiptHandle: record.receiptHandle, seconds: SHORT_WAIT_MAX_SECONDS },
+    ]);
+    expect(setup.store.deliveries.get(message.deliveryId)?.waitKey).toBeUndefined();
   });
 
   it('a refused ChangeMessageVisibility is retried with a smaller value, and the record says the time set', async () => {

@@ -9,6 +9,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Store } from '../../lambdas/adapters/store.ts';
+import { deliveryId } from '../../lambdas/core/ids.ts';
 import { synthesize } from '../cdk/stack-fixture.ts';
 import { eventually, type Harness, type RecordedCall, startHarness } from '../support/harness.ts';
 import { startReceiver, type TestReceiver } from '../support/receiver.ts';
@@ -163,10 +165,66 @@ async function scenario(): Promise<void> {
     30_000,
     'the event check to hand the unmarked event to the sweep',
   );
+
+  // A dead endpoint: its circuit opens (threshold 2), the next deliveries are held in its
+  // backlog, the release sends one probe when the circuit turns half-open, and re-enabling it
+  // once it heals releases the rest.
+  let down = true;
+  const dead = await startReceiver(() => (down ? { status: 500 } : { status: 200 }));
+  receivers.push(dead);
+  const deadId = await create(dead.url);
+  for (let n = 0; n < 4; n++) {
+    await harness.api('POST', '/events', { type: 'fidelity.dead', data: { n }, endpointIds: [deadId] });
+  }
+  await eventually(
+    async () => {
+      const { body } = await harness.api<{ backlog: { size: number } }>('GET', `/endpoints/${deadId}`);
+      return body.backlog.size >= 2 && dead.received.length >= 3 ? true : undefined;
+    },
+    30_000,
+    'a held backlog and a probe',
+  );
+  down = false;
+  await harness.api('PATCH', `/endpoints/${deadId}`, { enabled: true });
+  await eventually(async () =>
+    new Set(dead.received.map((w) => w.headers['webhook-id'])).size >= 4 ? true : undefined,
+  );
+
+  // A retry whose long wait is over (written here as the worker writes one past the short-wait
+  // window): the sweep claims it and sends it.
+  const dueId = await create(ok.url);
+  const createdAtMs = Date.now();
+  const store = new Store();
+  const dueEvent = await harness.api<{ id: string }>('POST', '/events', {
+    type: 'fidelity.due',
+    data: {},
+    endpointIds: [okId],
+  });
+  const event = await store.getEvent(dueEvent.body.id);
+  await store.recordOutcome({
+    endpointId: dueId,
+    id: deliveryId(dueEvent.body.id, dueId, event?.createdAtMs ?? createdAtMs),
+    eventId: dueEvent.body.id,
+    eventType: 'fidelity.due',
+    createdAtMs: event?.createdAtMs ?? createdAtMs,
+    status: 'failed',
+    attempt: { attempt: 1, at: new Date().toISOString(), statusCode: 500, durationMs: 1 },
+    nextAttemptAt: new Date(Date.now() - 1000).toISOString(),
+    dueAtMs: Date.now() - 1000,
+    redrive: false,
+  });
+  expect(await harness.stack.sweep()).toMatchObject({ due: { found: 1, sent: 1 } });
+  await eventually(async () =>
+    ok.received.filter((w) => w.headers['webhook-id'] === dueEvent.body.id).length >= 2 ? true : undefined,
+  );
 }
 
 beforeAll(async () => {
-  harness = await startHarness({ policy: { scheduleSeconds: [1], maxAttempts: 3 }, record: true });
+  harness = await startHarness({
+    policy: { scheduleSeconds: [1], maxAttempts: 3 },
+    record: true,
+    env: { WEBHOOKS_BREAKER_THRESHOLD: '2', WEBHOOKS_BREAKER_OPEN_SECONDS: '1' },
+  });
   await scenario();
 }, 180_000);
 

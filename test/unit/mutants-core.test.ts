@@ -175,6 +175,11 @@ describe('the key schemas the stack and local mode build their tables from', () 
           partitionKey: { name: 'failedKey', type: 'S' },
           sortKey: { name: 'id', type: 'S' },
         },
+        {
+          indexName: 'byWait',
+          partitionKey: { name: 'waitKey', type: 'S' },
+          sortKey: { name: 'waitAt', type: 'S' },
+        },
       ],
       ttlAttribute: 'expiresAt',
     });
@@ -191,7 +196,13 @@ describe('the key schemas the stack and local mode build their tables from', () 
       envVar: 'ENDPOINTS_TABLE',
       partitionKey: { name: 'pk', type: 'S' },
       sortKey: { name: 'id', type: 'S' },
-      indexes: [],
+      indexes: [
+        {
+          indexName: 'byBacklog',
+          partitionKey: { name: 'backlogShard', type: 'S' },
+          sortKey: { name: 'id', type: 'S' },
+        },
+      ],
     });
     expect(TABLES.map((table) => table.id)).toEqual(['Events', 'Deliveries', 'Attempts', 'Endpoints']);
   });

@@ -86,7 +86,7 @@ describe('validation messages name the field and the rule', () => {
       { url: 'https://x.test', description: 'a\ud800b' },
       'description: must be well-formed Unicode',
     ],
-    [updateEndpointSchema, {}, 'body: give at least one of url, eventTypes, enabled, description'],
+    [updateEndpointSchema, {}, 'body: give at least one of url, eventTypes, enabled, description, rateLimit'],
     [listDeliveriesSchema, { since: 'yesterday' }, 'since: must be ISO-8601 or Unix seconds'],
     [listDeliveriesSchema, { limit: '1.5' }, 'limit: must be a whole number'],
     [listDeliveriesSchema, { limit: '0' }, 'limit: must be 1 to 100'],

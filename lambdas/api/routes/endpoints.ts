@@ -20,10 +20,7 @@ export function endpointRoutes(ctx: ApiContext): Route[] {
   return [
     route('POST', '/endpoints', (r) => createEndpoint(ctx, r)),
     route('GET', '/endpoints', (r) => listEndpoints(ctx, r)),
-    route('GET', '/endpoints/{id}', async (_, p) => ({
-      status: 200,
-      body: publicEndpoint(await ctx.endpointOr404(p.id ?? '')),
-    })),
+    route('GET', '/endpoints/{id}', (_, p) => getEndpoint(ctx, p.id ?? '')),
     route('PATCH', '/endpoints/{id}', (r, p) => updateEndpoint(ctx, r, p.id ?? '')),
     route('DELETE', '/endpoints/{id}', (_, p) => deleteEndpoint(ctx, p.id ?? '')),
     route('POST', '/endpoints/{id}/secret/rotate', (_, p) => rotateSecret(ctx, p.id ?? '')),
@@ -46,6 +43,7 @@ async function createEndpoint(ctx: ApiContext, request: ApiRequest): Promise<Api
     updatedAt: nowIso,
     ...(input.eventTypes ? { eventTypes: input.eventTypes } : {}),
     ...(input.description !== undefined ? { description: input.description } : {}),
+    ...(input.rateLimit !== undefined ? { rateLimit: input.rateLimit } : {}),
   };
   try {
     await ctx.deps.store.putEndpoint(endpoint);
@@ -55,6 +53,29 @@ async function createEndpoint(ctx: ApiContext, request: ApiRequest): Promise<Api
   }
   ctx.endpointsChanged();
   return { status: 201, body: { ...publicEndpoint(endpoint), secret } };
+}
+
+/**
+ * One endpoint, with its backlog: the deliveries held out of the queue while its circuit is open
+ * or over its rateLimit (a COUNT Query of its part of the `byWait` index; `complete` is false
+ * past ten pages of it), and the oldest one's age.
+ */
+async function getEndpoint(ctx: ApiContext, id: string): Promise<ApiResponse> {
+  const endpoint = await ctx.endpointOr404(id);
+  const backlog = await ctx.deps.store.backlogStats(endpoint.id);
+  return {
+    status: 200,
+    body: {
+      ...publicEndpoint(endpoint),
+      backlog: {
+        size: backlog.size,
+        complete: backlog.complete,
+        oldestAt: backlog.oldest ? new Date(backlog.oldest.createdAtMs).toISOString() : null,
+        oldestHeldSince: backlog.oldest?.heldAtMs ? new Date(backlog.oldest.heldAtMs).toISOString() : null,
+        reason: backlog.oldest?.heldReason ?? null,
+      },
+    },
+  };
 }
 
 async function listEndpoints(ctx: ApiContext, request: ApiRequest): Promise<ApiResponse> {
@@ -77,13 +98,15 @@ async function updateEndpoint(ctx: ApiContext, request: ApiRequest, id: string):
   else if (input.eventTypes !== undefined) set.eventTypes = input.eventTypes;
   if (input.description === null) remove.push('description');
   else if (input.description !== undefined) set.description = input.description;
+  if (input.rateLimit === null) remove.push('rateLimit');
+  else if (input.rateLimit !== undefined) set.rateLimit = input.rateLimit;
   if (input.enabled !== undefined) {
     set.enabled = input.enabled;
     if (input.enabled) {
       // Re-enabling starts with a clean slate: no failure run (which would count towards
       // auto-disable again at the first failure) and a closed circuit.
       set.failureStreak = 0;
-      remove.push('disabledReason', 'failingSince', 'circuitOpenUntil');
+      remove.push('disabledReason', 'failingSince', 'circuitOpenUntil', 'releaseLeaseUntil');
     } else {
       set.disabledReason = 'disabled through the API';
     }
@@ -91,6 +114,13 @@ async function updateEndpoint(ctx: ApiContext, request: ApiRequest, id: string):
   const updated = await ctx.deps.store.updateEndpoint(id, set, remove);
   if (!updated) throw notFound('endpoint', id);
   ctx.endpointsChanged();
+  // Re-enabled (circuit closed), disabled (drained into the DLQ) or a rate changed: the backlog
+  // moves at once, at the release rate, rather than at the next minute's sweep.
+  if (updated.backlogShard && (input.enabled !== undefined || input.rateLimit !== undefined)) {
+    await ctx.deps.queue.release(id).catch(() => {
+      ctx.deps.warn?.('backlog release not queued; the sweep queues it within a minute', { endpointId: id });
+    });
+  }
   return { status: 200, body: publicEndpoint(updated) };
 }
 
