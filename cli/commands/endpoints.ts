@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import type { ApiClient } from '../api-client.ts';
 import { action, type Io, withCommonOptions } from '../context.ts';
+import { CliError } from '../errors.ts';
 import { fields, formatTime, table, truncate } from '../format.ts';
 import { collectList } from '../parse.ts';
 
@@ -16,8 +17,24 @@ export interface EndpointView {
   readonly enabled: boolean;
   readonly disabledReason: string | null;
   readonly failureStreak: number;
+  readonly circuitOpenUntil?: string | null;
+  readonly rateLimit?: number | null;
+  /** Only on GET /endpoints/{id}: the deliveries held out of the queue (open circuit, rateLimit). */
+  readonly backlog?: {
+    readonly size: number;
+    readonly complete: boolean;
+    readonly oldestAt: string | null;
+    readonly reason: string | null;
+  };
   readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+/** "3 held (circuit_open), oldest 2026-12-01 10:00:00Z", or "none". */
+function backlogText(backlog: NonNullable<EndpointView['backlog']>): string {
+  if (backlog.size === 0) return 'none';
+  const size = `${backlog.size}${backlog.complete ? '' : '+'} held`;
+  return `${size}${backlog.reason ? ` (${backlog.reason})` : ''}${backlog.oldestAt ? `, oldest ${formatTime(backlog.oldestAt)}` : ''}`;
 }
 
 /** One page of `POST /endpoints/{id}/recover`. */
@@ -56,6 +73,11 @@ function describe(endpoint: EndpointView): string {
     ['types', endpoint.eventTypes.join(',')],
     ['state', endpoint.enabled ? 'enabled' : `disabled (${endpoint.disabledReason ?? 'no reason given'})`],
     ['failures', endpoint.failureStreak],
+    ...(endpoint.circuitOpenUntil
+      ? ([['circuit', `open until ${formatTime(endpoint.circuitOpenUntil)}`]] as const)
+      : []),
+    ...(endpoint.rateLimit ? ([['rate limit', `${endpoint.rateLimit}/s`]] as const) : []),
+    ...(endpoint.backlog ? ([['backlog', backlogText(endpoint.backlog)]] as const) : []),
     ['description', endpoint.description],
     ['created', formatTime(endpoint.createdAt)],
     ['updated', formatTime(endpoint.updatedAt)],
@@ -63,6 +85,13 @@ function describe(endpoint: EndpointView): string {
 }
 
 const path = (id: string) => `/endpoints/${encodeURIComponent(id)}`;
+
+/** A rate as a number for the API to judge (JSON has no NaN: it would travel as null, i.e. "off"). */
+function perSecondOf(raw: string): number {
+  if (!/^\d+$/.test(raw))
+    throw new CliError(`the rate limit must be a whole number of deliveries per second, got "${raw}"`);
+  return Number(raw);
+}
 
 export function registerEndpoints(program: Command, io: Io): void {
   const endpoints = program
@@ -112,7 +141,11 @@ export function registerEndpoints(program: Command, io: Io): void {
         'event types to receive, comma-separated, or * for all (default: all)',
         collectList,
       )
-      .option('--description <text>', 'a note for operators'),
+      .option('--description <text>', 'a note for operators')
+      .option(
+        '--rate-limit <perSecond>',
+        'deliver at most this many per second (1-1000), across every worker',
+      ),
     [
       'npx webhooks endpoints create --local --url http://127.0.0.1:4000/webhooks',
       'npx webhooks endpoints create --url https://example.com/hooks --types invoice.paid,invoice.voided --description "billing"',
@@ -128,6 +161,7 @@ export function registerEndpoints(program: Command, io: Io): void {
             url: options.url,
             ...(types?.length ? { eventTypes: types } : {}),
             ...(options.description !== undefined ? { description: options.description } : {}),
+            ...(options.rateLimit !== undefined ? { rateLimit: perSecondOf(String(options.rateLimit)) } : {}),
           },
         },
       );
@@ -139,6 +173,32 @@ export function registerEndpoints(program: Command, io: Io): void {
           'Store the secret with the receiver now: it verifies the webhook-signature header, and is not shown again.',
           '',
         ].join('\n'),
+      );
+    }),
+  );
+
+  withCommonOptions(
+    endpoints
+      .command('rate-limit')
+      .argument('<id>', 'endpoint id')
+      .argument('<perSecond>', 'deliveries per second (1-1000), or "off"')
+      .description(
+        "limit an endpoint's deliveries per second, across every worker (its backlog is sent at that rate)",
+      ),
+    [
+      'npx webhooks endpoints rate-limit ep_01J... 20 --local',
+      'npx webhooks endpoints rate-limit ep_01J... off',
+    ],
+  ).action(
+    action(io, async (context, [id = '', perSecond = '']) => {
+      const rateLimit = perSecond === 'off' ? null : perSecondOf(perSecond);
+      const { body } = await (await context.api()).request<EndpointView>('PATCH', path(id), {
+        body: { rateLimit },
+      });
+      context.print(
+        body,
+        () =>
+          `endpoint ${body.id}: ${body.rateLimit ? `at most ${body.rateLimit} deliveries per second` : 'no rate limit'}\n`,
       );
     }),
   );

@@ -39,15 +39,18 @@ function nonNegativeOrZero(value: number | undefined): number {
 }
 
 /**
- * Seconds to wait before the next attempt, after attempt `receiveCount` failed.
+ * Seconds to wait before the next attempt, after attempt `attempt` of the current schedule
+ * failed (the worker counts attempts actually sent, from the delivery record: waiting on an open
+ * circuit is not an attempt, and neither is a receive the worker never saw).
  *
- * The delay is `policy.scheduleSeconds[receiveCount - 1]` (the last entry repeats), times a
+ * The delay is `policy.scheduleSeconds[attempt - 1]` (the last entry repeats), times a
  * random factor in [1 - {@link JITTER_RATIO}, 1 + {@link JITTER_RATIO}], rounded to whole
  * seconds because SQS takes integers. A `Retry-After` raises it to at most the schedule's
  * largest value. The result is never negative and never reaches past the 12-hour visibility
- * limit SQS counts from the receive. An entry of 0 stays 0: retry at once.
+ * limit SQS counts from the receive (waits over SHORT_WAIT_MAX_SECONDS leave the queue anyway).
+ * An entry of 0 stays 0: retry at once.
  *
- * @param receiveCount - the message's `ApproximateReceiveCount`; 1 is the first attempt
+ * @param receiveCount - the attempt's place in the current schedule; 1 is the first attempt
  * @throws RangeError if `receiveCount` is not a positive integer
  */
 export function retryDelaySeconds(
@@ -82,9 +85,10 @@ export function visibilityCeilingSeconds(elapsedSinceReceiveSeconds: number): nu
 }
 
 /**
- * Whether a message that failed on receive `receiveCount` gets another attempt, i.e. the
- * attempt budget is not spent. When it is spent the worker records the delivery dead and
- * parks the message in the DLQ itself (the queue's maxReceiveCount is only a backstop above it).
+ * Whether a delivery whose attempt `receiveCount` of the current schedule failed gets another,
+ * i.e. the attempt budget is not spent. When it is spent the worker records the delivery dead
+ * and parks the message in the DLQ itself (the queue's maxReceiveCount is only a backstop above
+ * it, for receives the worker never saw).
  */
 export function hasAttemptsLeft(receiveCount: number, policy: RetryPolicy): boolean {
   return receiveCount < policy.maxAttempts;

@@ -353,6 +353,25 @@ describe('API commands against the local stack', () => {
     expect(notJson.stderr).toMatch(/^webhooks: cannot read --file /);
   });
 
+  it('endpoints rate-limit sets and clears the limit; show prints it and the backlog', async () => {
+    // Act
+    const limited = await json<EndpointView>('endpoints', 'rate-limit', other.id, '7');
+    const shown = await human('endpoints', 'show', other.id);
+    const refused = await cli(['endpoints', 'rate-limit', other.id, 'fast', '--state-file', stateFile]);
+    const cleared = await json<EndpointView>('endpoints', 'rate-limit', other.id, 'off');
+
+    // Assess
+    expect(limited.rateLimit).toBe(7);
+    expect(shown).toMatch(/\nrate limit: +7\/s\n/);
+    expect(shown).toMatch(/\nbacklog: +none\n/);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      'webhooks: the rate limit must be a whole number of deliveries per second, got "fast"\n',
+    );
+    expect(cleared.rateLimit).toBeNull();
+    expect(await human('endpoints', 'show', other.id)).not.toMatch(/rate limit/);
+  });
+
   it('shows API errors as code and message on one line', async () => {
     const missing = await cli([
       'endpoints',
