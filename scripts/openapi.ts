@@ -88,7 +88,7 @@ function fromZod(schema: z.ZodMiniType): Json {
   return json;
 }
 
-/** Merges `extra` into the object at `path` (property names) of `schema`; throws if it is not there. */
+/** Merges `extra` into the object at `path` (property names) of `schema` and returns it; throws if it is not there. */
 function refine(schema: Json, path: readonly string[], extra: Json): Json {
   let node: Json = schema;
   for (const key of path) {
@@ -97,7 +97,7 @@ function refine(schema: Json, path: readonly string[], extra: Json): Json {
     node = next;
   }
   Object.assign(node, extra);
-  return schema;
+  return node;
 }
 
 /** `endpointIds`: zod checks each id and that none repeats with `refine`, which JSON Schema cannot read. */
@@ -109,6 +109,24 @@ function withEndpointIds(schema: Json): Json {
   const endpointIds = (schema.properties as Record<string, Json>).endpointIds as Json;
   Object.assign(endpointIds.items as Json, idSchema('endpoint'));
   return schema;
+}
+
+/** Deliveries per second at most, across every worker: zod checks a whole number from 1 to 1,000 with a refine. */
+const RATE_LIMIT: Json = { type: 'integer', minimum: 1, maximum: 1000 };
+
+/** `rateLimit` of an endpoint body: a number, or number-or-null, made the whole numbers zod accepts. */
+function rateLimitIn(schema: Json, absent: string): void {
+  const field = refine(schema, ['rateLimit'], {
+    description: `Deliveries per second at most to this endpoint, across every worker. ${absent}`,
+  });
+  const types = [field.type].flat();
+  if (!types.includes('number'))
+    throw new Error('openapi: rateLimit is no longer a number in the zod schema');
+  Object.assign(
+    field,
+    RATE_LIMIT,
+    types.length > 1 ? { type: types.map((type) => (type === 'number' ? 'integer' : type)) } : {},
+  );
 }
 
 function requestSchemas(): Record<string, Json> {
@@ -128,6 +146,7 @@ function requestSchemas(): Record<string, Json> {
   });
   const update = fromZod(updateEndpointSchema);
   update.minProperties = 1;
+  rateLimitIn(update, '`null` removes the limit.');
   refine(update, ['eventTypes'], { description: '`null` removes the filter: every type.' });
   refine(update, ['enabled'], {
     description: '`true` re-enables the endpoint with a clean slate (failure run and circuit cleared).',
@@ -138,6 +157,7 @@ function requestSchemas(): Record<string, Json> {
       'https only (http only for loopback in local mode); a literal private, loopback, link-local, CGNAT or metadata address is refused.',
   });
   refine(create, ['eventTypes'], { description: 'Types to receive; absent or `["*"]` means all.' });
+  rateLimitIn(create, 'Absent: no limit.');
   return {
     CreateEndpoint: create,
     UpdateEndpoint: update,
@@ -186,9 +206,19 @@ const endpointProperties: Record<string, Json> = {
     ...nullable(dateTime),
     description: 'Until when deliveries wait instead of being attempted.',
   },
+  rateLimit: { ...nullable(RATE_LIMIT), description: 'Deliveries per second at most; `null`: no limit.' },
   createdAt: dateTime,
   updatedAt: dateTime,
 };
+
+/** `GET /endpoints/{id}` only: the deliveries held out of the queue (circuit open, over its rateLimit). */
+const backlog = object({
+  size: { ...count, description: 'Deliveries held.' },
+  complete: { type: 'boolean', description: '`false` when counting stopped early: `size` is a lower bound.' },
+  oldestAt: { ...nullable(dateTime), description: 'When the oldest held delivery was created.' },
+  oldestHeldSince: { ...nullable(dateTime), description: 'Since when it has been held.' },
+  reason: { ...nullable({ enum: ['circuit_open', 'rate_limited'] }), description: 'Why the oldest is held.' },
+});
 
 const attempt = object(
   {
@@ -241,6 +271,7 @@ function responseSchemas(): Record<string, Json> {
   return {
     Error: { ...object({ error: errorBody }), description: 'Every failure answers this.' },
     Endpoint: object(endpointProperties),
+    EndpointDetail: object({ ...endpointProperties, backlog }),
     EndpointCreated: object({
       ...endpointProperties,
       secret: { type: 'string', pattern: '^whsec_', description: 'The signing secret, shown only here.' },
@@ -382,6 +413,7 @@ const endpointExample = {
   failureStreak: 0,
   failingSince: null,
   circuitOpenUntil: null,
+  rateLimit: 50,
   createdAt: iso(EXAMPLE_TIME),
   updatedAt: iso(EXAMPLE_TIME),
 };
@@ -397,7 +429,7 @@ const failedAttempt = {
   at: at(61),
   statusCode: 500,
   durationMs: 38,
-  error: 'receiver answered 500',
+  error: 'receiver error 500',
   responseExcerpt: 'internal error',
 };
 const failedDelivery = {
@@ -483,8 +515,9 @@ const OPERATIONS: readonly Operation[] = [
           url: EXAMPLE.url,
           eventTypes: ['invoice.paid', 'invoice.refunded'],
           description: 'Billing service',
+          rateLimit: 50,
         },
-        body: { ...endpointExample, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+        body: { ...endpointExample, secret: 'whsec_iipaX1Ibo/GkGoAqozppKMzbQetGo0lnKaRXvYbqvx8=' },
       },
       unknownField: {
         summary: 'A misspelt field is refused, not ignored',
@@ -534,11 +567,19 @@ const OPERATIONS: readonly Operation[] = [
     tag: 'endpoints',
     summary: 'Read an endpoint (never its secret)',
     responses: {
-      200: { schema: 'Endpoint', description: 'The endpoint.' },
+      200: { schema: 'EndpointDetail', description: 'The endpoint and its backlog.' },
       404: { schema: 'Error', description: 'No such endpoint.' },
     },
     scenarios: {
-      found: { summary: 'An endpoint', status: 200, path: { id: EXAMPLE.endpointId }, body: endpointExample },
+      found: {
+        summary: 'An endpoint',
+        status: 200,
+        path: { id: EXAMPLE.endpointId },
+        body: {
+          ...endpointExample,
+          backlog: { size: 0, complete: true, oldestAt: null, oldestHeldSince: null, reason: null },
+        },
+      },
       missing: {
         summary: 'An id that does not exist',
         status: 404,
@@ -552,7 +593,7 @@ const OPERATIONS: readonly Operation[] = [
     path: '/endpoints/{id}',
     operationId: 'updateEndpoint',
     tag: 'endpoints',
-    summary: 'Change url, eventTypes, enabled or description',
+    summary: 'Change url, eventTypes, enabled, description or rateLimit',
     requestBody: 'UpdateEndpoint',
     responses: {
       200: { schema: 'Endpoint', description: 'The endpoint as it is now.' },
@@ -572,7 +613,10 @@ const OPERATIONS: readonly Operation[] = [
         status: 400,
         path: { id: EXAMPLE.endpointId },
         request: {},
-        body: error('invalid_request', 'body: give at least one of url, eventTypes, enabled, description'),
+        body: error(
+          'invalid_request',
+          'body: give at least one of url, eventTypes, enabled, description, rateLimit',
+        ),
       },
     },
     shared: bodyOps,
@@ -614,7 +658,7 @@ const OPERATIONS: readonly Operation[] = [
         path: { id: EXAMPLE.endpointId },
         body: {
           id: EXAMPLE.endpointId,
-          secret: 'whsec_3Wl8ZpHq0q8vVx0H1m1Z2xq5e6q9m3dK',
+          secret: 'whsec_sYQm/BgmcURtMixUQZN60Vo1GdTyZXNsQebH/5dh4PY=',
           previousSecretExpiresAt: at(40 + 24 * 3600),
         },
       },

@@ -240,6 +240,35 @@ describe('query parameters', () => {
   });
 });
 
+describe('endpoint bodies', () => {
+  it.each([
+    ['CreateEndpoint', validation.createEndpointSchema],
+    ['UpdateEndpoint', validation.updateEndpointSchema],
+  ] as const)(
+    '%s rateLimit: the documented schema accepts what zod accepts (its range is a refine)',
+    (name, zod) => {
+      // Prepare
+      const ajv = schemaValidator(doc);
+      const values = [0, 1, 1.5, 50, 999, 1000, 1001, -1, '5', null];
+
+      // Act
+      const disagreements = values.filter((rateLimit) => {
+        const body = {
+          ...(name === 'CreateEndpoint' ? { url: 'https://example.com/hooks' } : {}),
+          rateLimit,
+        };
+        return (
+          (ajv.validate({ $ref: `#/components/schemas/${name}` }, body).length === 0) !==
+          zod.safeParse(body).success
+        );
+      });
+
+      // Assess
+      expect(disagreements).toEqual([]);
+    },
+  );
+});
+
 describe('examples', () => {
   const ajv = schemaValidator(doc);
   const scenarios = scenariosOf(doc);
