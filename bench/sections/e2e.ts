@@ -42,8 +42,6 @@ const CEILING_STEP_SECONDS = Number(process.env.BENCH_E2E_CEILING_STEP_SECONDS ?
 const CEILING_DRAIN_MS = 2_000;
 /** ...and its p95 stays under this: a queue that keeps up does not make events wait seconds. */
 const CEILING_P95_LIMIT_MS = 1_000;
-/** Pollers during the ramp: as many as the highest rate would get. */
-const CEILING_POLLERS = 10;
 
 export interface E2eResult {
   readonly rate: number;
@@ -82,9 +80,14 @@ interface EmulatorRequests {
   readonly secretsManager: number;
 }
 
-/** Enough pollers that receiving never waits on a busy poller: one per 20 events/s, 4 to 10. */
+/**
+ * Pollers for a rate: one per 50 events/s, 2 to 6. Each has its own copy of the delivery
+ * function (five deliveries in flight per endpoint, a batch of up to ten), so a few keep up;
+ * every poller waiting in a long poll also costs the SQS emulator CPU each time a message
+ * comes, and more of them only split the messages into smaller batches.
+ */
 export const pollersFor = (rate: number): number =>
-  Number(process.env.BENCH_E2E_POLLERS ?? Math.min(10, Math.max(4, Math.ceil(rate / 20))));
+  Number(process.env.BENCH_E2E_POLLERS ?? Math.min(6, Math.max(2, Math.ceil(rate / 50))));
 
 interface Sent {
   readonly scheduledAt: number;
@@ -306,7 +309,9 @@ export async function run(args: string[]): Promise<E2eResult | E2eCeilingResult>
  */
 async function runCeiling(): Promise<E2eCeilingResult> {
   const section = 'e2e ceiling';
-  const local = await startLocalRun({ section, pollers: CEILING_POLLERS });
+  // As many pollers as 200 events/s gets.
+  const pollers = pollersFor(200);
+  const local = await startLocalRun({ section, pollers });
   try {
     const dynamoRequestsPerSecond = await probeMoto(local);
     progress(
@@ -375,7 +380,7 @@ async function runCeiling(): Promise<E2eCeilingResult> {
         stepSeconds: CEILING_STEP_SECONDS,
         drainMs: CEILING_DRAIN_MS,
         p95LimitMs: CEILING_P95_LIMIT_MS,
-        pollers: CEILING_POLLERS,
+        pollers,
         dynamodbRequestsPerSecond: Math.round(dynamoRequestsPerSecond),
       },
     };
