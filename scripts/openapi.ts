@@ -6,12 +6,14 @@
  * Request bodies, query parameters and the Idempotency-Key header come from the zod schemas in
  * lambdas/core/validation.ts through zod 4's `z.toJSONSchema`, on the input side (query strings
  * are strings on the wire, before `limit` and `since` are transformed). What zod cannot express
- * in JSON Schema (its `refine` checks: endpoint ids, no repeated ids, at least one field) is
- * added below by name, and the build fails if a named field is no longer there.
+ * in JSON Schema (its `refine` checks: endpoint ids, no repeated ids, at least one field, the
+ * page size and the rate limit's range) is added below by name, the build fails if a named field
+ * is no longer there, and the unit test checks the two agree on the examples and edge values.
  *
  * Response schemas are written here once, from lambdas/api/views.ts and the routes. They live
  * only in this script: nothing here is imported by a lambda, so no function bundle grows except
- * by the finished document, which the API serves at `GET /openapi.json`.
+ * by the finished document, which the API serves at `GET /openapi.json` from
+ * lambdas/api/openapi-document.ts (written here too: the file brotli-compressed, about 11 KB).
  *
  * Examples come in two kinds. A *named* example (`examples: {name: ...}`) is a scenario: the
  * request under that name (body, parameters, headers) gets the response under the same name,
