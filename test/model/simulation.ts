@@ -101,6 +101,8 @@ export interface SimulationResult {
   readonly maxInFlight: number;
   readonly receivesAtCeiling: number;
   readonly fates: Record<EndpointPlan['kind'], Fates>;
+  /** Requests sent to the receivers of each kind. */
+  readonly attempts: Record<EndpointPlan['kind'], number>;
   readonly sends: number;
   readonly releaseMessages: number;
   readonly clockSteps: number;
@@ -170,6 +172,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     deliveredAtMs?: number;
   }
   const produced = new Map<string, Produced>();
+  const attempts = { healthy: 0, dead: 0, slow: 0, intermittent: 0 };
   const undelivered = new Map<string, number>();
   let eventCounter = 0;
   const produce = (plan: EndpointPlan, endpoint: EndpointRecord) => {
@@ -219,9 +222,12 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     }
     const saturate = plan.saturate;
     if (saturate) {
-      clock.every(1000, T0, endAt, () => {
+      const topUp = () => {
         for (let n = undelivered.get(endpoint.id) ?? 0; n < saturate; n++) produce(plan, endpoint);
-      });
+      };
+      // Queued before the pollers start, so their first batches see every endpoint's traffic.
+      topUp();
+      clock.every(1000, T0 + 1000, endAt, topUp);
     }
   }
 
@@ -231,6 +237,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       const target = plans.get(url);
       if (!target) throw new Error(`no receiver scripted at ${url}`);
       const scripted = target.plan.answer(clock.now(), target.random);
+      attempts[target.plan.kind]++;
       await clock.sleep(scripted.durationMs);
       if (scripted.statusCode >= 200 && scripted.statusCode < 300) {
         const record = produced.get(String(headers['webhook-id']));
@@ -370,6 +377,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     maxInFlight: queue.maxInFlight,
     receivesAtCeiling: queue.receivesAtCeiling,
     fates,
+    attempts,
     sends: queue.sends,
     releaseMessages,
     clockSteps: clock.steps,
