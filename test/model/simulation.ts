@@ -296,7 +296,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       if (records.length === 0) {
         // At the ceiling SQS answers nothing at once: back off a second, as the mapping does.
         if (queue.atCeiling) await clock.sleep(1000);
-        else await queue.waitForMessages(20_000);
+        else await queue.waitForMessages();
         continue;
       }
       busyPollers++;
@@ -307,6 +307,8 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     }
   };
   for (let poller = 0; poller < options.pollers; poller++) void poll(poller);
+  // Long polls last at most 20 s: every 20 s the ones still waiting return empty and poll again.
+  clock.every(20_000, T0 + 20_000, endAt, () => queue.wakeAll());
 
   // The sweep, every virtual minute.
   const sweepDeps = {

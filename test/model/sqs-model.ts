@@ -74,6 +74,8 @@ export class ModelQueue {
   private readonly messages = new Map<string, ModelMessage>();
   /** Delayed and in-flight messages by the time they become visible (a binary min-heap). */
   private readonly hidden: Hidden[] = [];
+  /** The same for delays and visibility changes only: the times a long poll is woken at. */
+  private readonly alarms: Hidden[] = [];
   private readonly visibleByGroup = new Map<string, Deque<ModelMessage>>();
   /** Groups with visible messages, in round-robin order from `cursor`. */
   private readonly ring: string[] = [];
@@ -172,7 +174,9 @@ export class ModelQueue {
       message.receivedAtMs = now;
       message.receipt = `${message.id}#${message.receiveCount}`;
       this.inFlight++;
-      this.hide(message, now + this.options.visibilityTimeoutSeconds * 1000);
+      // No alarm for the end of a receive's visibility timeout: the worker deletes or defers
+      // every record it is handed, and the 20 s end of the long polls finds any other.
+      this.hide(message, now + this.options.visibilityTimeoutSeconds * 1000, false);
       records.push(toRecord(message));
     }
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
@@ -218,21 +222,21 @@ export class ModelQueue {
   }
 
   /**
-   * Long polling: resolves when a message may be visible (one was sent, or a hidden one's time
-   * came) or after `maxWaitMs`.
+   * Long polling: resolves when a message may be visible (one was sent, made visible, or a
+   * hidden one's time came), or at the latest at the next {@link wakeAll}.
    */
-  waitForMessages(maxWaitMs: number): Promise<void> {
+  waitForMessages(): Promise<void> {
     return new Promise((resolve) => {
-      let done = false;
-      const wake = () => {
-        if (done) return;
-        done = true;
-        resolve();
-      };
-      this.waiters.push(wake);
-      this.clock.after(maxWaitMs, wake);
+      this.waiters.push(resolve);
       this.armAlarm();
     });
+  }
+
+  /** Ends every long poll (their 20 s are over): one timer for all pollers, not one each. */
+  wakeAll(): void {
+    const waiting = this.waiters;
+    this.waiters = [];
+    for (const wake of waiting) wake();
   }
 
   private byReceipt(receiptHandle: string): ModelMessage | undefined {
@@ -253,10 +257,13 @@ export class ModelQueue {
     this.visible++;
   }
 
-  private hide(message: ModelMessage, atMs: number): void {
+  private hide(message: ModelMessage, atMs: number, alarm = true): void {
     message.visibleAtMs = atMs;
     message.version++;
-    heapPush(this.hidden, { at: atMs, message, version: message.version });
+    const entry = { at: atMs, message, version: message.version };
+    heapPush(this.hidden, entry);
+    if (!alarm) return;
+    heapPush(this.alarms, entry);
     if (this.waiters.length > 0 && atMs < this.alarmAtMs) this.armAlarm();
   }
 
@@ -276,16 +283,19 @@ export class ModelQueue {
   }
 
   private wakeOne(): void {
-    while (this.waiters.length > 0) {
-      const wake = this.waiters.shift();
-      wake?.();
-      return;
-    }
+    this.waiters.shift()?.();
   }
 
   /** Wakes a long poller when the soonest hidden message becomes visible. */
   private armAlarm(): void {
-    const soonest = this.hidden[0]?.at;
+    const now = this.clock.now();
+    for (;;) {
+      const top = this.alarms[0];
+      if (!top || (top.at > now && top.version === top.message.version && this.messages.has(top.message.id)))
+        break;
+      heapPop(this.alarms);
+    }
+    const soonest = this.alarms[0]?.at;
     if (soonest === undefined || this.waiters.length === 0 || soonest >= this.alarmAtMs) return;
     const token = ++this.alarmToken;
     this.alarmAtMs = soonest;
@@ -293,7 +303,7 @@ export class ModelQueue {
       if (token !== this.alarmToken) return;
       this.alarmAtMs = Number.POSITIVE_INFINITY;
       this.promote();
-      const waking = Math.max(1, Math.min(this.waiters.length, Math.ceil(this.visible / 10)));
+      const waking = Math.min(this.waiters.length, Math.ceil(this.visible / 10));
       for (let i = 0; i < waking; i++) this.wakeOne();
       this.armAlarm();
     });
