@@ -181,7 +181,10 @@ export async function run(args: string[]): Promise<E2eResult | E2eCeilingResult>
   const local = await startLocalRun({ section, pollers: pollersFor(rate) });
   try {
     const motoRequestsPerSecond = await probeMoto(local);
-    progress(section, `moto serves about ${Math.round(motoRequestsPerSecond)} requests/s here`);
+    progress(
+      section,
+      `the DynamoDB emulator serves about ${Math.round(motoRequestsPerSecond)} requests/s here`,
+    );
     progress(section, `warm-up: ${WARMUP_SECONDS} s at ${rate}/s`);
     const warm = await sendAtRate(local, rate, Math.round(rate * WARMUP_SECONDS), 0);
     // A short wait: at a rate local mode cannot sustain, the warm-up never fully drains.
