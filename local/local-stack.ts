@@ -11,6 +11,9 @@ import type { EmulatorEndpoints } from './moto.ts';
 import { handlerEnvironment, type LocalResources, provision } from './provision.ts';
 import { type Poller, startPoller } from './queue-poller.ts';
 
+/** Pollers running while the delivery queue is quiet. */
+const MIN_POLLERS = 2;
+
 /** The functions local mode runs, as the stack deploys them. */
 export type LocalFunction = 'api' | 'delivery' | 'sweeper';
 
@@ -22,6 +25,11 @@ export interface LocalStackOptions {
   /** API port; 0 picks a free one. */
   readonly port: number;
   readonly prefix?: string;
+  /**
+   * The most queue pollers, each with its own copy of the delivery function. Two poll while the
+   * queue is quiet; more start while receives come back full, as the event source mapping scales.
+   * @default 2
+   */
   readonly pollers?: number;
   /** Extra environment for the handlers (tests compress timings with it). */
   readonly env?: Record<string, string>;
@@ -86,6 +94,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     region: resources.region,
     queueUrl: resources.deliveryQueueUrl,
     concurrency: pollers,
+    // Two while the queue is quiet, more (up to `pollers`) while receives come back full.
+    minConcurrency: Math.min(MIN_POLLERS, pollers),
     ...(options.onPollError ? { onError: options.onPollError } : {}),
   });
   return {

@@ -38,10 +38,17 @@ export interface PollerOptions {
   readonly queueUrl: string;
   readonly queueArn?: string;
   /**
-   * Concurrent pollers, like the mapping's concurrency.
+   * Concurrent pollers at most, like the mapping's maximum concurrency.
    * @default the number of handlers given, else 2
    */
   readonly concurrency?: number;
+  /**
+   * Pollers running while the queue is quiet. Between this and `concurrency` the poller scales
+   * as the mapping does: a receive that comes back full starts another poller, and one that
+   * comes back empty stops one.
+   * @default `concurrency` (no scaling)
+   */
+  readonly minConcurrency?: number;
   readonly batchSize?: number;
   /** Long-poll wait in seconds. @default 1 */
   readonly waitSeconds?: number;
@@ -75,6 +82,9 @@ export interface Poller {
   stop(): Promise<void>;
   /** Batches handled so far. */
   readonly batches: number;
+  /** Polling loops running now, and the most that ran at once so far. */
+  readonly loops: number;
+  readonly peakLoops: number;
   /** SQS requests sent so far: every ReceiveMessage (`emptyReceives` of them got nothing) and DeleteMessageBatch. */
   readonly requests: { readonly receives: number; readonly emptyReceives: number; readonly deletes: number };
 }
@@ -130,9 +140,10 @@ class DeleteGatherer {
 }
 
 /**
- * Starts `concurrency` polling loops. Given several handlers (copies of the delivery function,
- * as separate Lambda execution environments are), loop `i` calls `handlers[i % length]` only,
- * so each copy handles one batch at a time, as one environment does.
+ * Starts polling loops, `minConcurrency` of them, scaling up to `concurrency` while receives
+ * come back full. Given several handlers (copies of the delivery function, as separate Lambda
+ * execution environments are), each loop takes a copy of its own for as long as it runs, so
+ * each copy handles one batch at a time, as one environment does; a single handler is shared.
  */
 export function startPoller(
   handlers: DeliveryHandler | readonly DeliveryHandler[],
@@ -166,6 +177,29 @@ export function startPoller(
     (error) => options.onError?.(error),
     options.deleteGatherMs ?? DELETE_GATHER_MS,
   );
+  const batchSize = options.batchSize ?? DELIVERY_BATCH_SIZE;
+  const maxLoops =
+    typeof handlers === 'function'
+      ? (options.concurrency ?? 2)
+      : Math.min(options.concurrency ?? copies.length, copies.length);
+  const minLoops = Math.max(1, Math.min(options.minConcurrency ?? maxLoops, maxLoops));
+  // Copies no loop holds (a single handler is shared by every loop, so it is always free).
+  const freeCopies = [...copies];
+  const loops = new Set<Promise<void>>();
+  // Loops that have not decided to stop (counted at once, so two cannot both leave the last place).
+  let active = 0;
+  let peakLoops = 0;
+  const spawn = () => {
+    const handler = typeof handlers === 'function' ? handlers : freeCopies.shift();
+    if (!handler) return;
+    active++;
+    peakLoops = Math.max(peakLoops, active);
+    const started = loop(handler).finally(() => {
+      loops.delete(started);
+      if (typeof handlers !== 'function') freeCopies.push(handler);
+    });
+    loops.add(started);
+  };
   const loop = async (handler: DeliveryHandler): Promise<void> => {
     while (running) {
       try {
@@ -173,15 +207,22 @@ export function startPoller(
         const { Messages = [] } = await sqs.send(
           new ReceiveMessageCommand({
             QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: options.batchSize ?? DELIVERY_BATCH_SIZE,
+            MaxNumberOfMessages: batchSize,
             WaitTimeSeconds: options.waitSeconds ?? 1,
             MessageSystemAttributeNames: ['All'],
           }),
         );
         if (Messages.length === 0) {
           emptyReceives++;
+          // Nothing waited for a whole long poll: one poller fewer, down to the minimum.
+          if (active > minLoops) {
+            active--;
+            return;
+          }
           continue;
         }
+        // A full batch: more is waiting, so another poller starts, up to the maximum.
+        if (Messages.length >= batchSize && running && active < maxLoops) spawn();
         batches++;
         const records = Messages.map((message) => toRecord(message, queueArn, options.region));
         let done: string[] = [];
@@ -204,11 +245,14 @@ export function startPoller(
       }
     }
   };
-  const concurrency = options.concurrency ?? (typeof handlers === 'function' ? 2 : copies.length);
-  const loops = Array.from({ length: concurrency }, (_, index) =>
-    loop(copies[index % copies.length] as DeliveryHandler),
-  );
+  for (let started = 0; started < minLoops; started++) spawn();
   return {
+    get loops() {
+      return active;
+    },
+    get peakLoops() {
+      return peakLoops;
+    },
     get batches() {
       return batches;
     },
@@ -217,7 +261,7 @@ export function startPoller(
     },
     stop: async () => {
       running = false;
-      await Promise.all(loops);
+      while (loops.size > 0) await Promise.all(loops);
       await deletes.drain();
       sqs.destroy();
     },

@@ -41,6 +41,8 @@ async function main(): Promise<void> {
     apiKey,
     policy,
     port,
+    // Up to ten copies of the delivery function polling, as the event source mapping scales.
+    pollers: 10,
     onPollError: (error) => console.error(`poller: ${error.message}`),
   }).catch(async (error: Error) => {
     await moto.stop();

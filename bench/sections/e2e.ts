@@ -81,13 +81,10 @@ interface EmulatorRequests {
 }
 
 /**
- * Pollers for a rate: one per 50 events/s, 2 to 6. Each has its own copy of the delivery
- * function (five deliveries in flight per endpoint, a batch of up to ten), so a few keep up;
- * every poller waiting in a long poll also costs the SQS emulator CPU each time a message
- * comes, and more of them only split the messages into smaller batches.
+ * The most pollers local mode may scale to (it polls with two while receives come back short).
+ * Each has its own copy of the delivery function, as each concurrent Lambda environment does.
  */
-export const pollersFor = (rate: number): number =>
-  Number(process.env.BENCH_E2E_POLLERS ?? Math.min(6, Math.max(2, Math.ceil(rate / 50))));
+export const pollersFor = (_rate: number): number => Number(process.env.BENCH_E2E_POLLERS ?? 10);
 
 interface Sent {
   readonly scheduledAt: number;
@@ -291,6 +288,7 @@ export async function run(args: string[]): Promise<E2eResult | E2eCeilingResult>
           requestsPerAcceptedEventByService: requestsPerEvent,
           pollerBatches: batches,
           pollerRequests,
+          peakPollers: local.stack.poller.peakLoops,
         },
       },
     };
@@ -312,8 +310,7 @@ export async function run(args: string[]): Promise<E2eResult | E2eCeilingResult>
  */
 async function runCeiling(): Promise<E2eCeilingResult> {
   const section = 'e2e ceiling';
-  // As many pollers as 200 events/s gets.
-  const pollers = pollersFor(200);
+  const pollers = pollersFor(0);
   const local = await startLocalRun({ section, pollers });
   try {
     const dynamoRequestsPerSecond = await probeMoto(local);
@@ -384,6 +381,7 @@ async function runCeiling(): Promise<E2eCeilingResult> {
         drainMs: CEILING_DRAIN_MS,
         p95LimitMs: CEILING_P95_LIMIT_MS,
         pollers,
+        peakPollers: local.stack.poller.peakLoops,
         dynamodbRequestsPerSecond: Math.round(dynamoRequestsPerSecond),
       },
     };

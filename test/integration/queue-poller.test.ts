@@ -2,7 +2,8 @@
  * Local mode's stand-in for the SQS event source mapping (local/queue-poller.ts), on moto:
  * it deletes exactly what the handler reported done, gathers the deletes of batches that
  * finish while another is still in the handler into one DeleteMessageBatch, and gives each
- * copy of the handler one batch at a time, as Lambda gives each execution environment.
+ * copy of the handler one batch at a time, as Lambda gives each execution environment, and
+ * scales its pollers between a minimum and a maximum as the event source mapping does.
  */
 import {
   CreateQueueCommand,
@@ -58,7 +59,12 @@ async function counts(queueUrl: string): Promise<{ visible: number; inFlight: nu
 function poll(
   queueUrl: string,
   handlers: Parameters<typeof startPoller>[0],
-  options: { batchSize?: number; deleteGatherMs?: number; concurrency?: number } = {},
+  options: {
+    batchSize?: number;
+    deleteGatherMs?: number;
+    concurrency?: number;
+    minConcurrency?: number;
+  } = {},
 ): Poller {
   const poller = startPoller(handlers, {
     endpoint: moto.endpoint,
@@ -160,5 +166,36 @@ describe('the local queue poller', () => {
     });
     expect(calls).toEqual([1, 1]);
     expect(maxActivePerCopy).toBe(1);
+  });
+
+  it('starts another poller for each full receive, up to the maximum, and stops them once receives come back empty', async () => {
+    // Prepare: three full batches, and three copies that each wait until all three are busy.
+    const queueUrl = await queueWith(Array.from({ length: 30 }, (_, index) => `m${index}`));
+    let inHandler = 0;
+    let allBusy!: () => void;
+    const barrier = new Promise<void>((resolve) => {
+      allBusy = resolve;
+    });
+    const copy = async (): Promise<SQSBatchResponse> => {
+      if (++inHandler === 3) allBusy();
+      await barrier;
+      return ok();
+    };
+
+    // Act: one poller while quiet, at most three.
+    const poller = poll(queueUrl, [copy, copy, copy], { batchSize: 10, concurrency: 3, minConcurrency: 1 });
+
+    // Assess: three ran at once (else the barrier never opens), then back to one.
+    await eventually(async () => {
+      const now = await counts(queueUrl);
+      return now.visible + now.inFlight === 0 ? true : undefined;
+    });
+    expect(poller.peakLoops).toBe(3);
+    expect(poller.batches).toBe(3);
+    await eventually(
+      async () => (poller.loops === 1 ? true : undefined),
+      10_000,
+      'the pollers to scale down',
+    );
   });
 });
