@@ -7,14 +7,14 @@ import {
   breakerPolicyEnv,
   DEFAULT_BREAKER_POLICY,
   DEFAULT_ISOLATION,
-  type IsolationSettings,
-  isolationEnv,
   DELIVERY_BATCH_SIZE,
   DELIVERY_FUNCTION_TIMEOUT_SECONDS,
   DELIVERY_MAX_CONCURRENCY,
   DELIVERY_QUEUE_RETENTION_SECONDS,
   DELIVERY_QUEUE_VISIBILITY_SECONDS,
   DLQ_RETENTION_SECONDS,
+  type IsolationSettings,
+  isolationEnv,
   JITTER_RATIO,
   maxReceiveCountOf,
   type RetryPolicy,
@@ -101,7 +101,9 @@ export class DeliveryPipeline extends Construct {
     assertScheduleFitsQueue(props.retryPolicy);
     const maxConcurrency = props.maxConcurrency ?? DELIVERY_MAX_CONCURRENCY;
     if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
-      throw new Error(`deliveryMaxConcurrency must be a whole number from 2 to 1000 (SQS event source mapping), got ${maxConcurrency}`);
+      throw new Error(
+        `deliveryMaxConcurrency must be a whole number from 2 to 1000 (SQS event source mapping), got ${maxConcurrency}`,
+      );
     }
     const deliveryQueueName = props.deliveryQueueName ?? `${Stack.of(this).stackName}-delivery`;
     if (!Token.isUnresolved(deliveryQueueName) && deliveryQueueName.length > 80) {

@@ -1,8 +1,8 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import {
-  DELIVERY_MAX_CONCURRENCY,
   DEFAULT_ISOLATION,
+  DELIVERY_MAX_CONCURRENCY,
   type IsolationSettings,
   type RetryPolicy,
   retryPolicyFromEnv,

@@ -209,6 +209,11 @@ const endpointProperties: Record<string, Json> = {
     description: 'Until when deliveries wait instead of being attempted.',
   },
   rateLimit: { ...nullable(RATE_LIMIT), description: 'Deliveries per second at most; `null`: no limit.' },
+  hasBacklog: {
+    type: 'boolean',
+    description:
+      'Whether deliveries are held for it (open circuit, rate limit); `GET /endpoints/{id}` says how many.',
+  },
   createdAt: dateTime,
   updatedAt: dateTime,
 };
@@ -416,6 +421,7 @@ const endpointExample = {
   failingSince: null,
   circuitOpenUntil: null,
   rateLimit: 50,
+  hasBacklog: false,
   createdAt: iso(EXAMPLE_TIME),
   updatedAt: iso(EXAMPLE_TIME),
 };

@@ -61,6 +61,10 @@ export interface EndpointRecord {
   readonly backlogShard?: string;
   /** Epoch ms until which one worker is releasing the endpoint's backlog. */
   readonly releaseLeaseUntil?: number;
+  /** Epoch ms until which release slots are booked: the next release starts there. */
+  readonly releasedUntilMs?: number;
+  /** When a release first found the backlog empty; a hold removes it. */
+  readonly backlogEmptySinceMs?: number;
 }
 
 /** The partition of the sparse `byBacklog` index: endpoints with held deliveries. */
@@ -390,7 +394,9 @@ export class Store {
         new UpdateCommand({
           TableName: this.tableName('endpoints'),
           Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'SET failureStreak = :zero REMOVE failingSince, circuitOpenUntil',
+          // The release lease goes too: what the open circuit held is released at once.
+          UpdateExpression:
+            'SET failureStreak = :zero REMOVE failingSince, circuitOpenUntil, releaseLeaseUntil',
           ConditionExpression:
             'attribute_exists(id) AND (failureStreak > :zero OR attribute_exists(failingSince) OR attribute_exists(circuitOpenUntil))',
           ExpressionAttributeValues: { ':zero': 0 },
@@ -402,36 +408,66 @@ export class Store {
   }
 
   /**
-   * Lists the endpoint in the sparse `byBacklog` index (it has held deliveries). A no-op write
-   * is skipped: false when it was listed already (or is gone).
+   * Lists the endpoint in the sparse `byBacklog` index (it has held deliveries), after every hold,
+   * and ends any "empty since" mark a release left (so that the release cannot take the endpoint
+   * off the index under a hold it did not see). True when a release should be queued now: the
+   * endpoint was not listed, or the last release found its backlog empty and queued no other.
    */
   async markBacklog(id: string): Promise<boolean> {
     try {
-      await documents.send(
+      const { Attributes } = await documents.send(
         new UpdateCommand({
           TableName: this.tableName('endpoints'),
           Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'SET backlogShard = :shard',
-          ConditionExpression: 'attribute_exists(id) AND attribute_not_exists(backlogShard)',
+          UpdateExpression: 'SET backlogShard = :shard REMOVE backlogEmptySinceMs',
+          ConditionExpression: 'attribute_exists(id)',
           ExpressionAttributeValues: { ':shard': BACKLOG_SHARD },
+          // ALL_OLD: UPDATED_OLD may leave out an attribute set to the value it had.
+          ReturnValues: 'ALL_OLD',
         }),
       );
-      return true;
+      // Listed now, or its release chain had stopped (a release found it empty): queue one.
+      return Attributes?.backlogShard === undefined || Attributes?.backlogEmptySinceMs !== undefined;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
     }
   }
 
-  /** Takes the endpoint out of the `byBacklog` index (its backlog is empty) and ends the release lease. */
-  async clearBacklog(id: string): Promise<void> {
+  /** A release found the backlog empty: when it was first found so (kept from an earlier release). */
+  async noteBacklogEmpty(id: string, nowMs: number): Promise<number> {
+    try {
+      const { Attributes } = await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('endpoints'),
+          Key: { pk: ENDPOINT_PARTITION, id },
+          UpdateExpression:
+            'SET backlogEmptySinceMs = if_not_exists(backlogEmptySinceMs, :now) REMOVE releaseLeaseUntil',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeValues: { ':now': nowMs },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Number(Attributes?.backlogEmptySinceMs ?? nowMs);
+    } catch (error) {
+      if (isConditionFailure(error)) return nowMs;
+      throw error;
+    }
+  }
+
+  /**
+   * Takes the endpoint off the `byBacklog` index, if nothing was held since a release first found
+   * its backlog empty at `emptySinceMs` (a hold removes that mark).
+   */
+  async clearBacklog(id: string, emptySinceMs: number): Promise<void> {
     try {
       await documents.send(
         new UpdateCommand({
           TableName: this.tableName('endpoints'),
           Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'REMOVE backlogShard, releaseLeaseUntil',
-          ConditionExpression: 'attribute_exists(id)',
+          UpdateExpression: 'REMOVE backlogShard, releaseLeaseUntil, backlogEmptySinceMs',
+          ConditionExpression: 'backlogEmptySinceMs = :seen',
+          ExpressionAttributeValues: { ':seen': emptySinceMs },
         }),
       );
     } catch (error) {
@@ -473,6 +509,24 @@ export class Store {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+  }
+
+  /** Books the endpoint's release slots until `bookedUntilMs`, and holds the release lease until `leaseUntilMs`. */
+  async bookRelease(id: string, bookedUntilMs: number, leaseUntilMs: number): Promise<void> {
+    try {
+      await documents.send(
+        new UpdateCommand({
+          TableName: this.tableName('endpoints'),
+          Key: { pk: ENDPOINT_PARTITION, id },
+          UpdateExpression:
+            'SET releasedUntilMs = :booked, releaseLeaseUntil = :lease REMOVE backlogEmptySinceMs',
+          ConditionExpression: 'attribute_exists(id)',
+          ExpressionAttributeValues: { ':booked': bookedUntilMs, ':lease': leaseUntilMs },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
     }
   }
 

@@ -350,8 +350,23 @@ export const DASHBOARD_SCRIPT = String.raw`
       cursor = body.nextCursor;
       if (!cursor) break;
     }
+    // Backlogs (deliveries held while a circuit is open or over a rate limit) are counted per
+    // endpoint, so only the endpoints that have one are asked.
+    const backlogged = endpoints.filter((endpoint) => endpoint.hasBacklog).slice(0, 50);
+    const details = await Promise.all(
+      backlogged.map((endpoint) => api('GET', '/endpoints/' + encodeURIComponent(endpoint.id))),
+    );
+    state.backlogs = new Map(details.map(({ body }) => [body.id, body.backlog]));
     state.endpoints = endpoints;
     renderEndpoints();
+  }
+
+  function backlogCell(endpoint) {
+    const backlog = state.backlogs && state.backlogs.get(endpoint.id);
+    if (!backlog || backlog.size === 0) return h('span', { class: 'muted', text: '—' });
+    const size = backlog.size + (backlog.complete ? '' : '+') + ' held';
+    const oldest = backlog.oldestAt ? ', oldest ' + new Date(backlog.oldestAt).toLocaleString() : '';
+    return h('span', { text: size + (backlog.reason ? ' (' + backlog.reason + ')' : '') + oldest });
   }
 
   function renderEndpoints() {
@@ -364,6 +379,7 @@ export const DASHBOARD_SCRIPT = String.raw`
         h('td', { class: 'url mono', text: endpoint.url }),
         h('td', {}, badge(endpoint.enabled ? 'enabled' : 'disabled')),
         h('td', { class: 'num', text: String(endpoint.failureStreak) }),
+        h('td', { class: 'backlog' }, backlogCell(endpoint)),
         h('td', {}, endpoint.disabledReason || h('span', { class: 'muted', text: '—' })),
         h('td', { class: 'mono muted', text: endpoint.id }),
       ),
@@ -689,7 +705,7 @@ export function dashboardHtml(style: string, script: string): string {
       <div class="table-wrap">
         <table>
           <caption class="sr-only">Endpoints: URL, state, consecutive failures and why an endpoint is disabled</caption>
-          <thead><tr><th scope="col">URL</th><th scope="col">State</th><th scope="col" class="num">Failure streak</th><th scope="col">Disabled reason</th><th scope="col">Id</th></tr></thead>
+          <thead><tr><th scope="col">URL</th><th scope="col">State</th><th scope="col" class="num">Failure streak</th><th scope="col">Backlog</th><th scope="col">Disabled reason</th><th scope="col">Id</th></tr></thead>
           <tbody id="endpoints-body"></tbody>
         </table>
       </div>

@@ -18,6 +18,8 @@ export function publicEndpoint(endpoint: EndpointRecord) {
     failingSince: endpoint.failingSince ?? null,
     circuitOpenUntil: endpoint.circuitOpenUntil ? new Date(endpoint.circuitOpenUntil).toISOString() : null,
     rateLimit: endpoint.rateLimit ?? null,
+    /** Whether deliveries are held for it (open circuit, rate limit); `GET /endpoints/{id}` says how many. */
+    hasBacklog: endpoint.backlogShard !== undefined,
     createdAt: endpoint.createdAt,
     updatedAt: endpoint.updatedAt,
   };

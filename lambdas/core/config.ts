@@ -95,6 +95,12 @@ export const BACKLOG_RELEASE_PER_SECOND = 25;
  */
 export const BACKLOG_RELEASE_WINDOW_SECONDS = 20;
 
+/**
+ * An endpoint leaves the `byBacklog` index only when its backlog has been found empty this long
+ * with no hold in between (longer than any lag of the index the release reads).
+ */
+export const BACKLOG_EMPTY_GRACE_MS = 60_000;
+
 /** How the delivery function keeps endpoints apart; the stack writes it into its environment. */
 export interface IsolationSettings {
   /** Backlog deliveries released per second per endpoint (see {@link BACKLOG_RELEASE_PER_SECOND}). */
@@ -111,9 +117,16 @@ export const DEFAULT_ISOLATION: IsolationSettings = {
 /** The settings in force: `WEBHOOKS_BACKLOG_RELEASE_PER_SECOND`, `WEBHOOKS_SHORT_WAIT_MAX_SECONDS`. */
 export function isolationFromEnv(env: NodeJS.ProcessEnv = process.env): IsolationSettings {
   const shortWait = env.WEBHOOKS_SHORT_WAIT_MAX_SECONDS;
-  const shortWaitMaxSeconds = shortWait === undefined || shortWait === '' ? SHORT_WAIT_MAX_SECONDS : Number(shortWait);
-  if (!Number.isInteger(shortWaitMaxSeconds) || shortWaitMaxSeconds < 0 || shortWaitMaxSeconds > SHORT_WAIT_MAX_SECONDS) {
-    throw new Error(`WEBHOOKS_SHORT_WAIT_MAX_SECONDS must be a whole number from 0 to ${SHORT_WAIT_MAX_SECONDS}, got "${shortWait}"`);
+  const shortWaitMaxSeconds =
+    shortWait === undefined || shortWait === '' ? SHORT_WAIT_MAX_SECONDS : Number(shortWait);
+  if (
+    !Number.isInteger(shortWaitMaxSeconds) ||
+    shortWaitMaxSeconds < 0 ||
+    shortWaitMaxSeconds > SHORT_WAIT_MAX_SECONDS
+  ) {
+    throw new Error(
+      `WEBHOOKS_SHORT_WAIT_MAX_SECONDS must be a whole number from 0 to ${SHORT_WAIT_MAX_SECONDS}, got "${shortWait}"`,
+    );
   }
   return {
     releasePerSecond: positiveInteger(

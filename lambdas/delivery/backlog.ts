@@ -12,13 +12,19 @@
  * - half-open: the oldest held delivery goes out as the probe (the worker claims the probe as it
  *   would for any message); its success closes the circuit and queues the next release;
  * - closed, disabled or deleted: up to a window's worth (rate x {@link BACKLOG_RELEASE_WINDOW_SECONDS})
- *   goes out oldest first, spread over the window by SQS per-message delays with jitter, and the
- *   next release is queued for when the window is over. A disabled or deleted endpoint's backlog
+ *   goes out oldest first, at most `rate` to each second by SQS per-message delays, from the
+ *   endpoint's first free second (jittered by up to a second when a release starts afresh); the
+ *   seconds are booked on the endpoint (`releasedUntilMs`), so releases never overlap, and the
+ *   next release is queued for when they are over. A disabled or deleted endpoint's backlog
  *   drains this way too, into the dead-letter queue, so nothing held is lost.
  */
 import type { DeliveryRecord, EndpointRecord, EventRecord, Store } from '../adapters/store.ts';
 import { circuitState } from '../core/circuit-breaker.ts';
-import { BACKLOG_RELEASE_WINDOW_SECONDS, type BreakerPolicy } from '../core/config.ts';
+import {
+  BACKLOG_EMPTY_GRACE_MS,
+  BACKLOG_RELEASE_WINDOW_SECONDS,
+  type BreakerPolicy,
+} from '../core/config.ts';
 import type { DeliveryMessage } from '../core/payload.ts';
 import { unpackBody } from '../core/payload.ts';
 
@@ -30,9 +36,9 @@ export interface BacklogDeps {
     | 'heldDeliveries'
     | 'unholdDelivery'
     | 'claimRelease'
-    | 'endRelease'
     | 'clearBacklog'
-    | 'markBacklog'
+    | 'noteBacklogEmpty'
+    | 'bookRelease'
   >;
   /** Sends messages with per-message delays; resolves to the delivery ids that did not go out. */
   readonly enqueue: (
@@ -51,8 +57,11 @@ export interface BacklogDeps {
 /** What one release did. */
 export interface ReleaseReport {
   readonly endpointId: string;
-  /** `busy`: another worker holds the release; `open`: the circuit is open, nothing sent. */
-  readonly outcome: 'busy' | 'open' | 'probe' | 'released' | 'drained' | 'empty';
+  /**
+   * `busy`: another worker holds the release; `open`: the circuit is open, nothing sent;
+   * `booked`: the release slots are booked further ahead than one window, nothing sent yet.
+   */
+  readonly outcome: 'busy' | 'open' | 'booked' | 'probe' | 'released' | 'drained';
   readonly released: number;
 }
 
@@ -72,44 +81,96 @@ export async function releaseBacklog(deps: BacklogDeps, endpointId: string): Pro
   const taking = endpoint?.enabled === true;
   const circuit = taking ? circuitState(endpoint, now, deps.breaker) : ({ state: 'closed' } as const);
 
+  // While the circuit is open or probed, this release keeps the lease until its next one comes
+  // back, so a second release message (another hold, the sweep) ends there instead of starting a
+  // second chain. Closing the circuit (a probe's success, re-enabling) removes the lease.
   if (circuit.state === 'open') {
-    await deps.store.endRelease(endpointId);
+    await deps.store.bookRelease(
+      endpointId,
+      endpoint?.releasedUntilMs ?? 0,
+      now + circuit.retryInSeconds * 1000 - 500,
+    );
     await deps.requeueRelease(endpointId, circuit.retryInSeconds);
     return { endpointId, outcome: 'open', released: 0 };
   }
   if (circuit.state === 'half-open') {
     const [probe] = await deps.store.heldDeliveries(endpointId, 1);
     if (!probe) return drained(deps, endpointId);
-    const sent = await send(deps, [probe], 'probe', () => 0);
-    await deps.store.endRelease(endpointId);
+    const sent = await send(deps, [probe], 'probe', () => now);
     // If the probe fails the circuit opens again, and this release waits for it to turn half-open.
+    await deps.store.bookRelease(
+      endpointId,
+      endpoint?.releasedUntilMs ?? 0,
+      now + deps.breaker.openSeconds * 1000 - 500,
+    );
     await deps.requeueRelease(endpointId, deps.breaker.openSeconds);
     return { endpointId, outcome: 'probe', released: sent };
   }
 
+  // Slots are booked on the endpoint (releasedUntilMs), so that one release never overlaps the
+  // previous one, even when the backlog emptied and filled again in between.
   const rate = releaseRateOf(endpoint, deps.releasePerSecond);
+  const start = Math.max(now, endpoint?.releasedUntilMs ?? 0);
+  if (start - now >= windowMs) {
+    const waitSeconds = Math.ceil((start - now) / 1000) - BACKLOG_RELEASE_WINDOW_SECONDS + 1;
+    await deps.store.bookRelease(endpointId, start, now + waitSeconds * 1000 - 500);
+    await deps.requeueRelease(endpointId, waitSeconds);
+    return { endpointId, outcome: 'booked', released: 0 };
+  }
   const batch = Math.max(1, Math.floor(rate * BACKLOG_RELEASE_WINDOW_SECONDS));
   const held = await deps.store.heldDeliveries(endpointId, batch);
   if (held.length === 0) return drained(deps, endpointId);
-  // Oldest first, spread over the window: the i-th at about i / rate seconds, jittered within its slot.
-  const sent = await send(deps, held, 'released', (index) => (index + deps.random()) / rate);
+  // Oldest first, `rate` to each second, from the first free second (booked absolute times, so
+  // that a slow release does not slide into the next one's seconds); a release that starts afresh
+  // starts up to a second later at random, so endpoints coming back together do not all fire on
+  // the same second boundaries.
+  const firstSlotMs = start + (start === now ? Math.floor(deps.random() * 1000) : 0);
+  const slotOf = (index: number) => firstSlotMs + Math.floor(index / rate) * 1000;
+  const bookedUntil = slotOf(held.length - 1) + 1000;
+  const sent = await send(deps, held, 'released', slotOf);
+  await deps.store.bookRelease(endpointId, bookedUntil, bookedUntil - 1000);
   if (held.length < batch) {
     const report = await drained(deps, endpointId);
     return { ...report, released: sent };
   }
-  await deps.requeueRelease(endpointId, BACKLOG_RELEASE_WINDOW_SECONDS);
+  await deps.requeueRelease(endpointId, Math.ceil((bookedUntil - now) / 1000));
   return { endpointId, outcome: 'released', released: sent };
 }
 
 /**
- * The backlog is empty: the endpoint leaves the `byBacklog` index. A delivery held in between
- * (after the Query that found none) lists it again, so no hold is left unlisted.
+ * The backlog is empty. The endpoint stays listed in the `byBacklog` index (the sweep keeps
+ * queueing its release every minute) until a release finds it empty {@link BACKLOG_EMPTY_GRACE_MS}
+ * after the first one did with no hold in between (every hold removes the mark): a hold the index
+ * Query did not show yet is never left unlisted.
  */
 async function drained(deps: BacklogDeps, endpointId: string): Promise<ReleaseReport> {
-  await deps.store.clearBacklog(endpointId);
+  const now = deps.now();
+  const emptySince = await deps.store.noteBacklogEmpty(endpointId, now);
+  // A hold that came after this release's Query, but whose mark came before the note above, saw
+  // no reason to queue a release: look once more, now that any later hold will queue one itself.
   const [late] = await deps.store.heldDeliveries(endpointId, 1);
-  if (late && (await deps.store.markBacklog(endpointId))) await deps.requeueRelease(endpointId, 1);
-  return { endpointId, outcome: late ? 'released' : 'drained', released: 0 };
+  if (late) {
+    await deps.requeueRelease(endpointId, 1);
+    return { endpointId, outcome: 'drained', released: 0 };
+  }
+  if (now - emptySince >= BACKLOG_EMPTY_GRACE_MS) await deps.store.clearBacklog(endpointId, emptySince);
+  return { endpointId, outcome: 'drained', released: 0 };
+}
+
+/**
+ * Sends messages to become visible at (or up to a second after) their times: SQS delays are whole
+ * seconds counted from the send, so they are worked out at the send, not before.
+ */
+function enqueueAt(
+  deps: BacklogDeps,
+  messages: readonly DeliveryMessage[],
+  visibleAtMs: (index: number) => number,
+): Promise<string[]> {
+  const sentAt = deps.now();
+  return deps.enqueue(messages, {
+    deadlineMs: sentAt + 10_000,
+    delaySeconds: (index) => Math.max(0, Math.ceil((visibleAtMs(index) - sentAt) / 1000)),
+  });
 }
 
 /**
@@ -121,7 +182,7 @@ async function send(
   deps: BacklogDeps,
   held: readonly DeliveryRecord[],
   reason: 'probe' | 'released',
-  delaySeconds: (index: number) => number,
+  visibleAtMs: (index: number) => number,
 ): Promise<number> {
   const events = new Map<string, Promise<EventRecord | undefined>>();
   const eventOf = (id: string) => {
@@ -148,11 +209,7 @@ async function send(
       reason,
     });
   }
-  const unsent = new Set(
-    messages.length > 0
-      ? await deps.enqueue(messages, { deadlineMs: deps.now() + 10_000, delaySeconds })
-      : [],
-  );
+  const unsent = new Set(messages.length > 0 ? await enqueueAt(deps, messages, visibleAtMs) : []);
   const out = held.filter((delivery) => !sendable.includes(delivery) || !unsent.has(delivery.id));
   await Promise.all(
     out.map((delivery) =>

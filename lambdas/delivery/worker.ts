@@ -17,9 +17,9 @@ import {
   DEFAULT_BREAKER_POLICY,
   DEFAULT_ISOLATION,
   ENDPOINT_CACHE_TTL_MS,
+  type IsolationSettings,
   MAX_IN_FLIGHT_PER_ENDPOINT,
   RESPONSE_EXCERPT_BYTES,
-  type IsolationSettings,
   type RetryPolicy,
   SLOW_ANSWER_MS,
   VISIBILITY_CAP_MARGIN_SECONDS,
@@ -243,13 +243,19 @@ export class DeliveryWorker {
       return 'done';
     }
 
-    const circuit = circuitState(endpoint, this.now(), this.breaker);
+    let circuit = circuitState(endpoint, this.now(), this.breaker);
     if (circuit.state !== 'closed') {
-      // A redrive, a manual retry or the released probe (on its first receive: once it failed, it
-      // is an ordinary retry) tests the circuit at once: an operator acting on an endpoint must
-      // not wait out its open time.
-      const probe = message.reason === 'probe' && receiveCount === 1;
-      const testNow = circuit.state === 'half-open' || job.redrive || probe;
+      // Never hold on a cached open circuit: an operator may have just closed it (re-enabled the
+      // endpoint), or a probe on another instance succeeded; holding is rare, the read is cheap.
+      this.endpoints.delete(endpoint.id);
+      endpoint = (await this.endpoints.get(message.endpointId, load)) ?? endpoint;
+      circuit = circuitState(endpoint, this.now(), this.breaker);
+    }
+    if (circuit.state !== 'closed') {
+      // A half-open circuit lets one delivery through (the one that claims the probe: usually the
+      // backlog's oldest, which the release sends as the probe). A redrive or a manual retry tests
+      // the circuit at once: an operator acting on an endpoint must not wait out its open time.
+      const testNow = circuit.state === 'half-open' || job.redrive;
       if (!testNow || !(await this.claimProbe(endpoint))) return this.hold(job, endpoint, 'circuit_open');
     } else if (endpoint.rateLimit && message.reason !== 'released' && message.reason !== 'probe') {
       // Over a rateLimit or not, every delivery goes through the backlog, whose one releaser
@@ -355,9 +361,10 @@ export class DeliveryWorker {
       return 'done';
     }
     job.count(reason === 'circuit_open' ? 'HeldCircuitOpen' : 'HeldRateLimited');
-    if (!endpoint.backlogShard && (await this.deps.store.markBacklog(endpoint.id))) {
-      this.endpoints.delete(endpoint.id);
-      // Open circuit: the release waits for it to turn half-open, then sends the probe.
+    // After every hold, not from a cached record: a release may be about to take the endpoint off
+    // the byBacklog index, and this write is what stops it (see ./backlog.ts).
+    if (await this.deps.store.markBacklog(endpoint.id)) {
+      // Listed just now, or no release is coming: queue one (an open circuit's waits for it to turn half-open).
       await this.queue.release(endpoint.id, 0);
     }
     this.deps.logger.debug('held in the endpoint backlog', { ...job.log, reason });

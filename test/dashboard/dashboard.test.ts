@@ -10,6 +10,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { PurgeQueueCommand } from '@aws-sdk/client-sqs';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Store } from '../../lambdas/adapters/store.ts';
+import { deliveryId, newEventId } from '../../lambdas/core/ids.ts';
 import { eventually, type Harness, startHarness, TEST_API_KEY } from '../support/harness.ts';
 import { startReceiver, type TestReceiver } from '../support/receiver.ts';
 
@@ -286,4 +288,42 @@ describe('the operator dashboard', () => {
       await hostile.close();
     }
   }, 120_000);
+
+  it("shows an endpoint's backlog: how many deliveries are held, why, and since when", async () => {
+    // Prepare: an endpoint with two deliveries held (as an open circuit holds them).
+    const endpoint = await harness.api<{ id: string }>('POST', '/endpoints', {
+      url: billing.url.replace('/webhooks', '/held/webhooks'),
+    });
+    const store = new Store();
+    const createdAtMs = Date.parse('2026-12-01T09:30:00.000Z');
+    for (const n of [1, 2]) {
+      const eventId = newEventId(createdAtMs + n);
+      await store.holdDelivery(
+        {
+          endpointId: endpoint.body.id,
+          id: deliveryId(eventId, endpoint.body.id, createdAtMs + n),
+          eventId,
+          eventType: 'held.test',
+          createdAtMs: createdAtMs + n,
+        },
+        'circuit_open',
+        Date.now(),
+      );
+    }
+    await store.markBacklog(endpoint.body.id);
+
+    // Act
+    await connect();
+    const held = page.locator('#endpoints-body tr', { hasText: '/held/webhooks' });
+    await held.waitFor();
+
+    // Assess
+    expect(await held.locator('td.backlog').textContent()).toMatch(/^2 held \(circuit_open\), oldest /);
+    const other = page.locator('#endpoints-body tr', { hasText: '/billing/webhooks' });
+    if ((await other.count()) > 0) expect(await other.locator('td.backlog').textContent()).toBe('—');
+    expect(pageProblems).toEqual([]);
+
+    // Clean up
+    expect((await harness.api('DELETE', `/endpoints/${endpoint.body.id}`)).status).toBe(204);
+  }, 60_000);
 });

@@ -140,15 +140,30 @@ export class FakeStore {
 
   markBacklog = async (id: string): Promise<boolean> => {
     const endpoint = this.endpoints.get(id);
-    if (!endpoint || endpoint.backlogShard) return false;
-    this.endpoints.set(id, { ...endpoint, backlogShard: 'held' });
-    return true;
+    if (!endpoint) return false;
+    const { backlogEmptySinceMs: _since, ...rest } = endpoint;
+    this.endpoints.set(id, { ...rest, backlogShard: 'held' });
+    return endpoint.backlogShard === undefined || endpoint.backlogEmptySinceMs !== undefined;
   };
 
-  clearBacklog = async (id: string): Promise<void> => {
+  noteBacklogEmpty = async (id: string, nowMs: number): Promise<number> => {
     const endpoint = this.endpoints.get(id);
-    if (!endpoint) return;
-    const { backlogShard: _shard, releaseLeaseUntil: _lease, ...rest } = endpoint;
+    if (!endpoint) return nowMs;
+    const { releaseLeaseUntil: _lease, ...rest } = endpoint;
+    const since = endpoint.backlogEmptySinceMs ?? nowMs;
+    this.endpoints.set(id, { ...rest, backlogEmptySinceMs: since });
+    return since;
+  };
+
+  clearBacklog = async (id: string, emptySinceMs: number): Promise<void> => {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint || endpoint.backlogEmptySinceMs !== emptySinceMs) return;
+    const {
+      backlogShard: _shard,
+      releaseLeaseUntil: _lease,
+      backlogEmptySinceMs: _since,
+      ...rest
+    } = endpoint;
     this.endpoints.set(id, rest as EndpointRecord);
   };
 
@@ -158,6 +173,13 @@ export class FakeStore {
       return false;
     this.endpoints.set(id, { ...endpoint, releaseLeaseUntil: untilMs });
     return true;
+  };
+
+  bookRelease = async (id: string, bookedUntilMs: number, leaseUntilMs: number): Promise<void> => {
+    const endpoint = this.endpoints.get(id);
+    if (!endpoint) return;
+    const { backlogEmptySinceMs: _since, ...rest } = endpoint;
+    this.endpoints.set(id, { ...rest, releasedUntilMs: bookedUntilMs, releaseLeaseUntil: leaseUntilMs });
   };
 
   endRelease = async (id: string): Promise<void> => {
@@ -189,7 +211,7 @@ export class FakeStore {
   resetEndpointFailures = async (id: string): Promise<void> => {
     const endpoint = this.endpoints.get(id);
     if (!endpoint) return;
-    const { failingSince: _since, circuitOpenUntil: _until, ...rest } = endpoint;
+    const { failingSince: _since, circuitOpenUntil: _until, releaseLeaseUntil: _lease, ...rest } = endpoint;
     this.endpoints.set(id, { ...rest, failureStreak: 0 });
   };
 
