@@ -10,7 +10,7 @@ import { deferMessage, enqueueDeliveries, sendRelease, sendToDeadLetter } from '
 import type { EndpointSecrets } from '../adapters/secrets.ts';
 import { signingSecrets } from '../adapters/secrets.ts';
 import { type AttemptRecord, type EndpointRecord, isQueued, type Store } from '../adapters/store.ts';
-import { circuitState, failedTooLong } from '../core/circuit-breaker.ts';
+import { type CircuitState, circuitState, failedTooLong } from '../core/circuit-breaker.ts';
 import { classifyResponse } from '../core/classify.ts';
 import {
   type BreakerPolicy,
@@ -200,6 +200,7 @@ export class DeliveryWorker {
 
     const load = () => this.deps.store.getEndpoint(message.endpointId);
     let endpoint = await this.endpoints.get(message.endpointId, load);
+    let circuit: CircuitState;
     if (!endpoint?.enabled) {
       // Never park on a cached "disabled": an operator may have just enabled it again (and
       // retried). Parking is rare, so the fresh read costs little.
@@ -243,14 +244,7 @@ export class DeliveryWorker {
       return 'done';
     }
 
-    let circuit = circuitState(endpoint, this.now(), this.breaker);
-    if (circuit.state !== 'closed') {
-      // Never hold on a cached open circuit: an operator may have just closed it (re-enabled the
-      // endpoint), or a probe on another instance succeeded; holding is rare, the read is cheap.
-      this.endpoints.delete(endpoint.id);
-      endpoint = (await this.endpoints.get(message.endpointId, load)) ?? endpoint;
-      circuit = circuitState(endpoint, this.now(), this.breaker);
-    }
+    ({ endpoint, circuit } = await this.currentCircuit(endpoint));
     if (circuit.state !== 'closed') {
       // A half-open circuit lets one delivery through (the one that claims the probe: usually the
       // backlog's oldest, which the release sends as the probe). A redrive or a manual retry tests
@@ -264,19 +258,12 @@ export class DeliveryWorker {
     }
 
     const attemptAt = new Date(this.now()).toISOString();
-    let answer: HttpAnswer;
-    try {
-      const secrets = signingSecrets(await this.loadSecret(endpoint.secretName), this.now());
-      const headers = webhookHeaders(secrets, message.eventId, Math.floor(this.now() / 1000), message.body);
-      count('DeliveryAttempts');
-      answer = await this.limiter.run(endpoint.id, () =>
-        this.deps.sender.post(endpoint.url, headers, message.body),
-      );
-    } catch (error) {
-      const failure =
-        error instanceof DeliveryError
-          ? error
-          : new DeliveryError('internal_error', `unexpected error while sending (${errorName(error)})`, true);
+    // A record sent through a closed circuit may wait for one of the endpoint's slots while the
+    // others fail and open it: once it has the slot, it looks again, and is held if it opened.
+    const sent = await this.send(job, endpoint, circuit.state === 'closed');
+    if (sent.kind === 'circuit_open') return this.hold(job, endpoint, 'circuit_open');
+    if (sent.kind === 'failed') {
+      const failure = sent.failure;
       const attempt: AttemptRecord = {
         attempt: job.attemptNumber,
         at: attemptAt,
@@ -293,6 +280,7 @@ export class DeliveryWorker {
       }
       return this.retryLater(job, endpoint, attempt, {});
     }
+    const answer = sent.answer;
 
     const verdict = classifyResponse(answer.statusCode, answer.retryAfter, this.now());
     const attempt: AttemptRecord = {
@@ -346,6 +334,44 @@ export class DeliveryWorker {
   }
 
   /**
+   * Signs and sends the delivery in one of the endpoint's slots. `recheck`: look at the circuit
+   * again once the slot is ours, and send nothing if it opened while this record waited. A
+   * failure to sign or send is the attempt's outcome; one to read the endpoint is not (it throws).
+   */
+  private async send(
+    job: Job,
+    endpoint: EndpointRecord,
+    recheck: boolean,
+  ): Promise<
+    | { kind: 'answered'; answer: HttpAnswer }
+    | { kind: 'failed'; failure: DeliveryError }
+    | { kind: 'circuit_open' }
+  > {
+    const { message } = job;
+    let headers: Record<string, string>;
+    try {
+      const secrets = signingSecrets(await this.loadSecret(endpoint.secretName), this.now());
+      headers = webhookHeaders(secrets, message.eventId, Math.floor(this.now() / 1000), message.body);
+    } catch (error) {
+      return { kind: 'failed', failure: asDeliveryError(error) };
+    }
+    return this.limiter.run(endpoint.id, async () => {
+      if (recheck && (await this.currentCircuit(endpoint)).circuit.state !== 'closed') {
+        return { kind: 'circuit_open' as const };
+      }
+      job.count('DeliveryAttempts');
+      try {
+        return {
+          kind: 'answered' as const,
+          answer: await this.deps.sender.post(endpoint.url, headers, message.body),
+        };
+      } catch (error) {
+        return { kind: 'failed' as const, failure: asDeliveryError(error) };
+      }
+    });
+  }
+
+  /**
    * Holds the delivery in its endpoint's backlog and lets the message go: no attempt is made or
    * counted, and nothing stays in flight. The endpoint is listed as having a backlog (the sweep
    * then releases it every minute); when this hold lists it first, its release is queued now.
@@ -369,6 +395,25 @@ export class DeliveryWorker {
     }
     this.deps.logger.debug('held in the endpoint backlog', { ...job.log, reason });
     return 'done';
+  }
+
+  /**
+   * The endpoint's circuit, from the worker's view of the endpoint (its cached record). Never a
+   * cached open circuit: an operator may have just closed it (re-enabled the endpoint), or a
+   * probe on another instance succeeded; an open one is read afresh (rare, and the read is cheap).
+   */
+  private async currentCircuit(
+    seen: EndpointRecord,
+  ): Promise<{ endpoint: EndpointRecord; circuit: CircuitState }> {
+    const load = () => this.deps.store.getEndpoint(seen.id);
+    let endpoint = (await this.endpoints.get(seen.id, load)) ?? seen;
+    let circuit = circuitState(endpoint, this.now(), this.breaker);
+    if (circuit.state !== 'closed') {
+      this.endpoints.delete(seen.id);
+      endpoint = (await this.endpoints.get(seen.id, load)) ?? endpoint;
+      circuit = circuitState(endpoint, this.now(), this.breaker);
+    }
+    return { endpoint, circuit };
   }
 
   /** A release message: sends on part of an endpoint's backlog (see ./backlog.ts). */
@@ -621,4 +666,11 @@ export class DeliveryWorker {
       throw new DeliveryError('secret_unavailable', `signing secret unreadable (${errorName(error)})`, true);
     }
   }
+}
+
+/** A failure to sign or send, as the attempt's outcome: anything unexpected is an internal error, retried. */
+function asDeliveryError(error: unknown): DeliveryError {
+  return error instanceof DeliveryError
+    ? error
+    : new DeliveryError('internal_error', `unexpected error while sending (${errorName(error)})`, true);
 }

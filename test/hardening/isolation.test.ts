@@ -11,6 +11,7 @@ import type { EndpointRecord } from '../../lambdas/adapters/store.ts';
 import {
   BACKLOG_EMPTY_GRACE_MS,
   BACKLOG_RELEASE_WINDOW_SECONDS,
+  MAX_IN_FLIGHT_PER_ENDPOINT,
   SLOW_ANSWER_MS,
 } from '../../lambdas/core/config.ts';
 import { type DeliveryMessage, encodeRelease } from '../../lambdas/core/payload.ts';
@@ -29,7 +30,11 @@ import {
 const BREAKER = { failureThreshold: 3, openSeconds: 60, disableAfterSeconds: 5 * 24 * 3600 };
 const T0 = Date.parse('2026-12-01T00:00:00.000Z');
 
-function setup(answer: Partial<HttpAnswer> & { statusCode: number } = { statusCode: 200 }) {
+function setup(
+  answer: Partial<HttpAnswer> & { statusCode: number } = { statusCode: 200 },
+  /** Replaces the canned answer: each request's answer, when it comes. */
+  respond?: () => Promise<HttpAnswer>,
+) {
   let clock = T0;
   const store = new FakeStore();
   const secrets = new FakeSecrets();
@@ -43,7 +48,7 @@ function setup(answer: Partial<HttpAnswer> & { statusCode: number } = { statusCo
     sender: {
       post: async (_url, headers) => {
         sent.push(String(headers['webhook-id']));
-        return { excerpt: '', durationMs: 3, ...answer };
+        return respond ? respond() : { excerpt: '', durationMs: 3, ...answer };
       },
     },
     queue,
@@ -173,6 +178,90 @@ describe('an open circuit holds, it does not defer', () => {
 
     expect(t.sent).toEqual([message.eventId]);
     expect(t.store.deliveries.get(message.deliveryId)).toMatchObject({ status: 'delivered', attempts: 5 });
+  });
+});
+
+describe('a record that waited for a slot', () => {
+  it('checks the circuit again once it has the slot: opened meanwhile by the others, it is held, not sent', async () => {
+    // Prepare: every request hangs until the test answers it (500), one at a time.
+    const answers: Array<(answer: HttpAnswer) => void> = [];
+    const t = setup(undefined, () => new Promise((resolve) => answers.push(resolve)));
+    const messages = Array.from({ length: MAX_IN_FLIGHT_PER_ENDPOINT * 2 }, (_, n) =>
+      deliveryMessage(t.endpoint, { n }),
+    );
+    const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+    const fail = async (index: number) => {
+      answers[index]?.({ statusCode: 500, excerpt: 'down', durationMs: 3 });
+      await settled();
+    };
+
+    // Act: the first slots' requests fail, one after the other, until the circuit opens; each
+    // answer hands its slot to a waiting record before its failure is counted.
+    const batch = t.worker.processBatch(messages.map((message) => received(message)));
+    await settled();
+    const inFlightAtFirst = t.sent.length;
+    for (let index = 0; index < BREAKER.failureThreshold; index++) await fail(index);
+    const circuitOpenUntil = t.store.endpoints.get(t.endpoint.id)?.circuitOpenUntil;
+    const sentWhenOpened = t.sent.length;
+    // The circuit is open; the slots now free up for the records still waiting.
+    for (let index = BREAKER.failureThreshold; index < MAX_IN_FLIGHT_PER_ENDPOINT * 2; index++) {
+      await fail(index);
+    }
+    await batch;
+
+    // Assess: the slot limit held the rest back, and the circuit opened after the threshold.
+    expect(inFlightAtFirst).toBe(MAX_IN_FLIGHT_PER_ENDPOINT);
+    expect(circuitOpenUntil).toBe(T0 + BREAKER.openSeconds * 1000);
+    // Nothing was sent after the circuit opened: the records that got a slot since are held.
+    expect(t.sent).toHaveLength(sentWhenOpened);
+    const held = messages.filter(
+      (message) => t.store.deliveries.get(message.deliveryId)?.heldReason === 'circuit_open',
+    );
+    expect(held).toHaveLength(messages.length - sentWhenOpened);
+    for (const message of held) {
+      expect(t.store.deliveries.get(message.deliveryId)).toMatchObject({ status: 'pending', attempts: 0 });
+    }
+    expect(t.metrics.filter((name) => name === 'HeldCircuitOpen')).toHaveLength(held.length);
+    expect(t.metrics.filter((name) => name === 'DeliveryAttempts')).toHaveLength(sentWhenOpened);
+  });
+
+  it('a failure to read the endpoint at that check is no attempt: the record comes back soon, unsent', async () => {
+    const answers: Array<(answer: HttpAnswer) => void> = [];
+    const t = setup(undefined, () => new Promise((resolve) => answers.push(resolve)));
+    // One record more than the slots the first failures free before the circuit opens.
+    const messages = Array.from(
+      { length: MAX_IN_FLIGHT_PER_ENDPOINT + BREAKER.failureThreshold + 1 },
+      (_, n) => deliveryMessage(t.endpoint, { n }),
+    );
+    const records = messages.map((message) => received(message));
+    const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+    const batch = t.worker.processBatch(records);
+    await settled();
+    // The first failures open the circuit, and drop the worker's copy of the endpoint; the
+    // store then fails, so the record waiting for a slot cannot look at the circuit.
+    for (let index = 0; index < BREAKER.failureThreshold; index++) {
+      answers[index]?.({ statusCode: 500, excerpt: 'down', durationMs: 3 });
+      await settled();
+    }
+    t.store.getEndpoint = async () => {
+      throw new Error('simulated DynamoDB failure');
+    };
+    for (let index = BREAKER.failureThreshold; index < answers.length; index++) {
+      answers[index]?.({ statusCode: 500, excerpt: 'down', durationMs: 3 });
+      await settled();
+    }
+    const result = await batch;
+
+    // The last record waited for a slot: never sent, nothing recorded, back in 10 s.
+    const last = messages.at(-1) as DeliveryMessage;
+    const lastRecord = records.at(-1) as ReturnType<typeof received>;
+    expect(t.sent).toHaveLength(messages.length - 1);
+    expect(t.sent).not.toContain(last.eventId);
+    expect(t.store.deliveries.get(last.deliveryId)).toBeUndefined();
+    expect(result.batchItemFailures.map((failure) => failure.itemIdentifier)).toContain(lastRecord.messageId);
+    expect(t.queue.deferred.find((entry) => entry.receiptHandle === lastRecord.receiptHandle)?.seconds).toBe(
+      10,
+    );
   });
 });
 
