@@ -260,12 +260,14 @@ describe('CLI contract', () => {
   const io = { out: () => {}, err: () => {}, env: {}, stderrIsTTY: false };
   const commands = leafCommands(buildProgram(io));
 
-  it('has the commands of the design', () => {
+  it('has the commands of the design, batch sends and rate limits included', () => {
     expect(commands.map((path) => path.join(' '))).toEqual([
       'send',
+      'send-batch',
       'endpoints list',
       'endpoints show',
       'endpoints create',
+      'endpoints rate-limit',
       'endpoints enable',
       'endpoints disable',
       'endpoints recover',
