@@ -4,6 +4,7 @@
  */
 import {
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
   type SQSClient,
@@ -278,8 +279,20 @@ describe('webhooks redrive (moto)', () => {
     );
     child.kill('SIGKILL');
     await exited;
-    // Held messages reappear once their visibility runs out.
-    await new Promise((resolve) => setTimeout(resolve, 3500));
+    // Held messages reappear once their visibility runs out: none is left in flight in the DLQ.
+    await until(
+      async () => {
+        const { Attributes = {} } = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: fixture.resources.deadLetterQueueUrl,
+            AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+          }),
+        );
+        return Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) === 0 ? true : undefined;
+      },
+      30_000,
+      'the held messages visible in the DLQ again',
+    );
     // Assess
     const inDelivery = new Set(idsOf(await drainBodies(sqs, fixture.resources.deliveryQueueUrl)));
     const inDlq = new Set(idsOf(await drainBodies(sqs, fixture.resources.deadLetterQueueUrl)));

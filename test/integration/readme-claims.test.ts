@@ -2,11 +2,15 @@
  * README claims on moto, through the HTTP API: fan-out reaches only enabled endpoints whose
  * eventTypes match (absent or ["*"] means all); a secret is shown at creation and rotation and
  * never by a read; a dead delivery has no nextAttemptAt; recover queues the dead deliveries of
- * an endpoint since a time and nothing else, and refuses a disabled endpoint; an endpoint
+ * an endpoint since a time and nothing else, failed ones whose retry is not coming too, at most
+ * 100 per call, and refuses a disabled endpoint; an endpoint
  * whose record cannot be written leaves no secret behind. Each test makes its own endpoints.
  */
+import type { ServerResponse } from 'node:http';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Store } from '../../lambdas/adapters/store.ts';
+import { RECOVER_PAGE_SIZE } from '../../lambdas/core/config.ts';
 import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
 import { eventually, type Harness, startHarness } from '../support/harness.ts';
 import { startReceiver, type TestReceiver } from '../support/receiver.ts';
@@ -243,4 +247,121 @@ describe('POST /endpoints/{id}/recover', () => {
     expect((await delivery(old.deliveries[0]!.id)).status).toBe('dead');
     expect((await delivery(fine.deliveries[0]!.id)).attemptCount).toBe(1);
   });
+});
+
+describe('POST /endpoints/{id}/recover, scope and cap', () => {
+  type Page = { queued: number; skipped: number; done: boolean; nextCursor: string | null };
+
+  it('queues a failed delivery whose retry is no longer coming, and skips one whose retry is ahead', async () => {
+    // Prepare: two dead deliveries, rewritten as failed the way the store records a failure:
+    // one whose next attempt time has passed (its message was lost), one whose retry is ahead.
+    let healed = false;
+    const target = await receiver(() => (healed ? { status: 200 } : { status: 500, body: 'down' }));
+    const endpoint = await createEndpoint(target.url);
+    const since = new Date(Date.now() - 1000).toISOString();
+    const lost = await send('recover.failed', { n: 1 }, [endpoint.id]);
+    const ahead = await send('recover.failed', { n: 2 }, [endpoint.id]);
+    for (const sent of [lost, ahead]) await reaches(sent.deliveries[0]!.id, 'dead');
+    const store = new Store();
+    for (const [sent, nextAttemptAtMs] of [
+      [lost, Date.now() - 60_000],
+      [ahead, Date.now() + 3_600_000],
+    ] as const) {
+      const record = await store.getDelivery(endpoint.id, sent.deliveries[0]!.id, true);
+      await store.recordOutcome({
+        endpointId: endpoint.id,
+        id: sent.deliveries[0]!.id,
+        eventId: sent.id,
+        eventType: 'recover.failed',
+        createdAtMs: Number(record?.createdAtMs),
+        status: 'failed',
+        attempt: { attempt: 3, at: new Date().toISOString(), durationMs: 1, statusCode: 500, error: 'down' },
+        nextAttemptAt: new Date(nextAttemptAtMs).toISOString(),
+        redrive: false,
+      });
+    }
+    expect((await delivery(lost.deliveries[0]!.id)).status).toBe('failed');
+    healed = true;
+    const receivedBefore = target.received.length;
+
+    // Act
+    const recovered = await harness.api<Page>('POST', `/endpoints/${endpoint.id}/recover?since=${since}`);
+
+    // Assess: the lost one is sent and delivered; the one with its retry ahead is left to it.
+    expect(recovered.status).toBe(202);
+    expect(recovered.body).toMatchObject({ queued: 1, skipped: 1, done: true, nextCursor: null });
+    await reaches(lost.deliveries[0]!.id, 'delivered');
+    expect(target.received.length - receivedBefore).toBe(1);
+    expect((await delivery(ahead.deliveries[0]!.id)).status).toBe('failed');
+  });
+
+  it(`queues at most ${RECOVER_PAGE_SIZE} deliveries per call, newest first, and the rest on the next call`, async () => {
+    // Prepare: 101 dead deliveries. The receiver holds its first requests until every event is
+    // accepted, then answers 410: the first 410 disables the endpoint, and every delivery is
+    // parked dead (answered 410, or not sent to a disabled endpoint). Then it is re-enabled and healed.
+    let mode: 'hold' | 'gone' | 'ok' = 'hold';
+    const held: ServerResponse[] = [];
+    const target = await receiver(() =>
+      mode === 'hold'
+        ? (response: ServerResponse) => {
+            held.push(response);
+          }
+        : { status: mode === 'gone' ? 410 : 200, body: mode },
+    );
+    const endpoint = await createEndpoint(target.url);
+    const since = new Date(Date.now() - 1000).toISOString();
+    const oldest = await send('recover.cap', { n: 0 }, [endpoint.id]);
+    const batch = await harness.api<{ accepted: number }>('POST', '/events/batch', {
+      events: Array.from({ length: RECOVER_PAGE_SIZE }, (_, n) => ({
+        type: 'recover.cap',
+        data: { n: n + 1 },
+        endpointIds: [endpoint.id],
+      })),
+    });
+    mode = 'gone';
+    for (const response of held) response.writeHead(410).end('gone');
+    expect(batch.status).toBe(200);
+    expect(batch.body.accepted).toBe(RECOVER_PAGE_SIZE);
+    const dead = async () => {
+      let count = 0;
+      let cursor: string | null = null;
+      do {
+        const page: { body: { items: unknown[]; nextCursor: string | null } } = await harness.api(
+          'GET',
+          `/deliveries?endpointId=${endpoint.id}&status=dead&limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+        );
+        count += page.body.items.length;
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return count;
+    };
+    await eventually(
+      async () => ((await dead()) === RECOVER_PAGE_SIZE + 1 ? true : undefined),
+      60_000,
+      '101 dead',
+    );
+    expect((await harness.api('PATCH', `/endpoints/${endpoint.id}`, { enabled: true })).status).toBe(200);
+    mode = 'ok';
+    const receivedBefore = target.received.length;
+
+    // Act
+    const path = `/endpoints/${endpoint.id}/recover?since=${since}`;
+    const first = await harness.api<Page>('POST', path);
+    const oldestAfterFirst = (await delivery(oldest.deliveries[0]!.id)).status;
+    const second = await harness.api<Page>('POST', `${path}&cursor=${first.body.nextCursor}`);
+
+    // Assess: the first call stops at the cap; the second queues the oldest, which is left.
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({ queued: RECOVER_PAGE_SIZE, skipped: 0, done: false });
+    expect(oldestAfterFirst).toBe('dead');
+    expect(second.body).toMatchObject({ queued: 1, skipped: 0, done: true, nextCursor: null });
+    await reaches(oldest.deliveries[0]!.id, 'delivered');
+    const webhookIds = () =>
+      new Set(target.received.slice(receivedBefore).map((w) => w.headers['webhook-id']));
+    await eventually(
+      async () => (webhookIds().size === RECOVER_PAGE_SIZE + 1 ? true : undefined),
+      60_000,
+      'every recovered delivery received',
+    );
+  }, 120_000);
 });
