@@ -3,8 +3,11 @@
  *
  * The host is resolved by our own lookup, every answer is checked, and the socket connects
  * to the address that was checked: the guard's lookup is the only lookup, so a DNS answer
- * that changes between check and connect cannot get through. Connections are kept alive and
- * reused per origin. Redirects are never followed (Node's client does not follow them), the
+ * that changes between check and connect cannot get through. That lookup asks c-ares, on the
+ * event loop, with its own deadline (see dns-resolver.ts), not `dns.lookup` on libuv's
+ * threadpool: a name whose server never answers fails that delivery as a retryable `dns_error`
+ * and holds up no other endpoint's lookup. Connections are kept alive and reused per origin.
+ * Redirects are never followed (Node's client does not follow them), the
  * whole request has one deadline (a receiver trickling bytes cannot stretch it), and at most
  * `excerptBytes` of the response are read before the connection is dropped.
  *
@@ -22,7 +25,6 @@
  * the environment's proxy too. A test runs the sender with every one of these variables set.
  */
 import type { LookupAddress } from 'node:dns';
-import { lookup as dnsLookup } from 'node:dns/promises';
 import type * as NodeHttp from 'node:http';
 import https from 'node:https';
 import { createRequire } from 'node:module';
@@ -35,6 +37,7 @@ import {
   type Resolver,
   resolveAndCheck,
 } from '../core/ssrf.ts';
+import { createSystemResolver, DnsLookupError } from './dns-resolver.ts';
 
 /**
  * node:http by require(), not `import`: an ES module import builds the module's namespace, which
@@ -52,12 +55,6 @@ export interface HttpAnswer {
   readonly durationMs: number;
 }
 
-/** The system resolver: every address of the name. */
-export const systemResolver: Resolver = async (hostname) => {
-  const answers = await dnsLookup(hostname, { all: true, verbatim: true });
-  return answers.map((answer) => ({ address: answer.address, family: answer.family === 6 ? 6 : 4 }));
-};
-
 type LookupCallback = (
   error: NodeJS.ErrnoException | null,
   address: string | LookupAddress[],
@@ -67,7 +64,10 @@ type LookupCallback = (
 /** Options of a {@link WebhookSender}. */
 export interface SenderOptions {
   readonly guard: GuardOptions;
-  /** Injected in tests so the guard is exercised without touching real addresses. */
+  /**
+   * Injected in tests so the guard is exercised without touching real addresses; the system's
+   * name servers through c-ares ({@link createSystemResolver}) when absent.
+   */
   readonly resolver?: Resolver;
   readonly timeoutMs?: number;
   readonly excerptBytes?: number;
@@ -88,7 +88,7 @@ export class WebhookSender {
   private readonly prechecked = new Map<string, URL | DeliveryError>();
 
   constructor(private readonly options: SenderOptions) {
-    const resolver = options.resolver ?? systemResolver;
+    const resolver = options.resolver ?? createSystemResolver();
     this.timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
     this.excerptBytes = options.excerptBytes ?? RESPONSE_EXCERPT_BYTES;
     const lookup = (hostname: string, lookupOptions: { all?: boolean }, callback: LookupCallback): void => {
@@ -234,6 +234,7 @@ function findBlocked(error: unknown): BlockedAddressError | undefined {
 
 function toDeliveryError(error: unknown, timeoutMs: number): DeliveryError {
   if (error instanceof DeliveryError) return error;
+  if (error instanceof DnsLookupError) return new DeliveryError('dns_error', error.message, true);
   const blocked = findBlocked(error);
   if (blocked) return new DeliveryError('blocked_address', blocked.message, false);
   const code = (error as { code?: string }).code;

@@ -55,6 +55,14 @@ export const JITTER_RATIO = 0.2;
 /** Whole-request deadline for one webhook POST, connect to last body byte. */
 export const REQUEST_TIMEOUT_MS = 15_000;
 
+/**
+ * Deadline for resolving one delivery host (A and AAAA together). Past it the lookup fails as a
+ * retryable `dns_error`, whatever the DNS server does later: a resolver that never answers
+ * costs each of its deliveries this long and nothing more, and holds no thread (the lookup runs
+ * on c-ares, on the event loop, not on libuv's threadpool; see lambdas/adapters/dns-resolver.ts).
+ */
+export const DNS_LOOKUP_TIMEOUT_MS = 3_000;
+
 /** Response bytes kept per attempt (and read at most, beyond which the connection is dropped). */
 export const RESPONSE_EXCERPT_BYTES = 4 * 1024;
 
