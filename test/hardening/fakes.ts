@@ -208,9 +208,15 @@ export class FakeStore {
     return { failureStreak: updated.failureStreak, failingSince: updated.failingSince };
   };
 
+  /** The store's condition: skipped when the run is already clear (no streak, no failingSince, no circuit). */
   resetEndpointFailures = async (id: string): Promise<void> => {
     const endpoint = this.endpoints.get(id);
     if (!endpoint) return;
+    const clear =
+      (endpoint.failureStreak ?? 0) <= 0 &&
+      endpoint.failingSince === undefined &&
+      endpoint.circuitOpenUntil === undefined;
+    if (clear) return;
     const { failingSince: _since, circuitOpenUntil: _until, releaseLeaseUntil: _lease, ...rest } = endpoint;
     this.endpoints.set(id, { ...rest, failureStreak: 0 });
   };
