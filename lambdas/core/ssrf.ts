@@ -57,7 +57,7 @@ export class DnsNoAnswerError extends Error {
 /** Verdict of {@link classifyAddress}. */
 export type AddressVerdict = { allowed: true } | { allowed: false; reason: string };
 
-/** Looks up every address of a hostname (in production, `dns.lookup(host, { all: true })`). */
+/** Looks up every address of a hostname (in production, c-ares: lambdas/adapters/dns-resolver.ts). */
 export type Resolver = (hostname: string) => Promise<ReadonlyArray<{ address: string; family: 4 | 6 }>>;
 
 const ALLOWED: AddressVerdict = { allowed: true };
