@@ -1,0 +1,58 @@
+/**
+ * What the table repositories share: each table's name (read from the environment the stack, or
+ * local mode, set), the failed write condition, and the opaque cursors of the API's pages.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { TableDefinition } from '../../core/schema.ts';
+
+/** Table names, when given; otherwise each is read from its environment variable. */
+export interface TableNames {
+  readonly events: string;
+  readonly deliveries: string;
+  readonly attempts: string;
+  readonly endpoints: string;
+}
+
+/**
+ * A table's name, looked up at each use (the configured one, else its environment variable), so
+ * each function needs (and is given) only the tables it touches.
+ */
+export type TableName = () => string;
+
+export function tableName(configured: string | undefined, definition: TableDefinition): TableName {
+  return () => {
+    const name = configured ?? process.env[definition.envVar];
+    if (!name) throw new Error(`environment variable ${definition.envVar} is not set`);
+    return name;
+  };
+}
+
+export const epochSeconds = (ms: number): number => Math.floor(ms / 1000);
+
+/** Whether a conditional write was refused because its condition failed. */
+export const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException ||
+  (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+
+export const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
+  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+
+/** Decodes a cursor this API issued; anything else is undefined (the caller answers 400). */
+export function decodeCursor(
+  cursor: string,
+  expectedKeys: readonly string[],
+): Record<string, unknown> | undefined {
+  try {
+    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (!key || typeof key !== 'object' || Array.isArray(key)) return undefined;
+    const entries = Object.entries(key);
+    const valid =
+      entries.length === expectedKeys.length &&
+      entries.every(
+        ([name, value]) => expectedKeys.includes(name) && ['string', 'number'].includes(typeof value),
+      );
+    return valid ? (key as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
