@@ -178,7 +178,7 @@ function notes(
     const quiet = throughput.details.withoutLoggingAndMetrics as { cpuMicrosPerItem: number };
     out.throughput =
       `Our worker spends ${throughput.cpuMicrosPerDelivery} µs of CPU per delivery against ${throughput.rawCpuMicrosPerPost} µs ` +
-      `for a bare keep-alive POST; ${quiet.cpuMicrosPerItem} µs without Powertools logging and metrics, so those cost ` +
+      `for a bare keep-alive POST; ${quiet.cpuMicrosPerItem} µs without logging and metrics, so those cost ` +
       `${throughput.details.loggingAndMetricsCpuMicrosPerDelivery} µs per delivery. The receiver runs in its own process ` +
       'and was far from saturated (details.throughput.*.receiverCpuPercent).';
   }

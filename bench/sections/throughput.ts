@@ -2,8 +2,9 @@
  * Figure 1: delivery throughput and CPU per delivery against a raw keep-alive POST loop.
  *
  * "Ours" is the product's DeliveryWorker with its real WebhookSender (SSRF guard on, loopback
- * allowed), wired as lambdas/delivery/handler.ts wires it (Powertools Logger and Metrics,
- * metrics published once per batch), with in-memory store, secrets and queue (lib/fake-deps.ts).
+ * allowed), wired as lambdas/delivery/handler.ts wires it (the logs and metrics of
+ * lambdas/adapters/telemetry.ts, metrics published once per batch), with in-memory store,
+ * secrets and queue (lib/fake-deps.ts).
  * Four lanes, each its own worker and connection pool like four Lambda instances, each
  * processing SQS batches of ten records, two for each of five endpoints (five receiver ports).
  *
@@ -20,12 +21,11 @@
  */
 
 import http from 'node:http';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { WebhookSender } from '../../lambdas/adapters/http-sender.ts';
 import type { EndpointSecret } from '../../lambdas/adapters/secrets.ts';
 import type { EndpointRecord } from '../../lambdas/adapters/store.ts';
+import { Logger, Metrics, MetricUnit } from '../../lambdas/adapters/telemetry.ts';
 import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
 import { deliveryId, newEndpointId, newEventId } from '../../lambdas/core/ids.ts';
 import { decodeMessage } from '../../lambdas/core/payload.ts';

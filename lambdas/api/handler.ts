@@ -2,8 +2,6 @@
  * API function: API Gateway HTTP API (payload format 2.0) in, JSON out. Every response
  * carries a `Trackingid` header that also appears on every log line of the request.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { redriveDeadLetters } from '../adapters/dlq.ts';
 import { requireEnv } from '../adapters/env.ts';
@@ -16,6 +14,7 @@ import {
 } from '../adapters/queue.ts';
 import { ApiKeyHashes, EndpointSecrets } from '../adapters/secrets.ts';
 import { Store } from '../adapters/store.ts';
+import { Logger, Metrics, MetricUnit } from '../adapters/telemetry.ts';
 import { eventCheckDelayFromEnv } from '../core/config.ts';
 import { ENV } from '../core/schema.ts';
 import { ApiApp, type ApiRequest } from './app.ts';

@@ -2,13 +2,12 @@
  * Delivery function: the SQS event source mapping hands it up to ten delivery messages; it
  * returns the ones to retry as batch item failures (ReportBatchItemFailures).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { requireEnv } from '../adapters/env.ts';
 import { WebhookSender } from '../adapters/http-sender.ts';
 import { EndpointSecrets } from '../adapters/secrets.ts';
 import { Store } from '../adapters/store.ts';
+import { Logger, Metrics, MetricUnit } from '../adapters/telemetry.ts';
 import { breakerPolicyFromEnv, isolationFromEnv, retryPolicyFromEnv } from '../core/config.ts';
 import { ENV } from '../core/schema.ts';
 import { DeliveryWorker } from './worker.ts';

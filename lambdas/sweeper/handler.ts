@@ -3,11 +3,10 @@
  * queues the events left accepted, sends the retries whose long wait is over, and queues the
  * release of every endpoint backlog. See ./sweep.ts.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { requireEnv } from '../adapters/env.ts';
 import { enqueueDeliveries, sendRelease } from '../adapters/queue.ts';
 import { Store } from '../adapters/store.ts';
+import { Logger, Metrics, MetricUnit } from '../adapters/telemetry.ts';
 import { SWEEP_BATCH_DUE, SWEEP_BATCH_EVENTS, SWEEP_FUNCTION_TIMEOUT_SECONDS } from '../core/config.ts';
 import { ENV } from '../core/schema.ts';
 import {
