@@ -10,6 +10,7 @@
  * (lambdas/api/dashboard-document.ts, written by scripts/dashboard.ts); it is decompressed on
  * the first request for it, not at cold start.
  */
+import { brotliDecompressSync } from 'node:zlib';
 import type { ApiResponse } from './app.ts';
 import { DASHBOARD_CSP, DASHBOARD_PAGE_BROTLI } from './dashboard-document.ts';
 
@@ -17,12 +18,9 @@ export { DASHBOARD_CSP };
 
 let page: string | undefined;
 
-/** The page, decompressed once. `node:zlib` is loaded only then: no other route needs it. */
+/** The page, decompressed once, on its first request. */
 function dashboardHtml(): string {
-  page ??= process
-    .getBuiltinModule('node:zlib')
-    .brotliDecompressSync(Buffer.from(DASHBOARD_PAGE_BROTLI, 'base64'))
-    .toString('utf8');
+  page ??= brotliDecompressSync(Buffer.from(DASHBOARD_PAGE_BROTLI, 'base64')).toString('utf8');
   return page;
 }
 
