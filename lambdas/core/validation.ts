@@ -169,7 +169,8 @@ function issueText(issue: Issue): string {
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
   }
   if (issue.code === 'invalid_type' && issue.expected && issue.message === 'Invalid input') {
-    return `must be ${issue.expected === 'record' ? 'an object' : `a ${issue.expected}`}`;
+    const expected = issue.expected === 'record' ? 'object' : issue.expected;
+    return `must be ${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
   }
   return issue.message;
 }
