@@ -96,7 +96,7 @@ export async function releaseBacklog(deps: BacklogDeps, endpointId: string): Pro
   if (circuit.state === 'half-open') {
     const [probe] = await deps.store.heldDeliveries(endpointId, 1);
     if (!probe) return drained(deps, endpointId);
-    const sent = await send(deps, [probe], 'probe', () => now);
+    const { sent } = await send(deps, [probe], 'probe', () => now);
     // If the probe fails the circuit opens again, and this release waits for it to turn half-open.
     await deps.store.bookRelease(
       endpointId,
@@ -126,8 +126,8 @@ export async function releaseBacklog(deps: BacklogDeps, endpointId: string): Pro
   // the same second boundaries.
   const firstSlotMs = start + (start === now ? Math.floor(deps.random() * 1000) : 0);
   const slotOf = (index: number) => firstSlotMs + Math.floor(index / rate) * 1000;
-  const bookedUntil = slotOf(held.length - 1) + 1000;
-  const sent = await send(deps, held, 'released', slotOf);
+  const { sent, lateMs } = await send(deps, held, 'released', slotOf);
+  const bookedUntil = slotOf(held.length - 1) + 1000 + lateMs;
   await deps.store.bookRelease(endpointId, bookedUntil, bookedUntil - 1000);
   if (held.length < batch) {
     const report = await drained(deps, endpointId);
@@ -159,31 +159,35 @@ async function drained(deps: BacklogDeps, endpointId: string): Promise<ReleaseRe
 
 /**
  * Sends messages to become visible at (or up to a second after) their times: SQS delays are whole
- * seconds counted from the send, so they are worked out at the send, not before.
+ * seconds counted from the send, so they are worked out at the send, not before. A release that
+ * reaches the send after its first time (a slow Query on a loaded table) moves every time by as
+ * much, rather than sending the seconds it missed at once; `lateMs` says by how much.
  */
-function enqueueAt(
+async function enqueueAt(
   deps: BacklogDeps,
   messages: readonly DeliveryMessage[],
   visibleAtMs: (index: number) => number,
-): Promise<string[]> {
+): Promise<{ unsent: string[]; lateMs: number }> {
   const sentAt = deps.now();
-  return deps.enqueue(messages, {
+  const lateMs = Math.max(0, sentAt - visibleAtMs(0));
+  const unsent = await deps.enqueue(messages, {
     deadlineMs: sentAt + 10_000,
-    delaySeconds: (index) => Math.max(0, Math.ceil((visibleAtMs(index) - sentAt) / 1000)),
+    delaySeconds: (index) => Math.max(0, Math.ceil((visibleAtMs(index) + lateMs - sentAt) / 1000)),
   });
+  return { unsent, lateMs };
 }
 
 /**
  * Sends held deliveries (rebuilt from their events), then takes the ones that went out off the
  * backlog: send first, so a crash in between sends one again (the worker drops a copy of what
- * was delivered) rather than losing it. Resolves to how many went out.
+ * was delivered) rather than losing it. Resolves to how many went out, and how late the send was.
  */
 async function send(
   deps: BacklogDeps,
   held: readonly DeliveryRecord[],
   reason: 'probe' | 'released',
   visibleAtMs: (index: number) => number,
-): Promise<number> {
+): Promise<{ sent: number; lateMs: number }> {
   const events = new Map<string, Promise<EventRecord | undefined>>();
   const eventOf = (id: string) => {
     let found = events.get(id);
@@ -209,12 +213,14 @@ async function send(
       reason,
     });
   }
-  const unsent = new Set(messages.length > 0 ? await enqueueAt(deps, messages, visibleAtMs) : []);
+  const enqueued =
+    messages.length > 0 ? await enqueueAt(deps, messages, visibleAtMs) : { unsent: [], lateMs: 0 };
+  const unsent = new Set(enqueued.unsent);
   const out = held.filter((delivery) => !sendable.includes(delivery) || !unsent.has(delivery.id));
   await Promise.all(
     out.map((delivery) =>
       deps.store.unholdDelivery(delivery.endpointId, delivery.id, delivery.heldAtMs ?? 0),
     ),
   );
-  return out.length;
+  return { sent: out.length, lateMs: enqueued.lateMs };
 }

@@ -426,6 +426,35 @@ describe('releasing a backlog', () => {
     ]);
   });
 
+  it('a release that reaches its send late moves its seconds on, instead of sending the missed ones at once', async () => {
+    const t = setup();
+    held(t, 60);
+    // The backlog's Query takes 2.5 s (a loaded table): the first booked second is past by then.
+    const slow = {
+      ...deps(t),
+      store: Object.assign(Object.create(t.store) as typeof t.store, {
+        heldDeliveries: async (...args: Parameters<typeof t.store.heldDeliveries>) => {
+          const found = await t.store.heldDeliveries(...args);
+          t.advance(2500);
+          return found;
+        },
+      }),
+    };
+
+    const sentAt = t.now() + 2500;
+    const report = await releaseBacklog(slow, t.endpoint.id);
+
+    expect(report).toMatchObject({ released: 60 });
+    const perSecond = new Map<number, number>();
+    for (const entry of t.queue.sent)
+      perSecond.set(entry.delaySeconds, (perSecond.get(entry.delaySeconds) ?? 0) + 1);
+    expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(10);
+    expect([...perSecond.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
+    // The booking moved on with it: the next release starts after the sixth second from the send.
+    const endpoint = await t.store.getEndpoint(t.endpoint.id);
+    expect(endpoint?.releasedUntilMs).toBe(sentAt + 6000);
+  });
+
   it('a second releaser while the first holds the lease sends nothing', async () => {
     const t = setup();
     held(t, 500);

@@ -122,7 +122,7 @@ describe('a dead endpoint', () => {
     );
   }, 90_000);
 
-  it('honours an endpoint rateLimit within 10%: every delivery goes through its backlog at that rate', async () => {
+  it('honours an endpoint rateLimit within 10%: every delivery goes through its backlog at that rate, at least once', async () => {
     // Prepare
     const RATE = 10;
     const target = await receiver();
@@ -158,7 +158,23 @@ describe('a dead endpoint', () => {
         }),
       ),
     );
-    const arrivals = await target.waitFor(COUNT, 40_000);
+    await target.waitFor(COUNT, 40_000);
+    // Delivery is at least once: a copy may go out twice (an enqueue that timed out on a loaded
+    // machine after SQS took it, say), under the same webhook-id. Wait for every id, then count.
+    const firstOf = await eventually(
+      async () => {
+        const first = new Map<string, (typeof target.received)[number]>();
+        for (const webhook of target.received) {
+          const id = webhook.headers['webhook-id'] as string;
+          if (!first.has(id)) first.set(id, webhook);
+        }
+        return first.size >= COUNT ? first : undefined;
+      },
+      20_000,
+      'every event to arrive',
+    );
+    const arrivals = [...firstOf.values()];
+    const duplicates = target.received.length - firstOf.size;
     harness.interceptors.length = 0;
 
     // Assess: every event arrived once, and the releases the workers scheduled (measured from the
@@ -171,13 +187,14 @@ describe('a dead endpoint', () => {
     const arrived = arrivals.map((webhook) => webhook.at).sort((a, b) => a - b);
     const spanSeconds = ((arrived.at(-1) as number) - (arrived[0] as number)) / 1000;
     expect(visibleAt.size).toBe(COUNT);
-    expect(new Set(arrivals.map((webhook) => webhook.headers['webhook-id'])).size).toBe(COUNT);
+    expect(firstOf.size).toBe(COUNT);
+    expect(duplicates).toBeLessThanOrEqual(2);
     expect(busiest(10_000)).toBeLessThanOrEqual(Math.floor(10 * RATE * 1.1));
     expect(busiest(1_000)).toBeLessThanOrEqual(2 * RATE);
     expect(spanSeconds).toBeGreaterThanOrEqual(COUNT / RATE - 2);
     process.stdout.write(
       `rateLimit: ${COUNT} deliveries at ${RATE}/s: at most ${busiest(10_000)} scheduled in any 10 s ` +
-        `(${busiest(1_000)} in any 1 s); arrived over ${spanSeconds.toFixed(2)} s\n`,
+        `(${busiest(1_000)} in any 1 s); arrived over ${spanSeconds.toFixed(2)} s; ${duplicates} duplicates\n`,
     );
   }, 60_000);
 });
