@@ -1,7 +1,10 @@
 /**
  * The API commands through the whole local product: moto, the API server and the queue
- * poller of `startLocalStack()`, and a receiver on loopback. One flow, as an operator would
- * run it: create endpoints, send, watch deliveries, see a failure dead-lettered, redrive it.
+ * poller of `startLocalStack()`, and a receiver on loopback, as an operator would run them:
+ * create endpoints, send, watch deliveries, see a failure dead-lettered, redrive it. Two
+ * endpoints (billing, other) are made before the tests; a test that makes more deletes them
+ * again, and one that needs the DLQ to itself uses an endpoint of its own, so that no test
+ * depends on what another did before it.
  */
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -49,7 +52,28 @@ beforeAll(async () => {
   });
   dir = tempDir();
   stateFile = stateFileFor(dir.path, stack.resources, { apiUrl: stack.apiUrl, apiKey: API_KEY });
+  billing = await json(
+    'endpoints',
+    'create',
+    '--url',
+    `${receiverUrl}/billing`,
+    '--types',
+    'invoice.paid,user.created',
+  );
+  other = await json('endpoints', 'create', '--url', `${receiverUrl}/other`);
 });
+
+let billing: EndpointView & { secret: string };
+let other: EndpointView & { secret: string };
+
+/** Deletes an endpoint a test made for itself (through the API: the CLI has no delete). */
+async function deleteEndpoint(id: string): Promise<void> {
+  const response = await fetch(`${stack.apiUrl}/endpoints/${id}`, {
+    method: 'DELETE',
+    headers: { 'x-api-key': API_KEY },
+  });
+  expect(response.status).toBe(204);
+}
 
 afterAll(async () => {
   await stack?.stop();
@@ -87,38 +111,36 @@ function deliveryIn(endpointId: string, deliveryId: string, status: string): Pro
 }
 
 describe('API commands against the local stack', () => {
-  let billing: EndpointView & { secret: string };
-  let other: EndpointView & { secret: string };
-
   it('endpoints create prints the new endpoint and its secret', async () => {
-    billing = await json(
+    const created = await json<EndpointView & { secret: string }>(
       'endpoints',
       'create',
       '--url',
-      `${receiverUrl}/billing`,
+      `${receiverUrl}/created`,
       '--types',
       'invoice.paid,user.created',
       '--description',
-      'billing',
+      'created',
     );
-    expect(billing).toMatchObject({
-      url: `${receiverUrl}/billing`,
+    expect(created).toMatchObject({
+      url: `${receiverUrl}/created`,
       eventTypes: ['invoice.paid', 'user.created'],
-      description: 'billing',
+      description: 'created',
       enabled: true,
     });
-    expect(billing.id).toMatch(/^ep_/);
-    expect(billing.secret).toMatch(/^whsec_/);
+    expect(created.id).toMatch(/^ep_/);
+    expect(created.secret).toMatch(/^whsec_/);
 
-    const text = await human('endpoints', 'create', '--url', `${receiverUrl}/other`);
+    const text = await human('endpoints', 'create', '--url', `${receiverUrl}/created-text`);
     expect(text).toMatch(/^created endpoint ep_\w+\n/);
     expect(text).toMatch(/\nsecret: +whsec_\S+\n/);
     expect(text).toContain('not shown again');
-    other = {
-      ...(await json<EndpointView>('endpoints', 'show', text.split('\n')[0]?.split(' ')[2] ?? '')),
-      secret: '',
-    };
-    expect(other.url).toBe(`${receiverUrl}/other`);
+    const shown = await json<EndpointView>('endpoints', 'show', text.split('\n')[0]?.split(' ')[2] ?? '');
+    expect(shown.url).toBe(`${receiverUrl}/created-text`);
+
+    // Clean up: the other tests fan out to every endpoint there is.
+    await deleteEndpoint(created.id);
+    await deleteEndpoint(shown.id);
   });
 
   it('endpoints list shows them all', async () => {
@@ -157,7 +179,9 @@ describe('API commands against the local stack', () => {
   });
 
   it('send --endpoint targets one endpoint; a dead delivery shows its attempt and lands in the DLQ', async () => {
-    // Prepare
+    // Prepare: an endpoint of its own, and the DLQ as other tests left it.
+    const own = await json<EndpointView>('endpoints', 'create', '--url', `${receiverUrl}/dead-letters`);
+    const dlqBefore = (await json<{ total: number }>('dlq', 'count')).total;
     failing = true;
     // Act
     const text = await human(
@@ -167,12 +191,12 @@ describe('API commands against the local stack', () => {
       '--data',
       '{"userId":"u_1"}',
       '--endpoint',
-      billing.id,
+      own.id,
     );
     // Assess
     expect(text).toMatch(/^event msg_\w+ \(user.created\) accepted: 1 delivery queued\n/);
     const deliveryId = /\n(dlv_\w+)\s/.exec(text)?.[1] ?? '';
-    await deliveryIn(billing.id, deliveryId, 'dead');
+    await deliveryIn(own.id, deliveryId, 'dead');
     const shown = await json<
       DeliveryView & { attempts: { statusCode: number; responseExcerpt: string; durationMs: number }[] }
     >('deliveries', 'show', deliveryId);
@@ -187,14 +211,15 @@ describe('API commands against the local stack', () => {
       'deliveries',
       'list',
       '--endpoint',
-      billing.id,
+      own.id,
       '--status',
       'dead',
     );
     expect(dead.items.map((item) => item.id)).toEqual([deliveryId]);
 
     await until(
-      async () => ((await json<{ total: number }>('dlq', 'count')).total === 1 ? true : undefined),
+      async () =>
+        (await json<{ total: number }>('dlq', 'count')).total === dlqBefore + 1 ? true : undefined,
       30_000,
       'the dead delivery to reach the DLQ',
       300,
@@ -203,24 +228,21 @@ describe('API commands against the local stack', () => {
     // Act: the receiver is fixed; the operator redrives that endpoint's dead deliveries.
     failing = false;
     const peeked = await json<{ messages: { deliveryId: string }[] }>('dlq', 'peek');
-    expect(peeked.messages.map((message) => message.deliveryId)).toEqual([deliveryId]);
-    const redriven = await json<{ moved: number; left: number }>('redrive', '--endpoint', billing.id);
-    expect(redriven).toMatchObject({ moved: 1, left: 0 });
+    expect(peeked.messages.map((message) => message.deliveryId)).toContain(deliveryId);
+    const redriven = await json<{ moved: number; left: number }>('redrive', '--endpoint', own.id);
+    // What other tests left in the DLQ stays there: it is another endpoint's.
+    expect(redriven).toMatchObject({ moved: 1, left: dlqBefore });
     // Assess: delivered on the redrive, which the record counts.
-    const after = await deliveryIn(billing.id, deliveryId, 'delivered');
+    const after = await deliveryIn(own.id, deliveryId, 'delivered');
     expect(after).toMatchObject({ attemptCount: 2, redrives: 1 });
+    await deleteEndpoint(own.id);
   });
 
   it('deliveries retry queues a delivery again', async () => {
-    const { items } = await json<{ items: DeliveryView[] }>(
-      'deliveries',
-      'list',
-      '--endpoint',
-      other.id,
-      '--limit',
-      '1',
-    );
-    const id = items[0]?.id ?? '';
+    failing = false;
+    const sentOk = await human('send', '--type', 'user.created', '--data', '{"n":1}', '--endpoint', other.id);
+    const id = /\n(dlv_\w+)\s/.exec(sentOk)?.[1] ?? '';
+    await deliveryIn(other.id, id, 'delivered');
     // A delivered delivery has nothing to retry.
     const refused = await cli(['deliveries', 'retry', id, '--state-file', stateFile]);
     expect(refused.code).toBe(1);
