@@ -16,7 +16,7 @@ import {
 } from '../../core/records.ts';
 import { DELIVERIES_TABLE } from '../../core/schema.ts';
 import { documents } from '../clients.ts';
-import { epochSeconds, isConditionFailure, type TableName } from './tables.ts';
+import { conditionally, conditionalUpdate, epochSeconds, type TableName } from './tables.ts';
 
 const WAIT_INDEX = DELIVERIES_TABLE.indexes.find((index) => index.indexName === 'byWait')?.indexName;
 
@@ -118,25 +118,20 @@ export function deliveriesRepository(table: TableName) {
     if (input.redrive) adds.push('redrives :one');
     const failure = input.status !== 'delivered';
     if (failure) values[':delivered'] = 'delivered';
-    try {
-      const { Attributes } = await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { endpointId: input.endpointId, id: input.id },
-          UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ...(failure
-            ? { ConditionExpression: 'attribute_not_exists(#status) OR #status <> :delivered' }
-            : {}),
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: values,
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return Number(Attributes?.attempts ?? 1);
-    } catch (error) {
-      if (failure && isConditionFailure(error)) return undefined;
-      throw error;
-    }
+    const written = await conditionalUpdate(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { endpointId: input.endpointId, id: input.id },
+        UpdateExpression: `SET ${sets.join(', ')} ADD ${adds.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ...(failure ? { ConditionExpression: 'attribute_not_exists(#status) OR #status <> :delivered' } : {}),
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: values,
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    if (!written) return undefined;
+    const { Attributes } = written;
+    return Number(Attributes?.attempts ?? 1);
   }
 
   /**
@@ -146,39 +141,33 @@ export function deliveriesRepository(table: TableName) {
    * delivered record (false then: a copy delivered it).
    */
   async function holdDelivery(key: DeliveryKey, reason: string, nowMs: number): Promise<boolean> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { endpointId: key.endpointId, id: key.id },
-          UpdateExpression:
-            'SET #status = if_not_exists(#status, :pending), failedKey = if_not_exists(failedKey, :pendingKey), ' +
-            'eventId = :eventId, eventType = :eventType, createdAtMs = :createdAtMs, ' +
-            'waitKey = :waitKey, waitAt = :id, heldReason = :reason, heldAtMs = :now, ' +
-            'expiresAt = :expiresAt ADD attempts :zero',
-          ConditionExpression: 'attribute_not_exists(#status) OR #status <> :delivered',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':pending': 'pending',
-            ':pendingKey': `${key.endpointId}#pending`,
-            ':delivered': 'delivered',
-            ':eventId': key.eventId,
-            ':eventType': key.eventType,
-            ':createdAtMs': key.createdAtMs,
-            ':waitKey': heldWaitKey(key.endpointId),
-            ':id': key.id,
-            ':reason': reason,
-            ':now': nowMs,
-            ':expiresAt': epochSeconds(nowMs) + DELIVERY_RETENTION_SECONDS,
-            ':zero': 0,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { endpointId: key.endpointId, id: key.id },
+        UpdateExpression:
+          'SET #status = if_not_exists(#status, :pending), failedKey = if_not_exists(failedKey, :pendingKey), ' +
+          'eventId = :eventId, eventType = :eventType, createdAtMs = :createdAtMs, ' +
+          'waitKey = :waitKey, waitAt = :id, heldReason = :reason, heldAtMs = :now, ' +
+          'expiresAt = :expiresAt ADD attempts :zero',
+        ConditionExpression: 'attribute_not_exists(#status) OR #status <> :delivered',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':pending': 'pending',
+          ':pendingKey': `${key.endpointId}#pending`,
+          ':delivered': 'delivered',
+          ':eventId': key.eventId,
+          ':eventType': key.eventType,
+          ':createdAtMs': key.createdAtMs,
+          ':waitKey': heldWaitKey(key.endpointId),
+          ':id': key.id,
+          ':reason': reason,
+          ':now': nowMs,
+          ':expiresAt': epochSeconds(nowMs) + DELIVERY_RETENTION_SECONDS,
+          ':zero': 0,
+        },
+      }),
+    );
   }
 
   /** The oldest held deliveries of an endpoint, up to `limit`. */
@@ -200,19 +189,15 @@ export function deliveriesRepository(table: TableName) {
    * (`heldAtMs`): its message is already queued, so a newer hold must not be undone.
    */
   async function unholdDelivery(endpointId: string, id: string, heldAtMs: number): Promise<void> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { endpointId, id },
-          UpdateExpression: 'REMOVE waitKey, waitAt, heldReason, heldAtMs',
-          ConditionExpression: 'heldAtMs = :seen',
-          ExpressionAttributeValues: { ':seen': heldAtMs },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { endpointId, id },
+        UpdateExpression: 'REMOVE waitKey, waitAt, heldReason, heldAtMs',
+        ConditionExpression: 'heldAtMs = :seen',
+        ExpressionAttributeValues: { ':seen': heldAtMs },
+      }),
+    );
   }
 
   /**
@@ -271,25 +256,19 @@ export function deliveriesRepository(table: TableName) {
     seenWaitAt: string,
     untilMs: number,
   ): Promise<boolean> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { endpointId, id },
-          UpdateExpression: 'SET waitAt = :until',
-          ConditionExpression: 'waitKey = :due AND waitAt = :seen',
-          ExpressionAttributeValues: {
-            ':until': dueWaitAt(untilMs),
-            ':due': DUE_WAIT_KEY,
-            ':seen': seenWaitAt,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { endpointId, id },
+        UpdateExpression: 'SET waitAt = :until',
+        ConditionExpression: 'waitKey = :due AND waitAt = :seen',
+        ExpressionAttributeValues: {
+          ':until': dueWaitAt(untilMs),
+          ':due': DUE_WAIT_KEY,
+          ':seen': seenWaitAt,
+        },
+      }),
+    );
   }
 
   /**
@@ -303,38 +282,32 @@ export function deliveriesRepository(table: TableName) {
     nowMs: number,
     cooldownMs: number,
   ): Promise<boolean> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { endpointId: key.endpointId, id: key.id },
-          UpdateExpression:
-            'SET #status = :pending, failedKey = :failedKey, retryQueuedAt = :now, eventId = :eventId, ' +
-            'eventType = :eventType, createdAtMs = :createdAtMs, expiresAt = :expiresAt ' +
-            'REMOVE nextAttemptAt ADD attempts :zero',
-          ConditionExpression:
-            '(attribute_not_exists(#status) OR #status <> :delivered) AND ' +
-            '(attribute_not_exists(retryQueuedAt) OR retryQueuedAt < :cooldown)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':pending': 'pending',
-            ':delivered': 'delivered',
-            ':failedKey': `${key.endpointId}#pending`,
-            ':now': new Date(nowMs).toISOString(),
-            ':cooldown': new Date(nowMs - cooldownMs).toISOString(),
-            ':eventId': key.eventId,
-            ':eventType': key.eventType,
-            ':createdAtMs': key.createdAtMs,
-            ':expiresAt': epochSeconds(nowMs) + DELIVERY_RETENTION_SECONDS,
-            ':zero': 0,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { endpointId: key.endpointId, id: key.id },
+        UpdateExpression:
+          'SET #status = :pending, failedKey = :failedKey, retryQueuedAt = :now, eventId = :eventId, ' +
+          'eventType = :eventType, createdAtMs = :createdAtMs, expiresAt = :expiresAt ' +
+          'REMOVE nextAttemptAt ADD attempts :zero',
+        ConditionExpression:
+          '(attribute_not_exists(#status) OR #status <> :delivered) AND ' +
+          '(attribute_not_exists(retryQueuedAt) OR retryQueuedAt < :cooldown)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':pending': 'pending',
+          ':delivered': 'delivered',
+          ':failedKey': `${key.endpointId}#pending`,
+          ':now': new Date(nowMs).toISOString(),
+          ':cooldown': new Date(nowMs - cooldownMs).toISOString(),
+          ':eventId': key.eventId,
+          ':eventType': key.eventType,
+          ':createdAtMs': key.createdAtMs,
+          ':expiresAt': epochSeconds(nowMs) + DELIVERY_RETENTION_SECONDS,
+          ':zero': 0,
+        },
+      }),
+    );
   }
 
   /**

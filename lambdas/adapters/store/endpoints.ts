@@ -7,7 +7,7 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { BACKLOG_SHARD, type EndpointRecord, type Page } from '../../core/records.ts';
 import { ENDPOINTS_TABLE } from '../../core/schema.ts';
 import { documents } from '../clients.ts';
-import { decodeCursor, encodeCursor, isConditionFailure, type TableName } from './tables.ts';
+import { conditionally, conditionalUpdate, decodeCursor, encodeCursor, type TableName } from './tables.ts';
 
 const ENDPOINT_PARTITION = 'endpoint';
 
@@ -98,23 +98,20 @@ export function endpointsRepository(table: TableName) {
     ]
       .filter(Boolean)
       .join(' ');
-    try {
-      const { Attributes } = await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes ? stripKey(Attributes) : undefined;
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+    const written = await conditionalUpdate(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: ENDPOINT_PARTITION, id },
+        UpdateExpression: expression,
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    if (!written) return undefined;
+    const { Attributes } = written;
+    return Attributes ? stripKey(Attributes) : undefined;
   }
 
   /** Deletes an endpoint; false if there was none. */
@@ -137,26 +134,23 @@ export function endpointsRepository(table: TableName) {
     id: string,
     nowIso: string,
   ): Promise<{ failureStreak: number; failingSince: string } | undefined> {
-    try {
-      const { Attributes } = await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'ADD failureStreak :one SET failingSince = if_not_exists(failingSince, :now)',
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeValues: { ':one': 1, ':now': nowIso },
-          // ALL_NEW: an if_not_exists that kept the old value is not "updated".
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return {
-        failureStreak: Number(Attributes?.failureStreak ?? 1),
-        failingSince: String(Attributes?.failingSince ?? nowIso),
-      };
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
+    const written = await conditionalUpdate(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: ENDPOINT_PARTITION, id },
+        UpdateExpression: 'ADD failureStreak :one SET failingSince = if_not_exists(failingSince, :now)',
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeValues: { ':one': 1, ':now': nowIso },
+        // ALL_NEW: an if_not_exists that kept the old value is not "updated".
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    if (!written) return undefined;
+    const { Attributes } = written;
+    return {
+      failureStreak: Number(Attributes?.failureStreak ?? 1),
+      failingSince: String(Attributes?.failingSince ?? nowIso),
+    };
   }
 
   /** Opens the endpoint's circuit until `untilMs`. */
@@ -173,27 +167,21 @@ export function endpointsRepository(table: TableName) {
     seenOpenUntil: number | undefined,
     untilMs: number,
   ): Promise<boolean> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'SET circuitOpenUntil = :until',
-          ConditionExpression:
-            seenOpenUntil === undefined
-              ? 'attribute_exists(id) AND attribute_not_exists(circuitOpenUntil)'
-              : 'attribute_exists(id) AND circuitOpenUntil = :seen',
-          ExpressionAttributeValues: {
-            ':until': untilMs,
-            ...(seenOpenUntil === undefined ? {} : { ':seen': seenOpenUntil }),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: ENDPOINT_PARTITION, id },
+        UpdateExpression: 'SET circuitOpenUntil = :until',
+        ConditionExpression:
+          seenOpenUntil === undefined
+            ? 'attribute_exists(id) AND attribute_not_exists(circuitOpenUntil)'
+            : 'attribute_exists(id) AND circuitOpenUntil = :seen',
+        ExpressionAttributeValues: {
+          ':until': untilMs,
+          ...(seenOpenUntil === undefined ? {} : { ':seen': seenOpenUntil }),
+        },
+      }),
+    );
   }
 
   /**
@@ -201,22 +189,18 @@ export function endpointsRepository(table: TableName) {
    * re-enables the endpoint); skipped when already clear, whatever part of it is left.
    */
   async function resetEndpointFailures(id: string): Promise<void> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { pk: ENDPOINT_PARTITION, id },
-          // The release lease goes too: what the open circuit held is released at once.
-          UpdateExpression:
-            'SET failureStreak = :zero REMOVE failingSince, circuitOpenUntil, releaseLeaseUntil',
-          ConditionExpression:
-            'attribute_exists(id) AND (failureStreak > :zero OR attribute_exists(failingSince) OR attribute_exists(circuitOpenUntil))',
-          ExpressionAttributeValues: { ':zero': 0 },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: ENDPOINT_PARTITION, id },
+        // The release lease goes too: what the open circuit held is released at once.
+        UpdateExpression:
+          'SET failureStreak = :zero REMOVE failingSince, circuitOpenUntil, releaseLeaseUntil',
+        ConditionExpression:
+          'attribute_exists(id) AND (failureStreak > :zero OR attribute_exists(failingSince) OR attribute_exists(circuitOpenUntil))',
+        ExpressionAttributeValues: { ':zero': 0 },
+      }),
+    );
   }
 
   /**
@@ -226,45 +210,39 @@ export function endpointsRepository(table: TableName) {
    * endpoint was not listed, or the last release found its backlog empty and queued no other.
    */
   async function markBacklog(id: string): Promise<boolean> {
-    try {
-      const { Attributes } = await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'SET backlogShard = :shard REMOVE backlogEmptySinceMs',
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeValues: { ':shard': BACKLOG_SHARD },
-          // ALL_OLD: UPDATED_OLD may leave out an attribute set to the value it had.
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      // Listed now, or its release chain had stopped (a release found it empty): queue one.
-      return Attributes?.backlogShard === undefined || Attributes?.backlogEmptySinceMs !== undefined;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    const written = await conditionalUpdate(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: ENDPOINT_PARTITION, id },
+        UpdateExpression: 'SET backlogShard = :shard REMOVE backlogEmptySinceMs',
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeValues: { ':shard': BACKLOG_SHARD },
+        // ALL_OLD: UPDATED_OLD may leave out an attribute set to the value it had.
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    if (!written) return false;
+    const { Attributes } = written;
+    // Listed now, or its release chain had stopped (a release found it empty): queue one.
+    return Attributes?.backlogShard === undefined || Attributes?.backlogEmptySinceMs !== undefined;
   }
 
   /** A release found the backlog empty: when it was first found so (kept from an earlier release). */
   async function noteBacklogEmpty(id: string, nowMs: number): Promise<number> {
-    try {
-      const { Attributes } = await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression:
-            'SET backlogEmptySinceMs = if_not_exists(backlogEmptySinceMs, :now) REMOVE releaseLeaseUntil',
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeValues: { ':now': nowMs },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Number(Attributes?.backlogEmptySinceMs ?? nowMs);
-    } catch (error) {
-      if (isConditionFailure(error)) return nowMs;
-      throw error;
-    }
+    const written = await conditionalUpdate(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: ENDPOINT_PARTITION, id },
+        UpdateExpression:
+          'SET backlogEmptySinceMs = if_not_exists(backlogEmptySinceMs, :now) REMOVE releaseLeaseUntil',
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeValues: { ':now': nowMs },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    if (!written) return nowMs;
+    const { Attributes } = written;
+    return Number(Attributes?.backlogEmptySinceMs ?? nowMs);
   }
 
   /**
@@ -272,19 +250,15 @@ export function endpointsRepository(table: TableName) {
    * its backlog empty at `emptySinceMs` (a hold removes that mark).
    */
   async function clearBacklog(id: string, emptySinceMs: number): Promise<void> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'REMOVE backlogShard, releaseLeaseUntil, backlogEmptySinceMs',
-          ConditionExpression: 'backlogEmptySinceMs = :seen',
-          ExpressionAttributeValues: { ':seen': emptySinceMs },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: ENDPOINT_PARTITION, id },
+        UpdateExpression: 'REMOVE backlogShard, releaseLeaseUntil, backlogEmptySinceMs',
+        ConditionExpression: 'backlogEmptySinceMs = :seen',
+        ExpressionAttributeValues: { ':seen': emptySinceMs },
+      }),
+    );
   }
 
   /** Endpoints with held deliveries (one Query of the sparse `byBacklog` index). */
@@ -306,56 +280,42 @@ export function endpointsRepository(table: TableName) {
    * release rate holds across every worker. False while another holds it.
    */
   async function claimRelease(id: string, nowMs: number, untilMs: number): Promise<boolean> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'SET releaseLeaseUntil = :until',
-          ConditionExpression:
-            'attribute_exists(id) AND (attribute_not_exists(releaseLeaseUntil) OR releaseLeaseUntil < :now)',
-          ExpressionAttributeValues: { ':until': untilMs, ':now': nowMs },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: ENDPOINT_PARTITION, id },
+        UpdateExpression: 'SET releaseLeaseUntil = :until',
+        ConditionExpression:
+          'attribute_exists(id) AND (attribute_not_exists(releaseLeaseUntil) OR releaseLeaseUntil < :now)',
+        ExpressionAttributeValues: { ':until': untilMs, ':now': nowMs },
+      }),
+    );
   }
 
   /** Books the endpoint's release slots until `bookedUntilMs`, and holds the release lease until `leaseUntilMs`. */
   async function bookRelease(id: string, bookedUntilMs: number, leaseUntilMs: number): Promise<void> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression:
-            'SET releasedUntilMs = :booked, releaseLeaseUntil = :lease REMOVE backlogEmptySinceMs',
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeValues: { ':booked': bookedUntilMs, ':lease': leaseUntilMs },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: ENDPOINT_PARTITION, id },
+        UpdateExpression:
+          'SET releasedUntilMs = :booked, releaseLeaseUntil = :lease REMOVE backlogEmptySinceMs',
+        ConditionExpression: 'attribute_exists(id)',
+        ExpressionAttributeValues: { ':booked': bookedUntilMs, ':lease': leaseUntilMs },
+      }),
+    );
   }
 
   /** Ends a release lease early (an operator action wants the backlog released now). */
   async function endRelease(id: string): Promise<void> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { pk: ENDPOINT_PARTITION, id },
-          UpdateExpression: 'REMOVE releaseLeaseUntil',
-          ConditionExpression: 'attribute_exists(id)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    await conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { pk: ENDPOINT_PARTITION, id },
+        UpdateExpression: 'REMOVE releaseLeaseUntil',
+        ConditionExpression: 'attribute_exists(id)',
+      }),
+    );
   }
 
   return {

@@ -8,7 +8,7 @@ import { EVENT_RETENTION_SECONDS } from '../../core/config.ts';
 import { type EventRecord, SWEEP_SHARD } from '../../core/records.ts';
 import { EVENTS_TABLE } from '../../core/schema.ts';
 import { documents } from '../clients.ts';
-import { epochSeconds, isConditionFailure, type TableName } from './tables.ts';
+import { conditionally, epochSeconds, isConditionFailure, type TableName } from './tables.ts';
 
 /** Operations on the Events table named by `table`. */
 export function eventsRepository(table: TableName) {
@@ -51,29 +51,23 @@ export function eventsRepository(table: TableName) {
     seenLeaseUntilMs: number | undefined,
     leaseUntilMs: number,
   ): Promise<boolean> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { id },
-          UpdateExpression: 'SET leaseUntilMs = :lease',
-          ConditionExpression:
-            seenLeaseUntilMs === undefined
-              ? '#state = :accepted AND attribute_not_exists(leaseUntilMs)'
-              : '#state = :accepted AND leaseUntilMs = :seen',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':lease': leaseUntilMs,
-            ':accepted': 'accepted',
-            ...(seenLeaseUntilMs === undefined ? {} : { ':seen': seenLeaseUntilMs }),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { id },
+        UpdateExpression: 'SET leaseUntilMs = :lease',
+        ConditionExpression:
+          seenLeaseUntilMs === undefined
+            ? '#state = :accepted AND attribute_not_exists(leaseUntilMs)'
+            : '#state = :accepted AND leaseUntilMs = :seen',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':lease': leaseUntilMs,
+          ':accepted': 'accepted',
+          ...(seenLeaseUntilMs === undefined ? {} : { ':seen': seenLeaseUntilMs }),
+        },
+      }),
+    );
   }
 
   /** Every message of the event went out: `queued`, and off the sweep's list. */
@@ -97,26 +91,22 @@ export function eventsRepository(table: TableName) {
    * names the endpoints whose message did not go out, when the caller knows.
    */
   async function releaseEvent(id: string, sweepAfterMs: number, unsent?: readonly string[]): Promise<void> {
-    try {
-      await documents.send(
-        new UpdateCommand({
-          TableName: table(),
-          Key: { id },
-          UpdateExpression: `SET sweepShard = :shard, sweepAfterMs = :after${unsent ? ', unsentEndpointIds = :unsent' : ''} REMOVE leaseUntilMs`,
-          ConditionExpression: '#state = :accepted',
-          ExpressionAttributeNames: { '#state': 'state' },
-          ExpressionAttributeValues: {
-            ':shard': SWEEP_SHARD,
-            ':after': sweepAfterMs,
-            ':accepted': 'accepted',
-            ...(unsent ? { ':unsent': [...unsent] } : {}),
-          },
-        }),
-      );
-    } catch (error) {
-      // Queued meanwhile (a retry finished it): nothing to hand over.
-      if (!isConditionFailure(error)) throw error;
-    }
+    // Queued meanwhile (a retry finished it): nothing to hand over.
+    await conditionally(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { id },
+        UpdateExpression: `SET sweepShard = :shard, sweepAfterMs = :after${unsent ? ', unsentEndpointIds = :unsent' : ''} REMOVE leaseUntilMs`,
+        ConditionExpression: '#state = :accepted',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':shard': SWEEP_SHARD,
+          ':after': sweepAfterMs,
+          ':accepted': 'accepted',
+          ...(unsent ? { ':unsent': [...unsent] } : {}),
+        },
+      }),
+    );
   }
 
   /** Events waiting for the sweep whose time has come, oldest first (one Query of the sparse index). */

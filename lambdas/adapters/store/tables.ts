@@ -3,7 +3,9 @@
  * local mode, set), the failed write condition, and the opaque cursors of the API's pages.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { UpdateCommand, UpdateCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { TableDefinition } from '../../core/schema.ts';
+import { documents } from '../clients.ts';
 
 /** Table names, when given; otherwise each is read from its environment variable. */
 export interface TableNames {
@@ -33,6 +35,20 @@ export const epochSeconds = (ms: number): number => Math.floor(ms / 1000);
 export const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';
+
+/** Sends a conditional update: its output, or undefined when its condition failed; other errors throw. */
+export async function conditionalUpdate(command: UpdateCommand): Promise<UpdateCommandOutput | undefined> {
+  try {
+    return await documents.send(command);
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Sends a conditional update: true when it was made, false when its condition failed; other errors throw. */
+export const conditionally = async (command: UpdateCommand): Promise<boolean> =>
+  (await conditionalUpdate(command)) !== undefined;
 
 export const encodeCursor = (key: Record<string, unknown> | undefined): string | undefined =>
   key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
