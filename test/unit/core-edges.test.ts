@@ -120,7 +120,11 @@ describe('release and event-check messages', () => {
 
   it('a delivery message of JSON null is a permanent poison_message, not a crash', () => {
     expect(() => decodeMessage('null')).toThrow(
-      expect.objectContaining({ code: 'poison_message', retryable: false }),
+      expect.objectContaining({
+        code: 'poison_message',
+        retryable: false,
+        message: 'message body lacks delivery fields',
+      }),
     );
   });
 });
