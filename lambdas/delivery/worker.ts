@@ -1,17 +1,18 @@
 /**
  * The delivery worker: one SQS record in, one signed POST out, the outcome recorded, and the
- * record's fate decided (delete, retry later, or dead-letter). The Lambda handler and the
- * local poller both call {@link DeliveryWorker.processBatch}; dependencies are injected so
- * tests and the benchmark can swap them.
+ * record's fate decided (delivered, retried later, parked in its endpoint's backlog, or dead in
+ * the DLQ). What becomes of a record is decided by the pure functions of ./decide.ts; this file
+ * reads and sends, and applies each decision's effects in one place ({@link DeliveryWorker}'s
+ * `apply`). The Lambda handler and the local poller both call {@link DeliveryWorker.processBatch};
+ * dependencies are injected so tests and the benchmark can swap them.
  */
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { HttpAnswer } from '../adapters/http-sender.ts';
 import { deferMessage, enqueueDeliveries, sendRelease, sendToDeadLetter } from '../adapters/queue.ts';
 import type { EndpointSecrets } from '../adapters/secrets.ts';
 import { signingSecrets } from '../adapters/secrets.ts';
-import { type AttemptRecord, type EndpointRecord, isQueued, type Store } from '../adapters/store.ts';
+import type { Store } from '../adapters/store.ts';
 import { type CircuitState, circuitState, failedTooLong } from '../core/circuit-breaker.ts';
-import { classifyResponse } from '../core/classify.ts';
 import {
   type BreakerPolicy,
   DEFAULT_BREAKER_POLICY,
@@ -21,17 +22,23 @@ import {
   MAX_IN_FLIGHT_PER_ENDPOINT,
   RESPONSE_EXCERPT_BYTES,
   type RetryPolicy,
-  SLOW_ANSWER_MS,
-  VISIBILITY_CAP_MARGIN_SECONDS,
 } from '../core/config.ts';
 import { DeliveryError, errorName } from '../core/errors.ts';
 import { KeyedLimiter } from '../core/keyed-limiter.ts';
 import { type DeliveryMessage, decodeEventCheck, decodeMessage, decodeRelease } from '../core/payload.ts';
-import { hasAttemptsLeft, retryDelaySeconds, visibilityCeilingSeconds } from '../core/retry-schedule.ts';
+import { type AttemptRecord, type EndpointRecord, isQueued } from '../core/records.ts';
 import { webhookHeaders } from '../core/signing.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
 import type { DeliveryStatus } from '../core/validation.ts';
 import { type BacklogDeps, releaseBacklog } from './backlog.ts';
+import {
+  type AttemptOutcome,
+  type DeadCause,
+  type Decision,
+  decide,
+  gate,
+  type HoldReason,
+} from './decide.ts';
 
 /** Structured logging, as Powertools' Logger provides it. */
 export interface WorkerLogger {
@@ -200,7 +207,6 @@ export class DeliveryWorker {
 
     const load = () => this.deps.store.getEndpoint(message.endpointId);
     let endpoint = await this.endpoints.get(message.endpointId, load);
-    let circuit: CircuitState;
     if (!endpoint?.enabled) {
       // Never park on a cached "disabled": an operator may have just enabled it again (and
       // retried). Parking is rare, so the fresh read costs little.
@@ -232,105 +238,130 @@ export class DeliveryWorker {
       count,
     };
 
-    if (!endpoint?.enabled) {
-      const reason = endpoint
-        ? `endpoint is disabled${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`
-        : 'endpoint was deleted';
-      await this.park(job, this.notSent('endpoint_unavailable', reason));
-      this.deps.logger.warn('not sent: endpoint unavailable; parked in the dead-letter queue', {
-        ...log,
-        reason,
-      });
-      return 'done';
+    // The gate: what can be decided before sending (from the endpoint's current circuit).
+    const view = endpoint?.enabled ? await this.currentCircuit(endpoint) : undefined;
+    endpoint = view?.endpoint ?? endpoint;
+    const before = gate({
+      endpoint,
+      circuit: view?.circuit ?? CLOSED,
+      redrive: job.redrive,
+      reason: message.reason,
+    });
+    if (before.kind !== 'send' && before.kind !== 'probe') {
+      return this.apply(job, endpoint, before, this.notSent(before));
     }
-
-    ({ endpoint, circuit } = await this.currentCircuit(endpoint));
-    if (circuit.state !== 'closed') {
-      // A half-open circuit lets one delivery through (the one that claims the probe: usually the
-      // backlog's oldest, which the release sends as the probe). A redrive or a manual retry tests
-      // the circuit at once: an operator acting on an endpoint must not wait out its open time.
-      const testNow = circuit.state === 'half-open' || job.redrive;
-      if (!testNow || !(await this.claimProbe(endpoint))) return this.hold(job, endpoint, 'circuit_open');
-    } else if (endpoint.rateLimit && message.reason !== 'released' && message.reason !== 'probe') {
-      // Over a rateLimit or not, every delivery goes through the backlog, whose one releaser
-      // sends it on at the endpoint's rate across all workers.
-      return this.hold(job, endpoint, 'rate_limited');
+    // A half-open circuit lets one delivery through (the one that claims the probe: usually the
+    // backlog's oldest, which the release sends as the probe); the others are held.
+    if (before.kind === 'probe' && !(await this.claimProbe(endpoint as EndpointRecord))) {
+      return this.hold(job, 'circuit_open');
     }
+    // Sending (or probing) needs an enabled endpoint: the gate saw one.
+    const target = endpoint as EndpointRecord;
 
     const attemptAt = new Date(this.now()).toISOString();
     // A record sent through a closed circuit may wait for one of the endpoint's slots while the
     // others fail and open it: once it has the slot, it looks again, and is held if it opened.
-    const sent = await this.send(job, endpoint, circuit.state === 'closed');
-    if (sent.kind === 'circuit_open') return this.hold(job, endpoint, 'circuit_open');
-    if (sent.kind === 'failed') {
-      const failure = sent.failure;
-      const attempt: AttemptRecord = {
-        attempt: job.attemptNumber,
-        at: attemptAt,
-        durationMs: this.now() - Date.parse(attemptAt),
-        error: `${failure.code}: ${failure.message}`,
-      };
-      if (!failure.retryable) {
-        if (!(await this.park(job, attempt))) return 'done';
-        this.deps.logger.warn('not retryable; parked in the dead-letter queue', {
-          ...log,
-          error: attempt.error,
-        });
-        return 'done';
-      }
-      return this.retryLater(job, endpoint, attempt, {});
-    }
-    const answer = sent.answer;
-
-    const verdict = classifyResponse(answer.statusCode, answer.retryAfter, this.now());
+    const outcome = await this.send(job, target, before.kind === 'send');
+    if (outcome.kind === 'answered') this.metric('AttemptDuration', 'Milliseconds', outcome.durationMs);
+    const decision = decide(outcome, {
+      position: job.position,
+      policy: this.deps.policy,
+      shortWaitMaxSeconds: this.isolation.shortWaitMaxSeconds,
+      nowMs: this.now(),
+      receivedAtMs: job.receivedAt,
+      random: this.deps.random,
+    });
     const attempt: AttemptRecord = {
       attempt: job.attemptNumber,
       at: attemptAt,
-      statusCode: answer.statusCode,
-      durationMs: answer.durationMs,
+      ...(outcome.kind === 'answered'
+        ? { statusCode: outcome.statusCode, durationMs: outcome.durationMs }
+        : { durationMs: this.now() - Date.parse(attemptAt) }),
+      // A failure keeps its error, and the start of the receiver's answer.
+      ...('error' in decision
+        ? {
+            error: decision.error,
+            ...(outcome.kind === 'answered'
+              ? { responseExcerpt: outcome.excerpt.slice(0, RESPONSE_EXCERPT_BYTES) }
+              : {}),
+          }
+        : {}),
     };
-    this.metric('AttemptDuration', 'Milliseconds', answer.durationMs);
-    if (verdict.kind === 'delivered') {
-      await this.deps.store.recordOutcome({
-        ...this.keyOf(message),
-        status: 'delivered',
-        attempt,
-        redrive: job.redrive,
-      });
-      if (answer.durationMs > SLOW_ANSWER_MS) {
-        // Delivered, but slowly enough to hold a worker's slot for seconds: it counts against
-        // the circuit like a failure, so one slow receiver cannot slow every other's deliveries.
-        count('SlowAnswers');
-        await this.noteEndpointFailure(endpoint);
-      } else if ((endpoint.failureStreak ?? 0) > 0 || endpoint.failingSince || endpoint.circuitOpenUntil) {
-        // Any trace of a failure run (a streak, its start, an open circuit) ends with a success.
-        await this.deps.store.resetEndpointFailures(endpoint.id);
-        this.endpoints.delete(endpoint.id);
-        // The endpoint takes deliveries again: what its open circuit held goes out now, at the release rate.
-        if (endpoint.circuitOpenUntil || endpoint.backlogShard) await this.queue.release(endpoint.id, 0);
-      }
-      count('DeliveryDelivered');
-      this.metric('DeliveryLatency', 'Milliseconds', this.now() - message.createdAtMs);
-      // DEBUG: the delivery record already says so, and a line per success costs CPU and CloudWatch ingestion.
-      this.deps.logger.debug('delivered', {
-        ...log,
-        statusCode: answer.statusCode,
-        durationMs: answer.durationMs,
-      });
-      return 'done';
+    return this.apply(job, target, decision, attempt);
+  }
+
+  /**
+   * Applies a decision: the store's writes, the message's fate (deleted, hidden until its retry,
+   * copied to the DLQ, or its delivery held in the backlog), the endpoint's failure run, metrics
+   * and logs, all here. `attempt` is the attempt to record (a not-sent one when none was made).
+   */
+  private async apply(
+    job: Job,
+    endpoint: EndpointRecord | undefined,
+    decision: Decision,
+    attempt: AttemptRecord,
+  ): Promise<RecordFate> {
+    const { log } = job;
+    switch (decision.kind) {
+      case 'park':
+        return this.hold(job, decision.reason);
+      case 'delivered':
+        // Only decided after a send: the endpoint was read.
+        return this.delivered(job, endpoint as EndpointRecord, attempt, decision.slow);
+      case 'retry':
+        return this.retryLater(job, attempt, decision);
+      case 'dead':
+        if (decision.cause === 'gone')
+          await this.disableEndpoint(job.message.endpointId, 'receiver answered 410 Gone');
+        if (!(await this.deadLetter(job, attempt)) && decision.cause !== 'endpoint_unavailable')
+          return 'done';
+        if (decision.cause === 'budget_spent') {
+          await this.noteEndpointFailure(job.message.endpointId);
+          job.count('DeliveryFailed');
+        }
+        this.deps.logger.warn(DEAD_LOG[decision.cause], {
+          ...log,
+          ...(decision.cause === 'gone' ? {} : { statusCode: attempt.statusCode, error: attempt.error }),
+        });
+        return 'done';
     }
-    const failed: AttemptRecord = {
-      ...attempt,
-      error: verdict.kind === 'gone' ? 'receiver answered 410 Gone; endpoint disabled' : verdict.reason,
-      responseExcerpt: answer.excerpt.slice(0, RESPONSE_EXCERPT_BYTES),
-    };
-    if (verdict.kind === 'gone') {
-      await this.disableEndpoint(endpoint.id, 'receiver answered 410 Gone');
-      if (!(await this.park(job, failed))) return 'done';
-      this.deps.logger.warn('receiver answered 410 Gone: endpoint disabled, message parked', log);
-      return 'done';
+  }
+
+  /** A 2xx: recorded; a slow one counts against the circuit, a quick one ends any failure run. */
+  private async delivered(
+    job: Job,
+    endpoint: EndpointRecord,
+    attempt: AttemptRecord,
+    slow: boolean,
+  ): Promise<RecordFate> {
+    const { message } = job;
+    await this.deps.store.recordOutcome({
+      ...this.keyOf(message),
+      status: 'delivered',
+      attempt,
+      redrive: job.redrive,
+    });
+    if (slow) {
+      // Delivered, but slowly enough to hold a worker's slot for seconds: it counts against
+      // the circuit like a failure, so one slow receiver cannot slow every other's deliveries.
+      job.count('SlowAnswers');
+      await this.noteEndpointFailure(endpoint.id);
+    } else if ((endpoint.failureStreak ?? 0) > 0 || endpoint.failingSince || endpoint.circuitOpenUntil) {
+      // Any trace of a failure run (a streak, its start, an open circuit) ends with a success.
+      await this.deps.store.resetEndpointFailures(endpoint.id);
+      this.endpoints.delete(endpoint.id);
+      // The endpoint takes deliveries again: what its open circuit held goes out now, at the release rate.
+      if (endpoint.circuitOpenUntil || endpoint.backlogShard) await this.queue.release(endpoint.id, 0);
     }
-    return this.retryLater(job, endpoint, failed, { retryAfterSeconds: verdict.retryAfterSeconds });
+    job.count('DeliveryDelivered');
+    this.metric('DeliveryLatency', 'Milliseconds', this.now() - message.createdAtMs);
+    // DEBUG: the delivery record already says so, and a line per success costs CPU and CloudWatch ingestion.
+    this.deps.logger.debug('delivered', {
+      ...job.log,
+      statusCode: attempt.statusCode,
+      durationMs: attempt.durationMs,
+    });
+    return 'done';
   }
 
   /**
@@ -338,35 +369,24 @@ export class DeliveryWorker {
    * again once the slot is ours, and send nothing if it opened while this record waited. A
    * failure to sign or send is the attempt's outcome; one to read the endpoint is not (it throws).
    */
-  private async send(
-    job: Job,
-    endpoint: EndpointRecord,
-    recheck: boolean,
-  ): Promise<
-    | { kind: 'answered'; answer: HttpAnswer }
-    | { kind: 'failed'; failure: DeliveryError }
-    | { kind: 'circuit_open' }
-  > {
+  private async send(job: Job, endpoint: EndpointRecord, recheck: boolean): Promise<AttemptOutcome> {
     const { message } = job;
     let headers: Record<string, string>;
     try {
       const secrets = signingSecrets(await this.loadSecret(endpoint.secretName), this.now());
       headers = webhookHeaders(secrets, message.eventId, Math.floor(this.now() / 1000), message.body);
     } catch (error) {
-      return { kind: 'failed', failure: asDeliveryError(error) };
+      return failedSend(error);
     }
-    return this.limiter.run(endpoint.id, async () => {
+    return this.limiter.run(endpoint.id, async (): Promise<AttemptOutcome> => {
       if (recheck && (await this.currentCircuit(endpoint)).circuit.state !== 'closed') {
-        return { kind: 'circuit_open' as const };
+        return { kind: 'circuit_open' };
       }
       job.count('DeliveryAttempts');
       try {
-        return {
-          kind: 'answered' as const,
-          answer: await this.deps.sender.post(endpoint.url, headers, message.body),
-        };
+        return { kind: 'answered', ...(await this.deps.sender.post(endpoint.url, headers, message.body)) };
       } catch (error) {
-        return { kind: 'failed' as const, failure: asDeliveryError(error) };
+        return failedSend(error);
       }
     });
   }
@@ -376,11 +396,8 @@ export class DeliveryWorker {
    * counted, and nothing stays in flight. The endpoint is listed as having a backlog (the sweep
    * then releases it every minute); when this hold lists it first, its release is queued now.
    */
-  private async hold(
-    job: Job,
-    endpoint: EndpointRecord,
-    reason: 'circuit_open' | 'rate_limited',
-  ): Promise<RecordFate> {
+  private async hold(job: Job, reason: HoldReason): Promise<RecordFate> {
+    const endpointId = job.message.endpointId;
     if (!(await this.deps.store.holdDelivery(this.keyOf(job.message), reason, this.now()))) {
       this.deps.logger.info('delivered by another copy meanwhile; not held', job.log);
       job.count('DuplicateSuppressed');
@@ -389,9 +406,9 @@ export class DeliveryWorker {
     job.count(reason === 'circuit_open' ? 'HeldCircuitOpen' : 'HeldRateLimited');
     // After every hold, not from a cached record: a release may be about to take the endpoint off
     // the byBacklog index, and this write is what stops it (see ./backlog.ts).
-    if (await this.deps.store.markBacklog(endpoint.id)) {
+    if (await this.deps.store.markBacklog(endpointId)) {
       // Listed just now, or no release is coming: queue one (an open circuit's waits for it to turn half-open).
-      await this.queue.release(endpoint.id, 0);
+      await this.queue.release(endpointId, 0);
     }
     this.deps.logger.debug('held in the endpoint backlog', { ...job.log, reason });
     return 'done';
@@ -435,9 +452,14 @@ export class DeliveryWorker {
     return 'done';
   }
 
-  /** An attempt that was decided without sending anything. */
-  private notSent(code: string, reason: string): AttemptRecord {
-    return { attempt: 0, at: new Date(this.now()).toISOString(), durationMs: 0, error: `${code}: ${reason}` };
+  /** The attempt recorded when none was made (only a dead one is recorded: its reason). */
+  private notSent(decision: Decision): AttemptRecord {
+    return {
+      attempt: 0,
+      at: new Date(this.now()).toISOString(),
+      durationMs: 0,
+      ...('error' in decision ? { error: decision.error } : {}),
+    };
   }
 
   private async claimProbe(endpoint: EndpointRecord): Promise<boolean> {
@@ -462,80 +484,35 @@ export class DeliveryWorker {
   }
 
   /**
-   * A retryable failure (or a deferral by the open circuit): hide the message until its next
-   * attempt, then record the failure with the time actually set; or, when the budget is spent,
-   * record the delivery dead and park it in the DLQ now (the queue's maxReceiveCount is only a
-   * backstop above the budget, for receives the worker never saw).
+   * A retry: out of the queue (the message is deleted and the record waits in the byWait index,
+   * where the sweep finds it at its time), or in it (the message hidden until its next attempt);
+   * the failure is recorded with the time actually set, and counted against the endpoint.
    */
   private async retryLater(
     job: Job,
-    endpoint: EndpointRecord,
     attempt: AttemptRecord,
-    options: { retryAfterSeconds?: number | undefined },
+    decision: Extract<Decision, { kind: 'retry' }>,
   ): Promise<RecordFate> {
-    const attemptsLeft = hasAttemptsLeft(job.position, this.deps.policy);
-    if (!attemptsLeft) {
-      if (!(await this.park(job, attempt))) return 'done';
-      await this.noteEndpointFailure(endpoint);
-      job.count('DeliveryFailed');
-      this.deps.logger.warn('attempt budget spent; dead, parked in the dead-letter queue', {
-        ...job.log,
-        statusCode: attempt.statusCode,
-        error: attempt.error,
-      });
-      return 'done';
-    }
-    const wanted = retryDelaySeconds(job.position, this.deps.policy, {
-      random: this.deps.random,
-      retryAfterSeconds: options.retryAfterSeconds,
-    });
-    if (wanted > this.isolation.shortWaitMaxSeconds) {
-      // A long wait leaves the queue: the message is deleted and the record waits in the byWait
-      // index, where the sweep finds it at its time. Only short waits stay in flight.
-      const dueAtMs = this.now() + wanted * 1000;
-      const recorded = await this.recordFailure(
-        job,
-        'failed',
-        { ...attempt, attempt: job.attemptNumber },
-        new Date(dueAtMs).toISOString(),
-        dueAtMs,
-      );
-      if (!recorded) return 'done';
-      await this.noteEndpointFailure(endpoint);
-      job.count('DeliveryFailed');
-      job.count('RetriesOutOfQueue');
-      this.deps.logger.warn('attempt failed; retry scheduled out of the queue', {
-        ...job.log,
-        statusCode: attempt.statusCode,
-        error: attempt.error,
-        retryInSeconds: wanted,
-      });
-      return 'done';
-    }
-    // SQS measures its 12-hour cap from the receive, which came before this handler started
-    // (the batching window, the invoke): keep minutes of margin rather than one second.
-    const elapsedSinceReceiveSeconds = (this.now() - job.receivedAt) / 1000 + VISIBILITY_CAP_MARGIN_SECONDS;
-    const delay = await this.hide(
-      job,
-      Math.min(wanted, visibilityCeilingSeconds(elapsedSinceReceiveSeconds)),
-    );
-    const nextAttemptAt = new Date(this.now() + delay * 1000).toISOString();
+    const { outOfQueue } = decision;
+    const seconds = outOfQueue ? decision.seconds : await this.hide(job, decision.seconds);
+    const atMs = this.now() + seconds * 1000;
     const recorded = await this.recordFailure(
       job,
       'failed',
-      { ...attempt, attempt: job.attemptNumber },
-      nextAttemptAt,
+      attempt,
+      new Date(atMs).toISOString(),
+      outOfQueue ? atMs : undefined,
     );
     if (!recorded) return 'done';
-    await this.noteEndpointFailure(endpoint);
+    await this.noteEndpointFailure(job.message.endpointId);
     job.count('DeliveryFailed');
-    this.deps.logger.warn('attempt failed; retry scheduled', {
-      ...job.log,
-      statusCode: attempt.statusCode,
-      error: attempt.error,
-      retryInSeconds: delay,
-    });
-    return 'retry';
+    if (outOfQueue) job.count('RetriesOutOfQueue');
+    this.deps.logger.warn(
+      outOfQueue ? 'attempt failed; retry scheduled out of the queue' : 'attempt failed; retry scheduled',
+      { ...job.log, statusCode: attempt.statusCode, error: attempt.error, retryInSeconds: seconds },
+    );
+    // Out of the queue, the message is deleted; in it, it comes back when its visibility ends.
+    return outOfQueue ? 'done' : 'retry';
   }
 
   /**
@@ -561,21 +538,21 @@ export class DeliveryWorker {
   }
 
   /** Counts a failure against the endpoint: opens its circuit, or disables it after days of failing. */
-  private async noteEndpointFailure(endpoint: EndpointRecord): Promise<void> {
+  private async noteEndpointFailure(endpointId: string): Promise<void> {
     const now = this.now();
-    const run = await this.deps.store.addEndpointFailure(endpoint.id, new Date(now).toISOString());
-    this.endpoints.delete(endpoint.id);
+    const run = await this.deps.store.addEndpointFailure(endpointId, new Date(now).toISOString());
+    this.endpoints.delete(endpointId);
     if (!run) return;
     if (failedTooLong(run.failingSince, now, this.breaker)) {
       const reason = `failing without a success since ${run.failingSince}`;
-      await this.disableEndpoint(endpoint.id, reason);
-      this.deps.logger.warn('endpoint disabled: failing for too long', { endpointId: endpoint.id, reason });
+      await this.disableEndpoint(endpointId, reason);
+      this.deps.logger.warn('endpoint disabled: failing for too long', { endpointId, reason });
       return;
     }
     if (run.failureStreak >= this.breaker.failureThreshold) {
-      await this.deps.store.openCircuit(endpoint.id, now + this.breaker.openSeconds * 1000);
+      await this.deps.store.openCircuit(endpointId, now + this.breaker.openSeconds * 1000);
       this.deps.logger.warn("circuit opened: deferring this endpoint's messages", {
-        endpointId: endpoint.id,
+        endpointId,
         failureStreak: run.failureStreak,
         openSeconds: this.breaker.openSeconds,
       });
@@ -583,10 +560,11 @@ export class DeliveryWorker {
   }
 
   /**
-   * A permanent failure: mark the delivery dead and copy the message to the DLQ now. False
-   * when another copy of the message delivered it meanwhile (then nothing is parked).
+   * A dead delivery: mark it dead and copy the message to the DLQ now (the queue's
+   * maxReceiveCount is only a backstop above the budget, for receives the worker never saw).
+   * False when another copy of the message delivered it meanwhile (then nothing is copied).
    */
-  private async park(job: Job, attempt: AttemptRecord): Promise<boolean> {
+  private async deadLetter(job: Job, attempt: AttemptRecord): Promise<boolean> {
     if (!(await this.recordFailure(job, 'dead', { ...attempt, attempt: job.attemptNumber }, undefined))) {
       return false;
     }
@@ -669,8 +647,20 @@ export class DeliveryWorker {
 }
 
 /** A failure to sign or send, as the attempt's outcome: anything unexpected is an internal error, retried. */
-function asDeliveryError(error: unknown): DeliveryError {
-  return error instanceof DeliveryError
-    ? error
-    : new DeliveryError('internal_error', `unexpected error while sending (${errorName(error)})`, true);
+function failedSend(error: unknown): AttemptOutcome {
+  const failure =
+    error instanceof DeliveryError
+      ? error
+      : new DeliveryError('internal_error', `unexpected error while sending (${errorName(error)})`, true);
+  return { kind: 'failed', retryable: failure.retryable, error: `${failure.code}: ${failure.message}` };
 }
+
+const CLOSED: CircuitState = { state: 'closed' };
+
+/** The warning logged for each way a delivery ends dead. */
+const DEAD_LOG: Record<DeadCause, string> = {
+  endpoint_unavailable: 'not sent: endpoint unavailable; parked in the dead-letter queue',
+  gone: 'receiver answered 410 Gone: endpoint disabled, message parked',
+  not_retryable: 'not retryable; parked in the dead-letter queue',
+  budget_spent: 'attempt budget spent; dead, parked in the dead-letter queue',
+};
