@@ -4,7 +4,7 @@
  * sends and counts, and the body limits, API key check and 405 of ApiApp.handle (the routes
  * behind it are covered against moto in test/integration).
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AttemptRecord, DeliveryRecord, EndpointRecord } from '../../lambdas/adapters/store.ts';
 import { ApiApp, type ApiDeps } from '../../lambdas/api/app.ts';
 import { toHttpResponse } from '../../lambdas/api/respond.ts';
@@ -335,6 +335,52 @@ describe('toHttpResponse', () => {
   });
 });
 
+describe('toHttpResponse, what it measures and logs', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('logs the time the request took', async () => {
+    const clock = vi.spyOn(performance, 'now').mockReturnValueOnce(1000).mockReturnValueOnce(1250);
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = {
+      info: (_: string, extra: Record<string, unknown>) => lines.push(extra),
+      warn() {},
+      error() {},
+    };
+    await toHttpResponse({ handle: async () => ({ status: 204 }) } as unknown as ApiApp, request(), logger);
+    expect(clock).toHaveBeenCalledTimes(2);
+    expect(lines[0]?.durationMs).toBe(250);
+  });
+
+  it('logs only the stack frames of an unexpected error, one a line, even when its message says "at"', async () => {
+    const error = new Error('failed at arn:aws:iam::123456789012:role/x');
+    error.stack = `Error: failed at arn:aws:iam::123456789012:role/x\n    at one (a.ts:1:1)\n    at two (b.ts:2:2)`;
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = {
+      info() {},
+      warn() {},
+      error: (_: string, extra: Record<string, unknown>) => lines.push(extra),
+    };
+    await toHttpResponse(
+      { handle: async () => Promise.reject(error) } as unknown as ApiApp,
+      request(),
+      logger,
+    );
+    expect(lines[0]?.stack).toBe('    at one (a.ts:1:1)\n    at two (b.ts:2:2)');
+  });
+
+  it('serialises a string body as JSON unless the route set its own content type', async () => {
+    const response = await toHttpResponse(
+      { handle: async () => ({ status: 200, body: 'text' }) } as unknown as ApiApp,
+      request(),
+      { info() {}, warn() {}, error() {} },
+    );
+    expect(response.body).toBe('"text"');
+    expect(response.headers?.['content-type']).toBe('application/json');
+  });
+});
+
 describe('ApiApp.handle before the routes', () => {
   const KEY = 'whk_unit';
   const app = new ApiApp({
@@ -362,6 +408,10 @@ describe('ApiApp.handle before the routes', () => {
       app.handle(
         authed({ method: 'POST', path: '/events/batch', body: 'x'.repeat(MAX_REQUEST_BODY_BYTES + 1) }),
       ),
+    ).rejects.toMatchObject({ status: 400, code: 'malformed_json' });
+    // A body of exactly the limit is read (and found not to be JSON).
+    await expect(
+      app.handle(authed({ method: 'POST', path: '/events', body: 'x'.repeat(MAX_REQUEST_BODY_BYTES) })),
     ).rejects.toMatchObject({ status: 400, code: 'malformed_json' });
     // Measured in UTF-8 bytes, not characters.
     await expect(
