@@ -102,6 +102,8 @@ export class WebhookFunction extends NodejsFunction {
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // The log level lambdas/adapters/telemetry.ts reads (as Powertools would); DEBUG to investigate.
+        POWERTOOLS_LOG_LEVEL: 'INFO',
         // Deployed functions never deliver to loopback receivers; only local mode sets this to "true".
         [ENV.allowLoopback]: 'false',
         ...props.environment,

@@ -113,6 +113,7 @@ describe('functions', () => {
     expect(environmentOf(stack.api.function)).toEqual({
       POWERTOOLS_SERVICE_NAME: 'webhooks-api',
       POWERTOOLS_METRICS_NAMESPACE: 'Webhooks',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
       WEBHOOKS_ALLOW_LOOPBACK: 'false',
       WEBHOOKS_RETRY_SCHEDULE: DEFAULT_SCHEDULE,
       WEBHOOKS_MAX_ATTEMPTS: String(DEFAULT_MAX_ATTEMPTS),
@@ -135,6 +136,7 @@ describe('functions', () => {
     expect(environmentOf(stack.delivery.function)).toEqual({
       POWERTOOLS_SERVICE_NAME: 'webhooks-delivery',
       POWERTOOLS_METRICS_NAMESPACE: 'Webhooks',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
       WEBHOOKS_ALLOW_LOOPBACK: 'false',
       WEBHOOKS_RETRY_SCHEDULE: DEFAULT_SCHEDULE,
       WEBHOOKS_MAX_ATTEMPTS: String(DEFAULT_MAX_ATTEMPTS),
