@@ -123,7 +123,7 @@ describe('cache lifetimes', () => {
 });
 
 describe('create and delete', () => {
-  it('creates the secret under prefix/endpointId holding only the current key', async () => {
+  it('creates the secret under prefix/endpointId holding only the current key, described for the console', async () => {
     sm.on(CreateSecretCommand).resolves({});
     const secrets = new EndpointSecrets('webhooks/test/endpoints');
 
@@ -132,6 +132,7 @@ describe('create and delete', () => {
     expect(created).toBe('webhooks/test/endpoints/ep_9');
     expect(sm.commandCalls(CreateSecretCommand)[0]?.args[0].input).toMatchObject({
       Name: 'webhooks/test/endpoints/ep_9',
+      Description: 'Webhook signing secret of endpoint ep_9',
       SecretString: JSON.stringify({ current: 'whsec_x' }),
     });
   });
