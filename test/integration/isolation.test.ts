@@ -6,17 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type Harness, startHarness } from '../support/harness.ts';
-import { startReceiver, type TestReceiver } from '../support/receiver.ts';
+import { receiverPool } from '../support/receiver.ts';
 
 const OPEN_SECONDS = 2;
 const RELEASE_PER_SECOND = 5;
-const receivers: TestReceiver[] = [];
+const receivers = receiverPool();
 
-async function receiver(...args: Parameters<typeof startReceiver>): Promise<TestReceiver> {
-  const started = await startReceiver(...args);
-  receivers.push(started);
-  return started;
-}
+const receiver = receivers.start;
 
 interface EndpointView {
   id: string;
@@ -211,5 +207,5 @@ describe('a dead endpoint', () => {
 });
 
 afterAll(async () => {
-  await Promise.all(receivers.map((target) => target.close()));
+  await receivers.closeAll();
 });

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type Harness, type RecordedCall, startHarness } from '../support/harness.ts';
-import { startReceiver, type TestReceiver } from '../support/receiver.ts';
+import { receiverPool } from '../support/receiver.ts';
 
 /** One metric value as a function published it. */
 interface Published {
@@ -21,7 +21,7 @@ interface Published {
 }
 
 const published: Published[] = [];
-const receivers: TestReceiver[] = [];
+const receivers = receiverPool();
 let harness: Harness;
 let restoreStdout: () => void;
 
@@ -81,16 +81,12 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  await Promise.all(receivers.map((receiver) => receiver.close()));
+  await receivers.closeAll();
   await harness?.stop();
   restoreStdout?.();
 });
 
-async function receiver(...args: Parameters<typeof startReceiver>): Promise<TestReceiver> {
-  const started = await startReceiver(...args);
-  receivers.push(started);
-  return started;
-}
+const receiver = receivers.start;
 
 async function endpointAt(url: string): Promise<string> {
   const created = await harness.api<{ id: string }>('POST', '/endpoints', { url });

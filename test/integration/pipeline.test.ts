@@ -6,7 +6,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from 
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type Harness, startHarness } from '../support/harness.ts';
-import { startReceiver, type TestReceiver } from '../support/receiver.ts';
+import { receiverPool } from '../support/receiver.ts';
 import { subscribersOf } from '../support/subscribers.ts';
 
 const POLICY = { scheduleSeconds: [1, 2], maxAttempts: 3 };
@@ -25,13 +25,9 @@ interface Delivery {
   eventId: string;
 }
 let harness: Harness;
-const receivers: TestReceiver[] = [];
+const receivers = receiverPool();
 
-async function receiver(...args: Parameters<typeof startReceiver>): Promise<TestReceiver> {
-  const started = await startReceiver(...args);
-  receivers.push(started);
-  return started;
-}
+const receiver = receivers.start;
 
 async function createEndpoint(url: string, extra: Record<string, unknown> = {}): Promise<Endpoint> {
   const { status, body } = await harness.api<Endpoint>('POST', '/endpoints', { url, ...extra });
@@ -44,7 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.close()));
+  await receivers.closeAll();
   await harness?.stop();
 });
 

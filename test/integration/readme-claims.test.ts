@@ -13,7 +13,7 @@ import { Store } from '../../lambdas/adapters/store.ts';
 import { RECOVER_PAGE_SIZE } from '../../lambdas/core/config.ts';
 import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
 import { eventually, type Harness, startHarness } from '../support/harness.ts';
-import { startReceiver, type TestReceiver } from '../support/receiver.ts';
+import { receiverPool } from '../support/receiver.ts';
 import { subscribersOf } from '../support/subscribers.ts';
 
 interface Delivery {
@@ -25,22 +25,18 @@ interface Delivery {
 }
 
 let harness: Harness;
-const receivers: TestReceiver[] = [];
+const receivers = receiverPool();
 
 beforeAll(async () => {
   harness = await startHarness({ policy: { scheduleSeconds: [1], maxAttempts: 2 }, record: true });
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.all(receivers.map((receiver) => receiver.close()));
+  await receivers.closeAll();
   await harness?.stop();
 });
 
-async function receiver(...args: Parameters<typeof startReceiver>): Promise<TestReceiver> {
-  const started = await startReceiver(...args);
-  receivers.push(started);
-  return started;
-}
+const receiver = receivers.start;
 
 async function createEndpoint(url: string, extra: Record<string, unknown> = {}) {
   const created = await harness.api<{ id: string; secret: string }>('POST', '/endpoints', { url, ...extra });

@@ -81,3 +81,18 @@ export async function startReceiver(
       }),
   };
 }
+
+/** A test file's receivers: `start` starts one and keeps it; `closeAll` (its afterAll) closes them all. */
+export function receiverPool(): { start: typeof startReceiver; closeAll: () => Promise<void> } {
+  const started: TestReceiver[] = [];
+  return {
+    start: async (...args) => {
+      const receiver = await startReceiver(...args);
+      started.push(receiver);
+      return receiver;
+    },
+    closeAll: async () => {
+      await Promise.all(started.splice(0).map((receiver) => receiver.close()));
+    },
+  };
+}
