@@ -54,7 +54,11 @@ describe("the bundles' credential provider", () => {
     const failure = await defaultProvider()().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(EnvironmentCredentialsMissingError);
     expect((failure as Error).name).toBe('EnvironmentCredentialsMissingError');
+    // It names the variables it reads and where the bundles are told to read only those.
     expect((failure as Error).message).toMatch(/^No AWS credentials in the environment: /);
+    expect((failure as Error).message).toContain(
+      'AWS_SESSION_TOKEN, which Lambda sets from the execution role (no profile, config file, SSO or metadata service is consulted; see lib/webhook-function.ts)',
+    );
     expect((failure as Error).cause).toBeInstanceOf(Error);
   });
 });
@@ -65,7 +69,9 @@ describe('the event-stream stand-in', () => {
     expect(() => new EventStreamSerde()).toThrow(
       expect.objectContaining({
         name: 'EventStreamsNotBundledError',
-        message: expect.stringContaining('lambdas/adapters/no-event-streams.ts'),
+        message: expect.stringMatching(
+          /^This bundle has no SDK event-stream support \(lib\/webhook-function\.ts aliases .*lambdas\/adapters\/no-event-streams\.ts\)/,
+        ),
       }),
     );
   });
@@ -86,7 +92,8 @@ describe('chunkForBatch', () => {
     expect(chunkForBatch([entry(half), entry(half + 1)]).map((c) => c.length)).toEqual([1, 1]);
     // 'é' is two bytes: half of them fill half the limit.
     expect(chunkForBatch([entry(half / 2, 'é'), entry(half + 1)]).map((c) => c.length)).toEqual([1, 1]);
-    // An entry over the limit on its own still goes, alone.
+    // An entry over the limit still goes, alone, and no request is ever empty.
+    expect(chunkForBatch([entry(SQS_MAX_BATCH_BYTES + 1), entry(1)]).map((c) => c.length)).toEqual([1, 1]);
     expect(chunkForBatch([entry(1), entry(SQS_MAX_BATCH_BYTES + 1), entry(1)]).map((c) => c.length)).toEqual([
       1, 1, 1,
     ]);
