@@ -133,7 +133,8 @@ const sweepUntil = (done: () => Promise<boolean>, what: string) =>
       await new Promise((resolve) => setTimeout(resolve, 300));
       return undefined;
     },
-    30_000,
+    // Long enough for a loaded machine's moto; a quiet one is done in a few seconds.
+    60_000,
     what,
   );
 
@@ -269,10 +270,13 @@ describe('the metrics of each failure', () => {
     const releasedBefore = total('BacklogReleased', DELIVERY, mark);
     expect((await harness.api('PATCH', `/endpoints/${endpointId}`, { enabled: true })).status).toBe(200);
     const ids = [...first, ...later].map((sent) => sent.body.deliveries[0]!.id);
-    await sweepUntil(
-      async () => (await Promise.all(ids.map(statusOf))).every((status) => status === 'delivered'),
-      'every delivery delivered',
-    );
+    let statuses: unknown[] = [];
+    await sweepUntil(async () => {
+      statuses = await Promise.all(ids.map(statusOf));
+      return statuses.every((status) => status === 'delivered');
+    }, 'every delivery delivered').catch((error: Error) => {
+      throw new Error(`${error.message}; statuses at the end: ${JSON.stringify(statuses)}`);
+    });
 
     // Assess
     expect(heldBefore).toBe(0);
