@@ -240,6 +240,20 @@ describe('decide: after a send', () => {
     expect(decide(answered(503), context({ position: 2 }))).toMatchObject({ outOfQueue: false, seconds: 10 });
   });
 
+  it('a wait of exactly the short-wait limit stays in the queue; one second more leaves it', () => {
+    const at = context({ position: 2, shortWaitMaxSeconds: 60 });
+    expect(decide(answered(503, 3, '60'), at)).toMatchObject({
+      kind: 'retry',
+      outOfQueue: false,
+      seconds: 60,
+    });
+    expect(decide(answered(503, 3, '61'), at)).toMatchObject({
+      kind: 'retry',
+      outOfQueue: true,
+      seconds: 61,
+    });
+  });
+
   it('near the 12-hour cap a short wait is cut to what SQS still allows', () => {
     const late = context({ position: 5, nowMs: T0 + (SQS_MAX_VISIBILITY_SECONDS - 400) * 1000 });
     // 120 s wanted; 400 s left minus the 300 s margin and one second: 99 s.
