@@ -26,7 +26,7 @@
 import { Resolver as DnsResolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { DNS_LOOKUP_TIMEOUT_MS } from '../core/config.ts';
-import type { Resolver } from '../core/ssrf.ts';
+import { isLocalhostName, type Resolver } from '../core/ssrf.ts';
 
 /** c-ares's wait for one query's answer before it asks again (it backs off on later tries). */
 const QUERY_TIMEOUT_MS = 1_000;
@@ -73,10 +73,6 @@ interface FamilyState {
   settled: boolean;
   addresses: string[];
   error?: NodeJS.ErrnoException;
-}
-
-function isLocalhostName(name: string): boolean {
-  return name === 'localhost' || name.endsWith('.localhost');
 }
 
 /**

@@ -289,7 +289,8 @@ function isBlockedHost(hostname: string, options: GuardOptions): boolean {
   return (options.blockedHosts ?? []).some((blocked) => normaliseHostname(blocked) === name);
 }
 
-function isLocalhostName(hostname: string): boolean {
+/** `localhost` or a name under it (RFC 6761: always loopback), case and trailing dots aside. */
+export function isLocalhostName(hostname: string): boolean {
   const name = normaliseHostname(hostname);
   return name === 'localhost' || name.endsWith('.localhost');
 }
