@@ -80,17 +80,19 @@ export async function releaseBacklog(deps: BacklogDeps, endpointId: string): Pro
   const endpoint = await deps.store.getEndpoint(endpointId);
   const taking = endpoint?.enabled === true;
   const circuit = taking ? circuitState(endpoint, now, deps.breaker) : ({ state: 'closed' } as const);
+  const bookedUntilMs = endpoint?.releasedUntilMs ?? 0;
 
-  // While the circuit is open or probed, this release keeps the lease until its next one comes
-  // back, so a second release message (another hold, the sweep) ends there instead of starting a
-  // second chain. Closing the circuit (a probe's success, re-enabling) removes the lease.
+  // Sends nothing more now: queues this release again `seconds` from now and keeps the lease
+  // until just before it arrives (the booked seconds unchanged), so a second release message
+  // (another hold, the sweep) ends there instead of starting a second chain. Closing the circuit
+  // (a probe's success, re-enabling) removes the lease.
+  const comeBackIn = async (seconds: number) => {
+    await deps.store.bookRelease(endpointId, bookedUntilMs, now + seconds * 1000 - 500);
+    await deps.requeueRelease(endpointId, seconds);
+  };
+
   if (circuit.state === 'open') {
-    await deps.store.bookRelease(
-      endpointId,
-      endpoint?.releasedUntilMs ?? 0,
-      now + circuit.retryInSeconds * 1000 - 500,
-    );
-    await deps.requeueRelease(endpointId, circuit.retryInSeconds);
+    await comeBackIn(circuit.retryInSeconds);
     return { endpointId, outcome: 'open', released: 0 };
   }
   if (circuit.state === 'half-open') {
@@ -98,23 +100,16 @@ export async function releaseBacklog(deps: BacklogDeps, endpointId: string): Pro
     if (!probe) return drained(deps, endpointId);
     const { sent } = await send(deps, [probe], 'probe', () => now);
     // If the probe fails the circuit opens again, and this release waits for it to turn half-open.
-    await deps.store.bookRelease(
-      endpointId,
-      endpoint?.releasedUntilMs ?? 0,
-      now + deps.breaker.openSeconds * 1000 - 500,
-    );
-    await deps.requeueRelease(endpointId, deps.breaker.openSeconds);
+    await comeBackIn(deps.breaker.openSeconds);
     return { endpointId, outcome: 'probe', released: sent };
   }
 
   // Slots are booked on the endpoint (releasedUntilMs), so that one release never overlaps the
   // previous one, even when the backlog emptied and filled again in between.
   const rate = releaseRateOf(endpoint, deps.releasePerSecond);
-  const start = Math.max(now, endpoint?.releasedUntilMs ?? 0);
+  const start = Math.max(now, bookedUntilMs);
   if (start - now >= windowMs) {
-    const waitSeconds = Math.ceil((start - now) / 1000) - BACKLOG_RELEASE_WINDOW_SECONDS + 1;
-    await deps.store.bookRelease(endpointId, start, now + waitSeconds * 1000 - 500);
-    await deps.requeueRelease(endpointId, waitSeconds);
+    await comeBackIn(Math.ceil((start - now) / 1000) - BACKLOG_RELEASE_WINDOW_SECONDS + 1);
     return { endpointId, outcome: 'booked', released: 0 };
   }
   const batch = Math.max(1, Math.floor(rate * BACKLOG_RELEASE_WINDOW_SECONDS));
