@@ -7,11 +7,17 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 /** Prefix that makes our keys recognisable to secret scanners and people. */
 export const API_KEY_PREFIX = 'whk_';
 
+/** What a key may do: `admin` everything, `send` POST /events and reading back what it sent. */
+export type ApiKeyScope = 'admin' | 'send';
+
 /** One stored key: an id for logs and revocation, and the hex SHA-256 of the key. */
 export interface StoredApiKey {
   readonly id: string;
   readonly sha256: string;
   readonly createdAt?: string;
+  /** Absent on keys made before scopes: those are admin keys. */
+  readonly scope?: ApiKeyScope;
+  readonly name?: string;
 }
 
 /** The JSON document kept in the API keys secret. */

@@ -39,6 +39,10 @@ export interface DeliveryMessage {
    * `probe` (the one delivery that tests a half-open circuit).
    */
   readonly reason?: string;
+  /** The tenant the endpoint belongs to (absent on messages sent before tenants: `default`). */
+  readonly tenantId?: string;
+  /** The `Trackingid` of the API request that accepted the event, for correlation. */
+  readonly trackingId?: string;
 }
 
 /**

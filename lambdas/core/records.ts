@@ -10,6 +10,8 @@ export type { DeliveryStatus } from './validation.ts';
 /** A consumer's endpoint. */
 export interface EndpointRecord {
   readonly id: string;
+  /** The tenant it belongs to; absent on endpoints made before tenants (they are `default`'s). */
+  readonly tenantId?: string;
   readonly url: string;
   readonly eventTypes?: readonly string[];
   readonly description?: string;
@@ -26,6 +28,10 @@ export interface EndpointRecord {
   readonly disabledReason?: string;
   /** Deliveries per second at most, across every worker (released from its backlog at that rate). */
   readonly rateLimit?: number;
+  /** A payload filter on the event (lambdas/core/filter.ts); absent means every event of its types. */
+  readonly filter?: unknown;
+  /** Names of the custom headers kept with the endpoint's secret (the values are never stored here). */
+  readonly headerNames?: readonly string[];
   /** Set while the endpoint has held deliveries (the sparse `byBacklog` index). */
   readonly backlogShard?: string;
   /** Epoch ms until which one worker is releasing the endpoint's backlog. */
@@ -109,6 +115,10 @@ export interface DeliveryRecord {
   /** While held in its endpoint's backlog: why (`circuit_open`, `rate_limited`) and since when. */
   readonly heldReason?: string;
   readonly heldAtMs?: number;
+  /** The tenant of its endpoint (absent before tenants: `default`). */
+  readonly tenantId?: string;
+  /** The `Trackingid` of the API request that accepted its event. */
+  readonly trackingId?: string;
 }
 
 /** `byWait` partition of retries waiting for their time. */
