@@ -1,37 +1,41 @@
 /**
- * `GET /dashboard`: the operator page, the one route served without an API key. It holds no
- * data: the page asks the operator for a key and calls the API with it, from the same origin.
+ * `GET /dashboard` (the operator page) and `GET /portal` (one tenant's page, opened from a
+ * portal link): the routes served without a credential. They hold no data: the dashboard asks
+ * the operator for a key, the portal reads its token from the link's fragment, and both call
+ * the API with it, from the same origin, as `Authorization: Bearer`.
  *
- * The page is static (lambdas/api/dashboard-page.ts spells it out), so its inline style and
- * script are allowed by their SHA-256 hashes: nothing else may run or style it, it may talk
- * only to its own origin, and Trusted Types with no policy make every HTML-parsing sink
- * (innerHTML and friends) throw, so receiver-supplied text can only ever become text. The
- * bundle carries the page brotli-compressed, with the policy computed ahead
- * (lambdas/api/dashboard-document.ts, written by scripts/dashboard.ts); it is decompressed on
- * the first request for it, not at cold start.
+ * The pages are static (built from lambdas/api/pages/ by scripts/dashboard.ts), so each one's
+ * inline style and script are allowed by their SHA-256 hashes: nothing else may run or style
+ * it, it may talk only to its own origin, and Trusted Types with no policy make every
+ * HTML-parsing sink (innerHTML and friends) throw, so receiver-supplied text can only ever
+ * become text. The bundle carries both pages in one brotli stream, with their policies computed
+ * ahead (lambdas/api/pages-document.ts); it is decompressed on the first request for a page,
+ * not at cold start.
  */
 import { brotliDecompressSync } from 'node:zlib';
 import type { ApiResponse } from './app.ts';
-import { DASHBOARD_CSP, DASHBOARD_PAGE_BROTLI } from './dashboard-document.ts';
+import { DASHBOARD_CSP, DASHBOARD_LENGTH, PAGES_BROTLI, PORTAL_CSP } from './pages-document.ts';
 
-export { DASHBOARD_CSP };
+export { DASHBOARD_CSP, PORTAL_CSP };
 
-let page: string | undefined;
+let pages: { dashboard: string; portal: string } | undefined;
 
-/** The page, decompressed once, on its first request. */
-function dashboardHtml(): string {
-  page ??= brotliDecompressSync(Buffer.from(DASHBOARD_PAGE_BROTLI, 'base64')).toString('utf8');
-  return page;
+/** Both pages, decompressed once, on the first request for either. */
+function decompressed(): { dashboard: string; portal: string } {
+  if (!pages) {
+    const text = brotliDecompressSync(Buffer.from(PAGES_BROTLI, 'base64')).toString('utf8');
+    pages = { dashboard: text.slice(0, DASHBOARD_LENGTH), portal: text.slice(DASHBOARD_LENGTH) };
+  }
+  return pages;
 }
 
-/** The dashboard page with its security headers. */
-export function dashboardPage(): ApiResponse {
+function htmlPage(body: string, csp: string): ApiResponse {
   return {
     status: 200,
     contentType: 'text/html; charset=utf-8',
-    body: dashboardHtml(),
+    body,
     headers: {
-      'content-security-policy': DASHBOARD_CSP,
+      'content-security-policy': csp,
       'x-frame-options': 'DENY',
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
@@ -39,3 +43,9 @@ export function dashboardPage(): ApiResponse {
     },
   };
 }
+
+/** The dashboard page with its security headers. */
+export const dashboardPage = (): ApiResponse => htmlPage(decompressed().dashboard, DASHBOARD_CSP);
+
+/** The portal page with the same headers (its own policy). */
+export const portalPage = (): ApiResponse => htmlPage(decompressed().portal, PORTAL_CSP);
