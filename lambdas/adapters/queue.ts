@@ -19,6 +19,21 @@ import {
 import { sqs } from './clients.ts';
 
 /**
+ * The invocation's X-Ray trace header as the `AWSTraceHeader` message system attribute, so the
+ * trace of the function that sends a message continues in the one that receives it (Lambda reads
+ * it from the SQS record). Absent outside Lambda (no `_X_AMZN_TRACE_ID`); it does not count
+ * towards the message's size.
+ */
+export function traceHeaderAttribute(): {
+  MessageSystemAttributes?: { AWSTraceHeader: { DataType: 'String'; StringValue: string } };
+} {
+  const header = process.env._X_AMZN_TRACE_ID;
+  return header
+    ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: header } } }
+    : {};
+}
+
+/**
  * Splits encoded messages into SendMessageBatch requests: at most ten entries and
  * {@link SQS_MAX_BATCH_BYTES} per request, measured as SQS measures them (UTF-8 bytes).
  */
@@ -65,6 +80,7 @@ export async function enqueueDeliveries(
   options: EnqueueOptions = {},
 ): Promise<string[]> {
   const rounds = options.rounds ?? 3;
+  const trace = traceHeaderAttribute();
   let pending = messages.map((message, index) => ({
     message,
     encoded: encodeMessage(message),
@@ -85,6 +101,7 @@ export async function enqueueDeliveries(
                 // Fair queues: one endpoint's backlog does not raise the others' dwell time.
                 MessageGroupId: entry.message.endpointId,
                 ...(entry.delay > 0 ? { DelaySeconds: entry.delay } : {}),
+                ...trace,
               })),
             }),
             abortAt(options.deadlineMs),
@@ -119,6 +136,7 @@ export async function enqueueOne(queueUrl: string, message: DeliveryMessage): Pr
       QueueUrl: queueUrl,
       MessageBody: encodeMessage(message),
       MessageGroupId: message.endpointId,
+      ...traceHeaderAttribute(),
     }),
   );
 }
@@ -131,6 +149,7 @@ export async function sendRelease(queueUrl: string, endpointId: string, delaySec
       MessageBody: encodeRelease(endpointId),
       MessageGroupId: endpointId,
       ...(delaySeconds > 0 ? { DelaySeconds: Math.min(900, Math.floor(delaySeconds)) } : {}),
+      ...traceHeaderAttribute(),
     }),
   );
 }
@@ -151,6 +170,7 @@ export async function sendEventChecks(
         QueueUrl: queueUrl,
         MessageBody: encodeEventCheck(eventIds[0] as string),
         DelaySeconds: delaySeconds,
+        ...traceHeaderAttribute(),
       }),
     );
     return;
@@ -165,6 +185,7 @@ export async function sendEventChecks(
             Id: String(index),
             MessageBody: entry.encoded,
             DelaySeconds: delaySeconds,
+            ...traceHeaderAttribute(),
           })),
         }),
       );
@@ -188,7 +209,9 @@ export async function deferMessage(queueUrl: string, receiptHandle: string, seco
 
 /** Copies a message body to the dead-letter queue (the caller then lets the original be deleted). */
 export async function sendToDeadLetter(deadLetterQueueUrl: string, body: string): Promise<void> {
-  await sqs.send(new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: body }));
+  await sqs.send(
+    new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: body, ...traceHeaderAttribute() }),
+  );
 }
 
 /** Approximate number of messages visible and in flight in a queue. */

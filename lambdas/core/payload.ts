@@ -145,7 +145,20 @@ export function decodeMessage(raw: string): DeliveryMessage {
   ) {
     throw new DeliveryError('poison_message', 'message body lacks delivery fields', false);
   }
-  return parsed as DeliveryMessage;
+  // The correlation fields are optional: a message without them (or with a value of the wrong
+  // type, which nothing of ours writes) is delivered all the same, without them.
+  const { reason, tenantId, trackingId } = parsed;
+  return {
+    deliveryId,
+    eventId,
+    endpointId,
+    eventType,
+    createdAtMs,
+    body,
+    ...(typeof reason === 'string' ? { reason } : {}),
+    ...(typeof tenantId === 'string' ? { tenantId } : {}),
+    ...(typeof trackingId === 'string' ? { trackingId } : {}),
+  };
 }
 
 /** Bodies longer than this are stored deflated, so a typical 1 KB event fits one write unit. */

@@ -115,7 +115,11 @@ interface Job {
   readonly position: number;
   /** Set when this attempt begins a new schedule (a redrive or a manual retry): its base. */
   readonly newScheduleBase?: number;
-  readonly log: Record<string, unknown>;
+  /**
+   * The delivery's logger: every line carries its ids and, when its message has them, the
+   * `trackingId` of the API request that accepted the event and the `tenantId`.
+   */
+  readonly logger: WorkerLogger;
   /** Adds one to a per-batch counter metric. */
   readonly count: (metric: string) => void;
 }
@@ -161,14 +165,17 @@ export class DeliveryWorker {
   }
 
   private async processRecordSafely(record: SQSRecord, counts: Map<string, number>): Promise<RecordFate> {
+    // Filled in once the record is read as a delivery, so that even this line carries its ids.
+    const seen: { keys?: Record<string, unknown> } = {};
     try {
-      return await this.processRecord(record, (name) => counts.set(name, (counts.get(name) ?? 0) + 1));
+      return await this.processRecord(record, (name) => counts.set(name, (counts.get(name) ?? 0) + 1), seen);
     } catch (error) {
       // Anything unexpected (a DynamoDB throttle or timeout, a bug): keep the message, and bring
       // it back soon rather than after the queue's whole visibility timeout. A delivery already
       // made is not repeated.
       this.deps.logger.error('record failed unexpectedly; it will be retried', {
         messageId: record.messageId,
+        ...seen.keys,
         error: errorName(error),
         retryInSeconds: UNEXPECTED_FAILURE_RETRY_SECONDS,
       });
@@ -177,7 +184,11 @@ export class DeliveryWorker {
     }
   }
 
-  private async processRecord(record: SQSRecord, count: (name: string) => void): Promise<RecordFate> {
+  private async processRecord(
+    record: SQSRecord,
+    count: (name: string) => void,
+    seen: { keys?: Record<string, unknown> },
+  ): Promise<RecordFate> {
     const receivedAt = this.now();
     const check = decodeEventCheck(record.body);
     if (check) return this.checkEvent(record, check.eventId, count);
@@ -197,13 +208,17 @@ export class DeliveryWorker {
       return 'done';
     }
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1;
-    const log = {
+    const keys = {
       eventId: message.eventId,
       deliveryId: message.deliveryId,
       endpointId: message.endpointId,
       messageId: record.messageId,
       receiveCount,
+      ...(message.trackingId !== undefined ? { trackingId: message.trackingId } : {}),
+      ...(message.tenantId !== undefined ? { tenantId: message.tenantId } : {}),
     };
+    seen.keys = keys;
+    const logger = withPersistentKeys(this.deps.logger, keys);
 
     const load = () => this.deps.store.getEndpoint(message.endpointId);
     let endpoint = await this.endpoints.get(message.endpointId, load);
@@ -215,7 +230,7 @@ export class DeliveryWorker {
     }
     const existing = await this.deps.store.getDelivery(message.endpointId, message.deliveryId);
     if (existing?.status === 'delivered') {
-      this.deps.logger.info('already delivered; duplicate message dropped', log);
+      logger.info('already delivered; duplicate message dropped', {});
       count('DuplicateSuppressed');
       return 'done';
     }
@@ -234,7 +249,7 @@ export class DeliveryWorker {
       attemptNumber: attempts + 1,
       position: attempts - base + 1,
       ...(redrive ? { newScheduleBase: base } : {}),
-      log,
+      logger,
       count,
     };
 
@@ -252,7 +267,7 @@ export class DeliveryWorker {
     }
     // A half-open circuit lets one delivery through (the one that claims the probe: usually the
     // backlog's oldest, which the release sends as the probe); the others are held.
-    if (before.kind === 'probe' && !(await this.claimProbe(endpoint as EndpointRecord))) {
+    if (before.kind === 'probe' && !(await this.claimProbe(endpoint as EndpointRecord, job.logger))) {
       return this.hold(job, 'circuit_open');
     }
     // Sending (or probing) needs an enabled endpoint: the gate saw one.
@@ -301,7 +316,6 @@ export class DeliveryWorker {
     decision: Decision,
     attempt: AttemptRecord,
   ): Promise<RecordFate> {
-    const { log } = job;
     switch (decision.kind) {
       case 'park':
         return this.hold(job, decision.reason);
@@ -316,11 +330,10 @@ export class DeliveryWorker {
         if (!(await this.deadLetter(job, attempt)) && decision.cause !== 'endpoint_unavailable')
           return 'done';
         if (decision.cause === 'budget_spent') {
-          await this.noteEndpointFailure(job.message.endpointId);
+          await this.noteEndpointFailure(job);
           job.count('DeliveryFailed');
         }
-        this.deps.logger.warn(DEAD_LOG[decision.cause], {
-          ...log,
+        job.logger.warn(DEAD_LOG[decision.cause], {
           ...(decision.cause === 'gone' ? {} : { statusCode: attempt.statusCode, error: attempt.error }),
         });
         return 'done';
@@ -345,7 +358,7 @@ export class DeliveryWorker {
       // Delivered, but slowly enough to hold a worker's slot for seconds: it counts against
       // the circuit like a failure, so one slow receiver cannot slow every other's deliveries.
       job.count('SlowAnswers');
-      await this.noteEndpointFailure(endpoint.id);
+      await this.noteEndpointFailure(job);
     } else if ((endpoint.failureStreak ?? 0) > 0 || endpoint.failingSince || endpoint.circuitOpenUntil) {
       // Any trace of a failure run (a streak, its start, an open circuit) ends with a success.
       await this.deps.store.resetEndpointFailures(endpoint.id);
@@ -356,8 +369,7 @@ export class DeliveryWorker {
     job.count('DeliveryDelivered');
     this.metric('DeliveryLatency', 'Milliseconds', this.now() - message.createdAtMs);
     // DEBUG: the delivery record already says so, and a line per success costs CPU and CloudWatch ingestion.
-    this.deps.logger.debug('delivered', {
-      ...job.log,
+    job.logger.debug('delivered', {
       statusCode: attempt.statusCode,
       durationMs: attempt.durationMs,
     });
@@ -399,7 +411,7 @@ export class DeliveryWorker {
   private async hold(job: Job, reason: HoldReason): Promise<RecordFate> {
     const endpointId = job.message.endpointId;
     if (!(await this.deps.store.holdDelivery(this.keyOf(job.message), reason, this.now()))) {
-      this.deps.logger.info('delivered by another copy meanwhile; not held', job.log);
+      job.logger.info('delivered by another copy meanwhile; not held', {});
       job.count('DuplicateSuppressed');
       return 'done';
     }
@@ -410,7 +422,7 @@ export class DeliveryWorker {
       // Listed just now, or no release is coming: queue one (an open circuit's waits for it to turn half-open).
       await this.queue.release(endpointId, 0);
     }
-    this.deps.logger.debug('held in the endpoint backlog', { ...job.log, reason });
+    job.logger.debug('held in the endpoint backlog', { reason });
     return 'done';
   }
 
@@ -462,7 +474,7 @@ export class DeliveryWorker {
     };
   }
 
-  private async claimProbe(endpoint: EndpointRecord): Promise<boolean> {
+  private async claimProbe(endpoint: EndpointRecord, logger: WorkerLogger): Promise<boolean> {
     const claimed = await this.deps.store.claimProbe(
       endpoint.id,
       endpoint.circuitOpenUntil,
@@ -470,7 +482,7 @@ export class DeliveryWorker {
     );
     // Winner or not, the circuit's state changed: read it afresh next time.
     this.endpoints.delete(endpoint.id);
-    if (claimed) this.deps.logger.info('circuit half-open: sending one probe', { endpointId: endpoint.id });
+    if (claimed) logger.info('circuit half-open: sending one probe', { endpointId: endpoint.id });
     return claimed;
   }
 
@@ -504,12 +516,12 @@ export class DeliveryWorker {
       outOfQueue ? atMs : undefined,
     );
     if (!recorded) return 'done';
-    await this.noteEndpointFailure(job.message.endpointId);
+    await this.noteEndpointFailure(job);
     job.count('DeliveryFailed');
     if (outOfQueue) job.count('RetriesOutOfQueue');
-    this.deps.logger.warn(
+    job.logger.warn(
       outOfQueue ? 'attempt failed; retry scheduled out of the queue' : 'attempt failed; retry scheduled',
-      { ...job.log, statusCode: attempt.statusCode, error: attempt.error, retryInSeconds: seconds },
+      { statusCode: attempt.statusCode, error: attempt.error, retryInSeconds: seconds },
     );
     // Out of the queue, the message is deleted; in it, it comes back when its visibility ends.
     return outOfQueue ? 'done' : 'retry';
@@ -528,8 +540,7 @@ export class DeliveryWorker {
       } catch (error) {
         if (retry >= VISIBILITY_RETRIES || delay <= 1 || errorName(error) !== 'InvalidParameterValue')
           throw error;
-        this.deps.logger.warn('visibility timeout refused; trying a shorter one', {
-          ...job.log,
+        job.logger.warn('visibility timeout refused; trying a shorter one', {
           refusedSeconds: delay,
         });
         delay = Math.floor(delay / 2);
@@ -538,7 +549,8 @@ export class DeliveryWorker {
   }
 
   /** Counts a failure against the endpoint: opens its circuit, or disables it after days of failing. */
-  private async noteEndpointFailure(endpointId: string): Promise<void> {
+  private async noteEndpointFailure(job: Job): Promise<void> {
+    const { endpointId } = job.message;
     const now = this.now();
     const run = await this.deps.store.addEndpointFailure(endpointId, new Date(now).toISOString());
     this.endpoints.delete(endpointId);
@@ -546,12 +558,12 @@ export class DeliveryWorker {
     if (failedTooLong(run.failingSince, now, this.breaker)) {
       const reason = `failing without a success since ${run.failingSince}`;
       await this.disableEndpoint(endpointId, reason);
-      this.deps.logger.warn('endpoint disabled: failing for too long', { endpointId, reason });
+      job.logger.warn('endpoint disabled: failing for too long', { endpointId, reason });
       return;
     }
     if (run.failureStreak >= this.breaker.failureThreshold) {
       await this.deps.store.openCircuit(endpointId, now + this.breaker.openSeconds * 1000);
-      this.deps.logger.warn("circuit opened: deferring this endpoint's messages", {
+      job.logger.warn("circuit opened: deferring this endpoint's messages", {
         endpointId,
         failureStreak: run.failureStreak,
         openSeconds: this.breaker.openSeconds,
@@ -595,7 +607,7 @@ export class DeliveryWorker {
       ...(job.newScheduleBase !== undefined ? { scheduleBase: job.newScheduleBase } : {}),
     });
     if (number === undefined) {
-      this.deps.logger.info('delivered by another copy meanwhile; this failure is not recorded', job.log);
+      job.logger.info('delivered by another copy meanwhile; this failure is not recorded', {});
       job.count('DuplicateSuppressed');
       return false;
     }
@@ -625,6 +637,7 @@ export class DeliveryWorker {
     return 'done';
   }
 
+  /** The delivery's key fields, and its correlation fields when its message has them. */
   private keyOf(message: DeliveryMessage) {
     return {
       endpointId: message.endpointId,
@@ -632,6 +645,8 @@ export class DeliveryWorker {
       eventId: message.eventId,
       eventType: message.eventType,
       createdAtMs: message.createdAtMs,
+      ...(message.tenantId !== undefined ? { tenantId: message.tenantId } : {}),
+      ...(message.trackingId !== undefined ? { trackingId: message.trackingId } : {}),
     };
   }
 
@@ -656,6 +671,16 @@ function failedSend(error: unknown): AttemptOutcome {
 }
 
 const CLOSED: CircuitState = { state: 'closed' };
+
+/** A logger whose every line also carries `keys`, as a Powertools child logger's persistent keys do. */
+function withPersistentKeys(logger: WorkerLogger, keys: Record<string, unknown>): WorkerLogger {
+  return {
+    debug: (message, extra) => logger.debug(message, { ...keys, ...extra }),
+    info: (message, extra) => logger.info(message, { ...keys, ...extra }),
+    warn: (message, extra) => logger.warn(message, { ...keys, ...extra }),
+    error: (message, extra) => logger.error(message, { ...keys, ...extra }),
+  };
+}
 
 /** The warning logged for each way a delivery ends dead. */
 const DEAD_LOG: Record<DeadCause, string> = {

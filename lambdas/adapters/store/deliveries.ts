@@ -26,6 +26,24 @@ function compactAttempt(attempt: AttemptRecord): AttemptRecord {
   return attempt.error === undefined ? rest : { ...rest, responseExcerpt: responseExcerpt?.slice(0, 256) };
 }
 
+/** What ties a delivery to its tenant and to the API request that accepted its event. */
+export interface Correlation {
+  readonly tenantId?: string;
+  readonly trackingId?: string;
+}
+
+/** Adds the correlation fields that are given to an update's SET clauses and values. */
+function setCorrelation(given: Correlation, sets: string[], values: Record<string, unknown>): void {
+  if (given.tenantId !== undefined) {
+    sets.push('tenantId = :tenantId');
+    values[':tenantId'] = given.tenantId;
+  }
+  if (given.trackingId !== undefined) {
+    sets.push('trackingId = :trackingId');
+    values[':trackingId'] = given.trackingId;
+  }
+}
+
 /** Operations on the Deliveries table named by `table`. */
 export function deliveriesRepository(table: TableName) {
   async function getDelivery(
@@ -66,6 +84,9 @@ export function deliveriesRepository(table: TableName) {
     /** A new schedule begins with this attempt (a redrive or a manual retry): its base. */
     scheduleBase?: number;
     redrive: boolean;
+    /** The tenant and the `Trackingid` its message carries, kept on the record when given. */
+    tenantId?: string;
+    trackingId?: string;
   }): Promise<number | undefined> {
     const values: Record<string, unknown> = {
       ':status': input.status,
@@ -90,6 +111,7 @@ export function deliveriesRepository(table: TableName) {
       sets.push('scheduleBase = :base');
       values[':base'] = input.scheduleBase;
     }
+    setCorrelation(input, sets, values);
     // An outcome ends any wait outside the queue (the due retry that was sent, a released
     // backlog entry), unless it starts a new long wait.
     if (input.status === 'failed' && input.dueAtMs !== undefined) {
@@ -140,7 +162,14 @@ export function deliveriesRepository(table: TableName) {
    * No attempt is counted. A delivery with no record yet gets one, `pending`. Never touches a
    * delivered record (false then: a copy delivered it).
    */
-  async function holdDelivery(key: DeliveryKey, reason: string, nowMs: number): Promise<boolean> {
+  async function holdDelivery(
+    key: DeliveryKey & Correlation,
+    reason: string,
+    nowMs: number,
+  ): Promise<boolean> {
+    const sets: string[] = [];
+    const correlation: Record<string, unknown> = {};
+    setCorrelation(key, sets, correlation);
     return conditionally(
       new UpdateCommand({
         TableName: table(),
@@ -149,10 +178,11 @@ export function deliveriesRepository(table: TableName) {
           'SET #status = if_not_exists(#status, :pending), failedKey = if_not_exists(failedKey, :pendingKey), ' +
           'eventId = :eventId, eventType = :eventType, createdAtMs = :createdAtMs, ' +
           'waitKey = :waitKey, waitAt = :id, heldReason = :reason, heldAtMs = :now, ' +
-          'expiresAt = :expiresAt ADD attempts :zero',
+          `expiresAt = :expiresAt${sets.map((set) => `, ${set}`).join('')} ADD attempts :zero`,
         ConditionExpression: 'attribute_not_exists(#status) OR #status <> :delivered',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
+          ...correlation,
           ':pending': 'pending',
           ':pendingKey': `${key.endpointId}#pending`,
           ':delivered': 'delivered',
