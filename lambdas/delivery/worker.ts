@@ -23,6 +23,7 @@ import {
   RESPONSE_EXCERPT_BYTES,
   type RetryPolicy,
 } from '../core/config.ts';
+import { withCustomHeaders } from '../core/custom-headers.ts';
 import { DeliveryError, errorName } from '../core/errors.ts';
 import { KeyedLimiter } from '../core/keyed-limiter.ts';
 import { type DeliveryMessage, decodeEventCheck, decodeMessage, decodeRelease } from '../core/payload.ts';
@@ -385,8 +386,15 @@ export class DeliveryWorker {
     const { message } = job;
     let headers: Record<string, string>;
     try {
-      const secrets = signingSecrets(await this.loadSecret(endpoint.secretName), this.now());
-      headers = webhookHeaders(secrets, message.eventId, Math.floor(this.now() / 1000), message.body);
+      const secret = await this.loadSecret(endpoint.secretName);
+      const signed = webhookHeaders(
+        signingSecrets(secret, this.now()),
+        message.eventId,
+        Math.floor(this.now() / 1000),
+        message.body,
+      );
+      // The endpoint's custom headers go under the signature: never logged, never overriding it.
+      headers = withCustomHeaders(signed, secret.headers);
     } catch (error) {
       return failedSend(error);
     }

@@ -17,7 +17,7 @@ export interface DirectEndpoint {
 export async function createEndpointDirect(
   harness: Harness,
   url: string,
-  options: { extra?: Partial<EndpointRecord> } = {},
+  options: { headers?: Record<string, string>; extra?: Partial<EndpointRecord> } = {},
 ): Promise<DirectEndpoint> {
   const { resources } = harness.stack;
   const store = new Store({
@@ -29,7 +29,7 @@ export async function createEndpointDirect(
   const secrets = new EndpointSecrets(resources.endpointSecretPrefix);
   const id = newEndpointId();
   const secret = `whsec_${Buffer.from(`direct-${id}-secret-bytes-32!!`).toString('base64')}`;
-  const secretName = await secrets.create(id, secret);
+  const secretName = await secrets.create(id, secret, options.headers);
   const now = new Date().toISOString();
   const record: EndpointRecord = {
     id,
@@ -38,6 +38,7 @@ export async function createEndpointDirect(
     secretName,
     createdAt: now,
     updatedAt: now,
+    ...(options.headers ? { headerNames: Object.keys(options.headers) } : {}),
     ...options.extra,
   };
   await store.putEndpoint(record);
