@@ -1,5 +1,5 @@
 /**
- * The HTTP API as the CLI calls it: `x-api-key` on every request, JSON both ways, and the
+ * The HTTP API as the CLI calls it: `Authorization: Bearer <key>` on every request, JSON both ways, and the
  * API's `{"error": {"code", "message"}}` turned into an {@link ApiError}.
  */
 import { CliError, networkCode } from './errors.ts';
@@ -58,7 +58,7 @@ export class ApiClient {
     }
     const headers: Record<string, string> = {
       accept: 'application/json',
-      'x-api-key': await this.apiKey(),
+      authorization: `Bearer ${await this.apiKey()}`,
       ...options.headers,
     };
     if (options.body !== undefined) headers['content-type'] = 'application/json';

@@ -30,15 +30,18 @@ export interface ApiKeysProps {
 }
 
 /**
- * API keys: the hashes the API function checks `x-api-key` against, and the stack's first key.
+ * Credentials: the hashes the authorizer checks API keys against, the stack's first key, and the
+ * key that signs portal session tokens.
  *
  * A custom resource creates that key once, at the first deploy: the plaintext goes to
  * {@link initialApiKey} for an operator to read, its SHA-256 to {@link apiKeyHashes}. Later
  * deploys leave both alone, so keys change only when an operator changes them.
  */
 export class ApiKeys extends Construct {
-  /** `{"keys":[{id, sha256, createdAt}]}`: the only API key material the API function may read. */
+  /** `{"keys":[{id, sha256, createdAt, scope, name}]}`: the only API key material the functions may read. */
   public readonly apiKeyHashes: secretsmanager.Secret;
+  /** The HS256 key that signs portal session tokens (generated at the first deploy, never shown). */
+  public readonly portalSigningKey: secretsmanager.Secret;
   /** The first key in plaintext, for operators; no function but the bootstrap can touch it. */
   public readonly initialApiKey: secretsmanager.Secret;
   /**
@@ -53,7 +56,7 @@ export class ApiKeys extends Construct {
 
     this.apiKeyHashes = new secretsmanager.Secret(this, 'ApiKeyHashes', {
       secretName: `${prefix}/hashes`,
-      description: 'SHA-256 hashes of the API keys accepted in the x-api-key header: {"keys":[...]}',
+      description: 'SHA-256 hashes of the API keys (Authorization: Bearer): {"keys":[...]}',
       // A generated value parses as an empty key list (the API refuses every request) until the
       // bootstrap writes the first hash, and CloudFormation never regenerates it on later
       // updates, so deploys cannot overwrite the keys operators add.
@@ -67,14 +70,26 @@ export class ApiKeys extends Construct {
         'The first API key of this stack, in plaintext. Read it once with `aws secretsmanager get-secret-value`.',
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    this.portalSigningKey = new secretsmanager.Secret(this, 'PortalSigningKey', {
+      secretName: `${prefix}/portal-signing-key`,
+      description: 'Signs the portal session tokens of this stack (HS256); tokens of other stacks fail.',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     for (const secret of [this.apiKeyHashes, this.initialApiKey]) {
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
         reason:
           'API keys are held by the producers that call the API; rotating one on a schedule would lock ' +
-          'them out. Operators add and revoke keys by editing the hash document.',
+          'them out. Operators create and revoke keys through POST and DELETE /api-keys.',
       });
     }
+    Validations.of(this.portalSigningKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the portal signing key ends every open portal session at once; portal links last at ' +
+        'most 24 hours, and the key can be replaced by hand (put a new random value) to end them all.',
+    });
 
     const bootstrap = new WebhookFunction(this, 'BootstrapFunction', {
       entry: 'lambdas/bootstrap-key/handler.ts',

@@ -7,6 +7,7 @@ import {
   LogGroupLogDestination,
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -16,7 +17,9 @@ import {
   API_FUNCTION_TIMEOUT_SECONDS,
   API_THROTTLE_BURST,
   API_THROTTLE_RATE_PER_SECOND,
+  AUTHORIZER_CACHE_SECONDS,
   EVENT_CHECK_DELAY_SECONDS,
+  OPEN_ROUTES,
   type RetryPolicy,
   retryPolicyEnv,
 } from '../lambdas/core/config.ts';
@@ -38,9 +41,11 @@ const API_ACCESS = {
   // The conditional put is the idempotency check: the event item is its own idempotency record.
   // UpdateItem moves an event through its lifecycle (lease, queued, handed to the sweep).
   events: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
-  // Query covers the base table (by endpoint) and the byFailure index (by status).
+  // Query covers the base table (by endpoint), the byFailure index (by endpoint and status) and
+  // byFailedShard (the cross-tenant failure view).
   deliveries: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
   attempts: ['dynamodb:Query'],
+  // Endpoints by tenant partition, tenants, and byEndpointId (an endpoint's tenant from its id).
   endpoints: [
     'dynamodb:PutItem',
     'dynamodb:GetItem',
@@ -60,7 +65,10 @@ const API_ACCESS = {
     'sqs:ReceiveMessage',
     'sqs:DeleteMessage',
   ],
-  apiKeyHashes: ['secretsmanager:GetSecretValue'],
+  // Read to check keys in-process; put by POST and DELETE /api-keys.
+  apiKeyHashes: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
+  // Signs the tokens of POST /tenants/{id}/portal-sessions.
+  portalSigningKey: ['secretsmanager:GetSecretValue'],
   // Create on POST /endpoints, put on rotation, delete with the endpoint.
   endpointSecrets: [
     'secretsmanager:CreateSecret',
@@ -68,6 +76,12 @@ const API_ACCESS = {
     'secretsmanager:PutSecretValue',
     'secretsmanager:DeleteSecret',
   ],
+} as const satisfies Record<string, readonly string[]>;
+
+/** AWS calls the authorizer makes: it reads the key hashes and the portal signing key. */
+const AUTHORIZER_ACCESS = {
+  apiKeyHashes: ['secretsmanager:GetSecretValue'],
+  portalSigningKey: ['secretsmanager:GetSecretValue'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Powertools service name of the API function, and the `service` dimension of its metrics. */
@@ -83,17 +97,20 @@ export interface IngestApiProps {
   readonly deliveryQueue: sqs.IQueue;
   /** The delivery DLQ, whose depth the dashboard shows and which `POST /dlq/redrive` moves back. */
   readonly deadLetterQueue: sqs.IQueue;
-  /** Hashes of the API keys accepted in `x-api-key`. */
+  /** Hashes of the API keys. */
   readonly apiKeyHashes: secretsmanager.ISecret;
+  /** The key that signs portal session tokens. */
+  readonly portalSigningKey: secretsmanager.ISecret;
   /** Name prefix of the per-endpoint signing secrets, e.g. `webhooks/<stack>/endpoints`. */
   readonly endpointSecretPrefix: string;
 }
 
 /**
  * The public HTTP API: an API Gateway HTTP API in front of one function that serves every
- * route. The function checks `x-api-key` against the stored hashes itself (only the dashboard
- * page and the API description are open), so there is no API Gateway authorizer; the
- * `$default` stage throttles and writes access logs.
+ * route. A Lambda authorizer (identity source: the `Authorization` header, answers cached for
+ * AUTHORIZER_CACHE_SECONDS) stands before every route but the open ones ({@link OPEN_ROUTES}),
+ * so a request without a credential never invokes the API function; the `$default` stage
+ * throttles and writes access logs.
  */
 export class IngestApi extends Construct {
   /** The HTTP API. */
@@ -102,6 +119,8 @@ export class IngestApi extends Construct {
   public readonly stage: HttpStage;
   /** The function behind every route. */
   public readonly function: WebhookFunction;
+  /** The authorizer before every route but the open ones. */
+  public readonly authorizerFunction: WebhookFunction;
   /** Base URL of the API, ending in `/`. */
   public readonly url: string;
   /** Host name of the API's execute-api endpoint. */
@@ -129,10 +148,16 @@ export class IngestApi extends Construct {
       DELIVERIES_TABLE.indexes.map((index) => index.indexName),
     );
     this.function.bindTable(storage.attempts, ATTEMPTS_TABLE.envVar, API_ACCESS.attempts);
-    this.function.bindTable(storage.endpoints, ENDPOINTS_TABLE.envVar, API_ACCESS.endpoints);
+    this.function.bindTable(
+      storage.endpoints,
+      ENDPOINTS_TABLE.envVar,
+      API_ACCESS.endpoints,
+      ENDPOINTS_TABLE.indexes.map((index) => index.indexName),
+    );
     this.function.bindQueue(props.deliveryQueue, ENV.deliveryQueueUrl, API_ACCESS.deliveryQueue);
     this.function.bindQueue(props.deadLetterQueue, ENV.deadLetterQueueUrl, API_ACCESS.deadLetterQueue);
     this.function.bindSecret(props.apiKeyHashes, ENV.apiKeysSecretId, API_ACCESS.apiKeyHashes);
+    this.function.bindSecret(props.portalSigningKey, ENV.portalKeySecretId, API_ACCESS.portalSigningKey);
     this.function.bindSecretPrefix(
       props.endpointSecretPrefix,
       ENV.endpointSecretPrefix,
@@ -147,18 +172,37 @@ export class IngestApi extends Construct {
     const integration = new HttpLambdaIntegration('ApiIntegration', this.function, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
     });
-    this.httpApi.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration });
-    // Covered by the proxy route too; declared so the routes open without a key are visible here.
-    this.httpApi.addRoutes({ path: '/dashboard', methods: [HttpMethod.GET], integration });
-    this.httpApi.addRoutes({ path: '/openapi.json', methods: [HttpMethod.GET], integration });
-    // Covers every route, each a child of the API.
-    Validations.of(this.httpApi).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'The API function authorises every request itself: it compares the x-api-key header in constant ' +
-        'time with the SHA-256 hashes in Secrets Manager; only GET /dashboard (a static page) and ' +
-        'GET /openapi.json (the API description) are open.',
+
+    this.authorizerFunction = new WebhookFunction(this, 'AuthorizerFunction', {
+      entry: 'lambdas/authorizer/handler.ts',
+      serviceName: 'webhooks-authorizer',
+      description: 'Webhooks API authorizer: API keys (admin, send) and portal session tokens',
+      timeout: Duration.seconds(5),
     });
+    this.authorizerFunction.bindSecret(
+      props.apiKeyHashes,
+      ENV.apiKeysSecretId,
+      AUTHORIZER_ACCESS.apiKeyHashes,
+    );
+    this.authorizerFunction.bindSecret(
+      props.portalSigningKey,
+      ENV.portalKeySecretId,
+      AUTHORIZER_ACCESS.portalSigningKey,
+    );
+    const authorizer = new HttpLambdaAuthorizer('Authorizer', this.authorizerFunction, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: ['$request.header.Authorization'],
+      resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
+    });
+    this.httpApi.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration, authorizer });
+    // More specific than the proxy route, so these are served without the authorizer.
+    for (const path of OPEN_ROUTES) this.httpApi.addRoutes({ path, methods: [HttpMethod.GET], integration });
+    for (const path of OPEN_ROUTES) {
+      Validations.of(this.httpApi.node.findChild(`GET${path}`)).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: `GET ${path} is a page or the API description: it holds no data, so it needs no credential.`,
+      });
+    }
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.ONE_MONTH,

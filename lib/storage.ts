@@ -15,7 +15,7 @@ export interface StorageProps {
 /**
  * The four DynamoDB tables, built from the key schemas in `lambdas/core/schema.ts` (the same
  * definitions local mode creates its tables from): on-demand, encrypted, point-in-time recovery,
- * TTL where the definition names one, and every secondary index projected ALL.
+ * TTL where the definition names one, and each secondary index projected as it says (ALL unless KEYS_ONLY).
  */
 export class Storage extends Construct {
   /** Events; each item doubles as its idempotency record. */
@@ -54,7 +54,8 @@ export class Storage extends Construct {
         indexName: index.indexName,
         partitionKey: attribute(index.partitionKey),
         sortKey: index.sortKey && attribute(index.sortKey),
-        projectionType: dynamodb.ProjectionType.ALL,
+        projectionType:
+          index.projection === 'KEYS_ONLY' ? dynamodb.ProjectionType.KEYS_ONLY : dynamodb.ProjectionType.ALL,
       });
     }
     return table;

@@ -77,6 +77,7 @@ export class WebhooksStack extends Stack {
       deliveryQueue: this.delivery.queue,
       deadLetterQueue: this.delivery.deadLetterQueue,
       apiKeyHashes: this.apiKeys.apiKeyHashes,
+      portalSigningKey: this.apiKeys.portalSigningKey,
       endpointSecretPrefix,
     });
     // An endpoint URL pointing at our own API would make every delivery a new event.
@@ -107,7 +108,7 @@ export class WebhooksStack extends Stack {
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
     const secretName = this.apiKeys.initialApiKeySecretName;
-    output('ApiUrl', this.api.url, 'Base URL of the webhooks API (send the x-api-key header)');
+    output('ApiUrl', this.api.url, 'Base URL of the webhooks API (send Authorization: Bearer <key>)');
     output(
       'ApiKeySecretName',
       secretName,

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { type RetryPolicy, SWEEP_INTERVAL_MINUTES } from '../lambdas/core/config.ts';
 import type { SweepReport } from '../lambdas/sweeper/sweep.ts';
 import { startApiServer } from './api-server.ts';
+import { behindAuthorizer } from './gateway.ts';
 import type { EmulatorEndpoints } from './moto.ts';
 import { handlerEnvironment, type LocalResources, provision } from './provision.ts';
 import { type Poller, startPoller } from './queue-poller.ts';
@@ -66,6 +67,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   Object.assign(process.env, handlerEnvironment(resources, options.policy), options.env ?? {});
   const within = options.instrument ?? (<T>(_fn: LocalFunction, run: () => T): T => run());
   const api = await within('api', () => import('../lambdas/api/handler.ts'));
+  // Counted as the API's: it reads only the two secret ids the API function is given too.
+  const authorizer = await within('api', () => import('../lambdas/authorizer/handler.ts'));
   // One copy of the delivery function per poller: on AWS each concurrent batch runs in an
   // execution environment of its own, with its own worker (and its limit of requests in flight
   // per endpoint, its secret cache and its connections); one module shared by every poller
@@ -82,7 +85,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     options.sweepIntervalMs ?? SWEEP_INTERVAL_MINUTES * 60_000,
   );
   sweepTimer.unref();
-  const apiHandler: typeof api.handler = (event) => within('api', () => api.handler(event));
+  const apiHandler = behindAuthorizer(
+    (event) => within('api', () => api.handler(event)),
+    (event) => within('api', () => authorizer.handler(event)),
+  );
   const deliveryHandlers = deliveries.map(
     (delivery): DeliveryModule['handler'] =>
       (event) =>

@@ -3,6 +3,7 @@
  * definitions: tables from lambdas/core/schema.ts, queues and their redrive policy from
  * lambdas/core/config.ts, and the API key hash secret. Safe to run twice.
  */
+import { randomBytes } from 'node:crypto';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -46,6 +47,7 @@ export interface LocalResources {
   readonly deliveryQueueUrl: string;
   readonly deadLetterQueueUrl: string;
   readonly apiKeysSecretId: string;
+  readonly portalKeySecretId: string;
   readonly endpointSecretPrefix: string;
 }
 
@@ -126,6 +128,15 @@ export async function provision(options: ProvisionOptions): Promise<LocalResourc
       if (!(error instanceof ResourceExistsException)) throw error;
       await secrets.send(new PutSecretValueCommand({ SecretId: apiKeysSecretId, SecretString: document }));
     }
+    // Kept when it exists, so portal links stay valid across restarts of local mode.
+    const portalKeySecretId = `${prefix}/portal-signing-key`;
+    try {
+      await secrets.send(
+        new CreateSecretCommand({ Name: portalKeySecretId, SecretString: randomBytes(32).toString('hex') }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceExistsException)) throw error;
+    }
     return {
       endpoints,
       region,
@@ -133,6 +144,7 @@ export async function provision(options: ProvisionOptions): Promise<LocalResourc
       deliveryQueueUrl,
       deadLetterQueueUrl,
       apiKeysSecretId,
+      portalKeySecretId,
       endpointSecretPrefix: `${prefix}/endpoints`,
     };
   } finally {
@@ -178,7 +190,7 @@ async function createTable(
                     ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' as const }]
                     : []),
                 ],
-                Projection: { ProjectionType: 'ALL' as const },
+                Projection: { ProjectionType: index.projection ?? ('ALL' as const) },
               })),
             }
           : {}),
@@ -240,6 +252,7 @@ export function handlerEnvironment(resources: LocalResources, policy: RetryPolic
     [ENV.deliveryQueueUrl]: resources.deliveryQueueUrl,
     [ENV.deadLetterQueueUrl]: resources.deadLetterQueueUrl,
     [ENV.apiKeysSecretId]: resources.apiKeysSecretId,
+    [ENV.portalKeySecretId]: resources.portalKeySecretId,
     [ENV.endpointSecretPrefix]: resources.endpointSecretPrefix,
     [ENV.allowLoopback]: 'true',
     [ENV.blockedHosts]: '',

@@ -99,9 +99,9 @@ On AWS, endpoints must be public https URLs.
 
 Try it (in another terminal: npm run receiver):
   KEY=$(${readKey})
-  curl -s -X POST ${info.apiUrl}/endpoints -H "x-api-key: $KEY" -H 'content-type: application/json' \\
+  curl -s -X POST ${info.apiUrl}/endpoints -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \\
     -d '{"url":"http://127.0.0.1:4000/webhooks"}'
-  curl -s -X POST ${info.apiUrl}/events -H "x-api-key: $KEY" -H 'content-type: application/json' \\
+  curl -s -X POST ${info.apiUrl}/events -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \\
     -d '{"type":"invoice.paid","data":{"invoiceId":"inv_1","amount":4200}}'
 
 Ctrl-C stops everything.`;

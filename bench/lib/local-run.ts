@@ -97,7 +97,7 @@ export async function startLocalRun(options: { section: string; pollers: number 
         method: 'POST',
         agent,
         headers: {
-          'x-api-key': API_KEY,
+          authorization: `Bearer ${API_KEY}`,
           'content-type': 'application/json',
           'content-length': String(Buffer.byteLength(payload)),
         },

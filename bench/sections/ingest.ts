@@ -75,7 +75,7 @@ export async function run(): Promise<IngestResult> {
   const events: APIGatewayProxyEventV2[] = Array.from({ length: 500 }, (_, seq) =>
     gatewayEvent('POST', '/events', JSON.stringify(invoiceEvent(seq)), {
       'content-type': 'application/json',
-      'x-api-key': API_KEY,
+      authorization: `Bearer ${API_KEY}`,
     }),
   );
   let next = 0;

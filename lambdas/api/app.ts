@@ -2,20 +2,24 @@
  * The HTTP API, independent of how requests arrive: the Lambda handler (API Gateway HTTP API,
  * payload 2.0) and the local server both turn a request into an {@link ApiRequest} and call
  * {@link ApiApp.handle}. Each resource's routes live in their own module under `routes/`;
- * this file only checks the body size and the API key and dispatches.
+ * this file only checks the body size and the caller, and dispatches.
  */
-import { matchApiKey } from '../core/api-keys.ts';
 import { MAX_BATCH_BODY_BYTES, MAX_REQUEST_BODY_BYTES } from '../core/config.ts';
 import { HttpError } from '../core/errors.ts';
+import { denialError, type Principal } from '../core/principal.ts';
 import { payloadTooLarge } from '../core/validation.ts';
+import { authorize } from './authorize.ts';
 import { ApiContext, type ApiDeps } from './context.ts';
-import { dashboardPage } from './dashboard.ts';
+import { dashboardPage, portalPage } from './dashboard.ts';
 import { openApiDocument } from './openapi-document.ts';
-import { type ApiRequest, type ApiResponse, matchRoute, type Route, route } from './router.ts';
+import { type ApiRequest, type ApiResponse, allows, matchRoute, type Route, route } from './router.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { dlqRoutes } from './routes/dlq.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { eventRoutes } from './routes/events.ts';
+import { portalRoutes } from './routes/portal.ts';
+import { tenantRoutes } from './routes/tenants.ts';
 
 export type { ApiDeps } from './context.ts';
 export type { ApiRequest, ApiResponse } from './router.ts';
@@ -32,8 +36,12 @@ export class ApiApp {
       ...eventRoutes(this.ctx),
       ...deliveryRoutes(this.ctx),
       ...dlqRoutes(this.ctx),
-      route('GET', '/dashboard', async () => dashboardPage(), true),
-      route('GET', '/openapi.json', async () => openApiDocument(), true),
+      ...tenantRoutes(this.ctx),
+      ...portalRoutes(this.ctx),
+      ...apiKeyRoutes(this.ctx),
+      route('GET', '/dashboard', async () => dashboardPage(), 'open'),
+      route('GET', '/portal', async () => portalPage(), 'open'),
+      route('GET', '/openapi.json', async () => openApiDocument(), 'open'),
     ];
   }
 
@@ -42,19 +50,42 @@ export class ApiApp {
     const limit = /^\/events\/batch\/?$/.test(request.path) ? MAX_BATCH_BODY_BYTES : MAX_REQUEST_BODY_BYTES;
     if (request.body !== undefined && Buffer.byteLength(request.body) > limit) throw payloadTooLarge(limit);
     const match = matchRoute(this.routes, request);
-    if (!match.route?.open) await this.authenticate(request);
+    if (match.route?.access === 'open') return match.route.handler(request, match.params());
+    const principal = await this.authenticate(request);
     if (!match.route) {
       throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${request.path}`, {
         Allow: match.allowed.join(', '),
       });
     }
-    return match.route.handler(request, match.params());
+    if (!allows(match.route.access, principal.kind)) {
+      throw new HttpError(
+        403,
+        'forbidden',
+        principal.kind === 'portal'
+          ? 'a portal session cannot use this route'
+          : `a ${principal.kind}-only key cannot use this route; it needs an admin key`,
+      );
+    }
+    return match.route.handler({ ...request, principal }, match.params());
   }
 
-  private async authenticate(request: ApiRequest): Promise<void> {
-    const keys = await this.ctx.deps.apiKeys.get();
-    if (!matchApiKey(request.headers['x-api-key'], keys)) {
-      throw new HttpError(401, 'unauthorized', 'a valid x-api-key header is required');
+  /**
+   * The caller: what the authorizer found (on AWS, and in local mode), else the authorizer's code
+   * run here. A portal session past its expiry is refused even while API Gateway's cached answer
+   * for it lasts.
+   */
+  private async authenticate(request: ApiRequest): Promise<Principal> {
+    const auth =
+      request.auth ??
+      (await authorize(request.headers.authorization, {
+        apiKeys: this.ctx.deps.apiKeys,
+        portalKey: this.ctx.deps.portalKey,
+        now: this.ctx.now,
+      }));
+    if (auth.kind === 'denied') throw denialError(auth);
+    if (auth.kind === 'portal' && auth.expiresAtMs <= this.ctx.now()) {
+      throw denialError({ kind: 'denied', code: 'token_expired', message: 'this portal link has expired' });
     }
+    return auth;
   }
 }

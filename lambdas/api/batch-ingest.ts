@@ -27,6 +27,7 @@ import { buildWebhookBody } from '../core/payload.ts';
 import { batchEventSchema, parseOrThrow, payloadTooLarge, type SendEventInput } from '../core/validation.ts';
 import { deliveryMessagesOf, markSent } from './event-queueing.ts';
 import {
+  type EventOrigin,
   eventRecord,
   fingerprintOf,
   Ingest,
@@ -34,6 +35,7 @@ import {
   type IngestOutcome,
   keyedExtras,
   leftToSweep,
+  originExtras,
 } from './ingest.ts';
 
 /** What batch ingest needs beyond single ingest. */
@@ -77,7 +79,7 @@ export class BatchIngest {
     this.single = new Ingest({ ...deps, scheduleEventCheck: (id) => deps.scheduleEventChecks([id]) });
   }
 
-  async send(items: readonly unknown[]): Promise<BatchItemOutcome[]> {
+  async send(items: readonly unknown[], origin: EventOrigin = {}): Promise<BatchItemOutcome[]> {
     if (items.length > MAX_BATCH_EVENTS) {
       throw badRequest('too_many_events', `a batch holds at most ${MAX_BATCH_EVENTS} events`);
     }
@@ -100,7 +102,7 @@ export class BatchIngest {
         return {
           kind: 'new',
           item,
-          targets: await this.deps.targetsOf(item.input.type, item.input.endpointIds),
+          targets: await this.deps.targetsOf(item.input),
         };
       } catch (error) {
         if (error instanceof HttpError) return { kind: 'refused', item, error };
@@ -119,7 +121,7 @@ export class BatchIngest {
     for (const entry of read) {
       if (entry.kind === 'refused') refuse(entry.item.index, entry.error);
       else if (entry.kind === 'existing') replay(entry.item, entry.existing);
-      else fresh.push(this.freshEvent(entry.item, entry.targets, startedAt));
+      else fresh.push(this.freshEvent(entry.item, entry.targets, startedAt, origin));
     }
 
     // 3. Store the keyed events first: the conditional put is their idempotency check.
@@ -146,22 +148,23 @@ export class BatchIngest {
     return outcomes;
   }
 
-  private freshEvent(item: Parsed, targets: readonly EndpointRecord[], startedAt: number): Fresh {
+  private freshEvent(
+    item: Parsed,
+    targets: readonly EndpointRecord[],
+    startedAt: number,
+    origin: EventOrigin,
+  ): Fresh {
     const body = buildWebhookBody(item.input.type, startedAt, item.input.data);
     const event =
       item.key === undefined
         ? eventRecord(newEventId(startedAt), item.input, targets, item.fingerprint, startedAt, body, {
             state: 'queued',
+            ...originExtras(origin),
           })
-        : eventRecord(
-            idempotentEventId(item.key),
-            item.input,
-            targets,
-            item.fingerprint,
-            startedAt,
-            body,
-            keyedExtras(startedAt),
-          );
+        : eventRecord(idempotentEventId(item.key), item.input, targets, item.fingerprint, startedAt, body, {
+            ...keyedExtras(startedAt),
+            ...originExtras(origin),
+          });
     return { ...item, event, body };
   }
 

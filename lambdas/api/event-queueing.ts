@@ -51,6 +51,8 @@ export function deliveryMessagesOf(
     eventType: event.type,
     createdAtMs: event.createdAtMs,
     body,
+    ...(event.tenantId ? { tenantId: event.tenantId } : {}),
+    ...(event.trackingId ? { trackingId: event.trackingId } : {}),
   }));
 }
 

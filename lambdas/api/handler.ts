@@ -3,6 +3,7 @@
  * carries a `Trackingid` header that also appears on every log line of the request.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ApiKeyStore, PortalKey } from '../adapters/credentials.ts';
 import { redriveDeadLetters } from '../adapters/dlq.ts';
 import { requireEnv } from '../adapters/env.ts';
 import {
@@ -12,10 +13,11 @@ import {
   sendEventChecks,
   sendRelease,
 } from '../adapters/queue.ts';
-import { ApiKeyHashes, EndpointSecrets } from '../adapters/secrets.ts';
+import { EndpointSecrets } from '../adapters/secrets.ts';
 import { Store } from '../adapters/store.ts';
 import { Logger, Metrics, MetricUnit } from '../adapters/telemetry.ts';
 import { eventCheckDelayFromEnv } from '../core/config.ts';
+import { fromAuthorizerContext } from '../core/principal.ts';
 import { ENV } from '../core/schema.ts';
 import { ApiApp, type ApiRequest } from './app.ts';
 import { toHttpResponse } from './respond.ts';
@@ -29,7 +31,8 @@ const eventCheckDelaySeconds = eventCheckDelayFromEnv();
 const app = new ApiApp({
   store: new Store(),
   secrets: new EndpointSecrets(requireEnv(ENV.endpointSecretPrefix)),
-  apiKeys: new ApiKeyHashes(requireEnv(ENV.apiKeysSecretId)),
+  apiKeys: new ApiKeyStore(requireEnv(ENV.apiKeysSecretId)),
+  portalKey: new PortalKey(requireEnv(ENV.portalKeySecretId)),
   queue: {
     enqueue: (messages, options) => enqueueDeliveries(queueUrl, messages, options),
     enqueueOne: (message) => enqueueOne(queueUrl, message),
@@ -45,7 +48,10 @@ const app = new ApiApp({
   },
 });
 
-/** Turns an API Gateway event into the app's request shape. */
+/**
+ * Turns an API Gateway event into the app's request shape, with what the authorizer found
+ * (`requestContext.authorizer.lambda`; absent on the open routes, which have no authorizer).
+ */
 export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
@@ -62,7 +68,15 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
     query: event.queryStringParameters ?? {},
     ...(body !== undefined ? { body } : {}),
     trackingId: event.requestContext.requestId,
+    origin: `https://${event.requestContext.domainName}`,
+    ...authOf(event),
   };
+}
+
+function authOf(event: APIGatewayProxyEventV2) {
+  const context = (event.requestContext as { authorizer?: { lambda?: unknown } }).authorizer?.lambda;
+  const auth = fromAuthorizerContext(context);
+  return auth ? { auth } : {};
 }
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {

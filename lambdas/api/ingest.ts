@@ -17,6 +17,7 @@ import { SWEEP_SHARD } from '../adapters/store.ts';
 import { EVENT_LEASE_SECONDS, INGEST_DEADLINE_MS } from '../core/config.ts';
 import { idempotentEventId, newEventId } from '../core/ids.ts';
 import { buildWebhookBody, packBody, requestFingerprint } from '../core/payload.ts';
+import { DEFAULT_TENANT } from '../core/tenants.ts';
 import type { SendEventInput } from '../core/validation.ts';
 import { type QueueingDeps, resumeEvent, sendAndMark, sendMessages } from './event-queueing.ts';
 
@@ -25,8 +26,16 @@ export interface IngestDeps extends QueueingDeps {
   readonly store: QueueingDeps['store'] & Pick<Store, 'putEventIfAbsent'>;
   /** Schedules the check that hands this event to the sweep if this request dies. */
   readonly scheduleEventCheck: (eventId: string) => Promise<void>;
-  /** The endpoints an event goes to; throws an HttpError (422) for bad `endpointIds`. */
-  readonly targetsOf: (type: string, endpointIds: readonly string[] | undefined) => Promise<EndpointRecord[]>;
+  /** The endpoints an event goes to; throws an HttpError (404, 422) for an unknown tenant or bad `endpointIds`. */
+  readonly targetsOf: (input: SendEventInput) => Promise<EndpointRecord[]>;
+}
+
+/** Who sent an event: kept on its record and carried by its delivery messages. */
+export interface EventOrigin {
+  /** The `Trackingid` of the request. */
+  readonly trackingId?: string;
+  /** The send-only key that sent it. */
+  readonly senderKeyId?: string;
 }
 
 /** What became of a `POST /events`. */
@@ -43,11 +52,15 @@ export type IngestOutcome =
 export class Ingest {
   constructor(private readonly deps: IngestDeps) {}
 
-  async send(input: SendEventInput, key: string | undefined): Promise<IngestOutcome> {
+  async send(
+    input: SendEventInput,
+    key: string | undefined,
+    origin: EventOrigin = {},
+  ): Promise<IngestOutcome> {
     const startedAt = this.deps.now();
     const deadlineMs = startedAt + INGEST_DEADLINE_MS;
     const fingerprint = fingerprintOf(input);
-    if (key === undefined) return this.sendUnkeyed(input, fingerprint, startedAt, deadlineMs);
+    if (key === undefined) return this.sendUnkeyed(input, fingerprint, startedAt, deadlineMs, origin);
 
     const id = idempotentEventId(key);
     // A repeated key gets the original answer even if endpoints changed since, so look before
@@ -55,9 +68,12 @@ export class Ingest {
     const existing = await this.deps.store.getEvent(id);
     if (existing) return this.replay(existing, fingerprint, deadlineMs);
 
-    const targets = await this.deps.targetsOf(input.type, input.endpointIds);
+    const targets = await this.deps.targetsOf(input);
     const body = buildWebhookBody(input.type, startedAt, input.data);
-    const event = eventRecord(id, input, targets, fingerprint, startedAt, body, keyedExtras(startedAt));
+    const event = eventRecord(id, input, targets, fingerprint, startedAt, body, {
+      ...keyedExtras(startedAt),
+      ...originExtras(origin),
+    });
     const [put] = await Promise.all([
       this.deps.store.putEventIfAbsent(event),
       // Sent alongside the put: if this request dies before the event is queued, the check
@@ -95,11 +111,15 @@ export class Ingest {
     fingerprint: string,
     startedAt: number,
     deadlineMs: number,
+    origin: EventOrigin,
   ): Promise<IngestOutcome> {
-    const targets = await this.deps.targetsOf(input.type, input.endpointIds);
+    const targets = await this.deps.targetsOf(input);
     const id = newEventId(startedAt);
     const body = buildWebhookBody(input.type, startedAt, input.data);
-    const event = eventRecord(id, input, targets, fingerprint, startedAt, body, { state: 'queued' });
+    const event = eventRecord(id, input, targets, fingerprint, startedAt, body, {
+      state: 'queued',
+      ...originExtras(origin),
+    });
     // The messages first: an event is stored once, with the state its messages left it in.
     const unsent = await sendMessages(this.deps, event, event.endpointIds, deadlineMs, body);
     if (unsent.length === 0) {
@@ -121,9 +141,23 @@ export class Ingest {
   }
 }
 
-/** What makes two requests with one Idempotency-Key the same request. */
+/**
+ * What makes two requests with one Idempotency-Key the same request. The tenant counts only when
+ * it is not `default`, so the fingerprints of events stored before tenants are unchanged.
+ */
 export const fingerprintOf = (input: SendEventInput): string =>
-  requestFingerprint([input.type, input.data, input.endpointIds ?? null]);
+  requestFingerprint([
+    input.type,
+    input.data,
+    input.endpointIds ?? null,
+    ...(input.tenantId && input.tenantId !== DEFAULT_TENANT ? [input.tenantId] : []),
+  ]);
+
+/** The record fields of an event's origin (only those known). */
+export const originExtras = (origin: EventOrigin): Partial<EventRecord> => ({
+  ...(origin.trackingId ? { trackingId: origin.trackingId } : {}),
+  ...(origin.senderKeyId ? { senderKeyId: origin.senderKeyId } : {}),
+});
 
 /** An event sent with a key starts `accepted`, leased to the request that stored it. */
 export const keyedExtras = (startedAtMs: number): Partial<EventRecord> => ({
@@ -154,6 +188,7 @@ export function eventRecord(
   return {
     id,
     type: input.type,
+    ...(input.tenantId && input.tenantId !== DEFAULT_TENANT ? { tenantId: input.tenantId } : {}),
     createdAtMs,
     endpointIds: targets.map((endpoint) => endpoint.id),
     fingerprint,

@@ -3,6 +3,7 @@
  * (`routes/*.ts`) contributes its routes, and {@link matchRoute} picks one for a request.
  */
 import { badRequest, HttpError } from '../core/errors.ts';
+import type { Denial, Principal } from '../core/principal.ts';
 
 /** A request, as the adapters hand it over. Header names are lower case. */
 export interface ApiRequest {
@@ -12,6 +13,16 @@ export interface ApiRequest {
   readonly query: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
   readonly trackingId: string;
+  /**
+   * Who the authorizer found the caller to be, or why it refused them (on AWS, from the
+   * authorizer's context; in local mode, from the same code run before the API). When absent,
+   * ApiApp runs the authorizer's code itself.
+   */
+  readonly auth?: Principal | Denial;
+  /** Set by ApiApp once the request is authenticated. */
+  readonly principal?: Principal;
+  /** The API's own origin (`https://<domain>`), for the links it makes (portal sessions). */
+  readonly origin?: string;
 }
 
 /** A response before serialisation. */
@@ -26,23 +37,40 @@ export interface ApiResponse {
 export type Params = Readonly<Record<string, string>>;
 export type RouteHandler = (request: ApiRequest, params: Params) => Promise<ApiResponse>;
 
+/**
+ * Who may call a route: `open` anyone (only the pages and the API description, which hold no
+ * data); `admin` admin keys only; `send` admin and send-only keys; `portal` admin keys and portal
+ * sessions (which the route limits to their tenant).
+ */
+export type Access = 'open' | 'admin' | 'send' | 'portal';
+
 export interface Route {
   readonly method: string;
   readonly pattern: RegExp;
   readonly names: readonly string[];
   readonly handler: RouteHandler;
-  /** Served without an API key (only the dashboard page and the API description, which hold no data). */
-  readonly open: boolean;
+  readonly access: Access;
 }
 
 /** A route from a template such as `/endpoints/{id}`. */
-export function route(method: string, template: string, handler: RouteHandler, open = false): Route {
+export function route(
+  method: string,
+  template: string,
+  handler: RouteHandler,
+  access: Access = 'admin',
+): Route {
   const names: string[] = [];
   const source = template.replace(/\{(\w+)\}/g, (_, name: string) => {
     names.push(name);
     return '([^/]+)';
   });
-  return { method, pattern: new RegExp(`^${source}/?$`), names, handler, open };
+  return { method, pattern: new RegExp(`^${source}/?$`), names, handler, access };
+}
+
+/** Whether a principal of this kind may call a route with this access. */
+export function allows(access: Access, kind: Principal['kind']): boolean {
+  if (access === 'open' || kind === 'admin') return true;
+  return access === kind;
 }
 
 /** The matching route and its decoded path parameters; 404 for no path, 405 for another method. */

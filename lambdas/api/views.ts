@@ -4,11 +4,14 @@
  */
 
 import type { AttemptRecord, DeliveryRecord, EndpointRecord, EventRecord } from '../adapters/store.ts';
+import type { StoredApiKey } from '../core/api-keys.ts';
 import { parseDeliveryId } from '../core/ids.ts';
+import { DEFAULT_TENANT, type TenantRecord } from '../core/tenants.ts';
 
 export function publicEndpoint(endpoint: EndpointRecord) {
   return {
     id: endpoint.id,
+    tenantId: endpoint.tenantId ?? DEFAULT_TENANT,
     url: endpoint.url,
     eventTypes: endpoint.eventTypes ?? ['*'],
     description: endpoint.description ?? null,
@@ -18,6 +21,9 @@ export function publicEndpoint(endpoint: EndpointRecord) {
     failingSince: endpoint.failingSince ?? null,
     circuitOpenUntil: endpoint.circuitOpenUntil ? new Date(endpoint.circuitOpenUntil).toISOString() : null,
     rateLimit: endpoint.rateLimit ?? null,
+    filter: endpoint.filter ?? null,
+    /** Only the names: the values stay in the endpoint's secret and are never shown again. */
+    headerNames: endpoint.headerNames ?? [],
     /** Whether deliveries are held for it (open circuit, rate limit); `GET /endpoints/{id}` says how many. */
     hasBacklog: endpoint.backlogShard !== undefined,
     createdAt: endpoint.createdAt,
@@ -25,9 +31,30 @@ export function publicEndpoint(endpoint: EndpointRecord) {
   };
 }
 
+export function publicTenant(tenant: TenantRecord) {
+  return {
+    id: tenant.id,
+    name: tenant.name ?? null,
+    metadata: tenant.metadata ?? {},
+    createdAt: tenant.createdAt,
+    updatedAt: tenant.updatedAt,
+  };
+}
+
+/** A key as listed: never its hash. */
+export function publicApiKey(key: StoredApiKey) {
+  return {
+    id: key.id,
+    scope: key.scope ?? 'admin',
+    name: key.name ?? null,
+    createdAt: key.createdAt ?? null,
+  };
+}
+
 export function publicEvent(event: EventRecord, data: unknown) {
   return {
     id: event.id,
+    tenantId: event.tenantId ?? DEFAULT_TENANT,
     type: event.type,
     createdAt: new Date(event.createdAtMs).toISOString(),
     /** `accepted` until every delivery message went out (the sweep finishes it), then `queued`. */
@@ -41,8 +68,10 @@ export function publicDelivery(record: DeliveryRecord) {
     id: record.id,
     eventId: record.eventId,
     endpointId: record.endpointId,
+    tenantId: record.tenantId ?? DEFAULT_TENANT,
     eventType: record.eventType,
     status: record.status,
+    trackingId: record.trackingId ?? null,
     attemptCount: record.attempts ?? 0,
     // The id carries the event time too: a record written without it still has a creation time.
     createdAt: new Date(

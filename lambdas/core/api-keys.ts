@@ -43,7 +43,10 @@ export function parseApiKeyDocument(raw: string): ApiKeyDocument {
   return {
     keys: keys.filter(
       (key): key is StoredApiKey =>
-        typeof key?.id === 'string' && typeof key?.sha256 === 'string' && /^[0-9a-f]{64}$/.test(key.sha256),
+        typeof key?.id === 'string' &&
+        typeof key?.sha256 === 'string' &&
+        /^[0-9a-f]{64}$/.test(key.sha256) &&
+        (key.scope === undefined || key.scope === 'admin' || key.scope === 'send'),
     ),
   };
 }

@@ -263,11 +263,30 @@ export const SECRET_ROTATION_OVERLAP_SECONDS = 24 * 60 * 60;
 /** How long a function instance trusts its cached copy of an endpoint secret. */
 export const SECRET_CACHE_TTL_MS = 5 * 60 * 1000;
 
-/** How long a function instance trusts its cached copy of endpoint configuration. */
-export const ENDPOINT_CACHE_TTL_MS = 30 * 1000;
+/**
+ * How long an API function instance trusts its cached copy of a tenant's endpoints for fan-out:
+ * a new, changed, disabled or deleted endpoint applies to events within this window on every
+ * instance (at once on the instance that made the change).
+ */
+export const ENDPOINT_CACHE_TTL_MS = 2 * 1000;
 
-/** How long the API function trusts its cached copy of the API key hashes. */
-export const API_KEY_CACHE_TTL_MS = 60 * 1000;
+/** How long the authorizer and the API function trust their cached copy of the API key hashes. */
+export const API_KEY_CACHE_TTL_MS = 25 * 1000;
+
+/**
+ * How long API Gateway caches the authorizer's answer for one `Authorization` value. With
+ * {@link API_KEY_CACHE_TTL_MS}, a revoked key stops working within 55 s.
+ */
+export const AUTHORIZER_CACHE_SECONDS = 30;
+
+/**
+ * Paths served (GET) without a credential and without the authorizer: the pages and the API
+ * description, which hold no data. Every other route has the authorizer before it.
+ */
+export const OPEN_ROUTES: readonly string[] = ['/dashboard', '/portal', '/openapi.json'];
+
+/** How long the portal signing key is cached (it never changes once the stack made it). */
+export const PORTAL_KEY_CACHE_TTL_MS = 60 * 60 * 1000;
 
 /** Largest page of `GET /deliveries` and `GET /events`. */
 export const MAX_PAGE_SIZE = 100;

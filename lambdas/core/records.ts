@@ -72,6 +72,12 @@ export interface EventRecord {
   readonly leaseUntilMs?: number;
   /** While `accepted`, when known: the endpoints whose message is known not to have gone out. */
   readonly unsentEndpointIds?: readonly string[];
+  /** Its tenant, when not `default`. */
+  readonly tenantId?: string;
+  /** The `Trackingid` of the request that accepted it, carried by each of its delivery messages. */
+  readonly trackingId?: string;
+  /** The send-only key that sent it (such a key reads back only its own events). */
+  readonly senderKeyId?: string;
   /** Set only while the event waits for the sweep (the sparse `bySweep` index). */
   readonly sweepShard?: string;
   readonly sweepAfterMs?: number;
@@ -119,6 +125,18 @@ export interface DeliveryRecord {
   readonly tenantId?: string;
   /** The `Trackingid` of the API request that accepted its event. */
   readonly trackingId?: string;
+}
+
+/** Partitions of the sparse `byFailedShard` index per status (see lambdas/core/schema.ts). */
+export const FAILED_SHARDS = 8;
+
+/** The `byFailedShard` partition of a delivery in `status`: the status and a shard of its id. */
+export function failedShard(deliveryId: string, status: string): string {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < deliveryId.length; index++) {
+    hash = Math.imul(hash ^ deliveryId.charCodeAt(index), 0x01000193) >>> 0;
+  }
+  return `${status}#${hash % FAILED_SHARDS}`;
 }
 
 /** `byWait` partition of retries waiting for their time. */

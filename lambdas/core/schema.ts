@@ -12,11 +12,12 @@ export interface KeyAttribute {
   readonly type: 'S' | 'N';
 }
 
-/** A global secondary index, projected ALL. */
+/** A global secondary index, projected ALL unless it says KEYS_ONLY. */
 export interface IndexDefinition {
   readonly indexName: string;
   readonly partitionKey: KeyAttribute;
   readonly sortKey?: KeyAttribute;
+  readonly projection?: 'ALL' | 'KEYS_ONLY';
 }
 
 /** One table: keys, indexes and the TTL attribute. */
@@ -59,6 +60,10 @@ export const EVENTS_TABLE: TableDefinition = {
  * so "deliveries of an endpoint, newest first, since T" is a Query on the base table.
  * `failedKey` (= `endpointId#status`) is set only while a delivery is failed, dead or queued
  * by hand, so the `byFailure` index is sparse: the happy path writes no index entry.
+ * `failedShard` (= `status#n`, n = 0..7 from the delivery id) is set at the same times: the
+ * sparse `byFailedShard` index is the operator's cross-tenant failure view, eight Queries merged
+ * whatever the number of endpoints or tenants (eight partitions, so that an outage's failures
+ * are not all written to one index partition).
  * `waitKey`/`waitAt` are set only while a delivery waits outside the queue (the sparse `byWait`
  * index): `due` with the zero-padded epoch ms of a long retry wait, which the sweep sends at its
  * time; or `held#<endpointId>` with the delivery id, its endpoint's backlog, oldest first.
@@ -79,6 +84,11 @@ export const DELIVERIES_TABLE: TableDefinition = {
       partitionKey: { name: 'waitKey', type: 'S' },
       sortKey: { name: 'waitAt', type: 'S' },
     },
+    {
+      indexName: 'byFailedShard',
+      partitionKey: { name: 'failedShard', type: 'S' },
+      sortKey: { name: 'id', type: 'S' },
+    },
   ],
   ttlAttribute: 'expiresAt',
 };
@@ -94,9 +104,13 @@ export const ATTEMPTS_TABLE: TableDefinition = {
 };
 
 /**
- * Endpoints: one partition (`pk` = "endpoint") so listing is a Query, sorted by id.
- * `backlogShard` is set only on an endpoint with held deliveries (the sparse `byBacklog` index),
- * so the sweep finds the backlogs to release without reading every endpoint.
+ * Endpoints: one partition per tenant (`pk` = "endpoint" for the default tenant, where every
+ * endpoint made before tenants lives, `tenant#<id>` for the others; see lambdas/core/tenants.ts),
+ * so a tenant's endpoints are one Query, sorted by id. The tenant records themselves are the
+ * `tenants` partition. `byEndpointId` (keys only, written once per endpoint: its keys never change)
+ * finds an endpoint's partition from its id. `backlogShard` is set only on an endpoint with held
+ * deliveries (the sparse `byBacklog` index), so the sweep finds the backlogs to release without
+ * reading every endpoint.
  */
 export const ENDPOINTS_TABLE: TableDefinition = {
   id: 'Endpoints',
@@ -108,6 +122,11 @@ export const ENDPOINTS_TABLE: TableDefinition = {
       indexName: 'byBacklog',
       partitionKey: { name: 'backlogShard', type: 'S' },
       sortKey: { name: 'id', type: 'S' },
+    },
+    {
+      indexName: 'byEndpointId',
+      partitionKey: { name: 'id', type: 'S' },
+      projection: 'KEYS_ONLY',
     },
   ],
 };
@@ -127,6 +146,8 @@ export const ENV = {
   deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
   /** Secrets Manager secret holding the API key hashes. */
   apiKeysSecretId: 'API_KEYS_SECRET_ID',
+  /** Secrets Manager secret holding the key that signs portal session tokens. */
+  portalKeySecretId: 'PORTAL_KEY_SECRET_ID',
   /** Name prefix of the per-endpoint signing secrets (`<prefix>/<endpointId>`). */
   endpointSecretPrefix: 'ENDPOINT_SECRET_PREFIX',
   /** "true" only in local mode: loopback receivers are allowed. */

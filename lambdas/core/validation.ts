@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { MAX_BATCH_EVENTS, MAX_PAGE_SIZE } from './config.ts';
 import { badRequest, HttpError } from './errors.ts';
 import { isEndpointId } from './ids.ts';
+import { TENANT_ID_PATTERN } from './tenants.ts';
 
 // zod/mini: the same validation as classic zod, tree-shakable, ~20 KB instead of ~450 KB per bundle.
 
@@ -30,6 +31,16 @@ const endpointId = z.string().check(z.refine(isEndpointId, 'must be an endpoint 
 const wellFormed = z.refine<string>((text) => !/\p{Surrogate}/u.test(text), 'must be well-formed Unicode');
 
 const description = z.string().check(z.maxLength(500), wellFormed);
+
+/** An operator-chosen tenant id (lambdas/core/tenants.ts). */
+export const tenantIdSchema = z
+  .string()
+  .check(
+    z.regex(
+      TENANT_ID_PATTERN,
+      'must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    ),
+  );
 
 /** Idempotency keys: 1 to 255 printable ASCII characters. */
 export const idempotencyKeySchema = z
@@ -56,6 +67,11 @@ export const createEndpointSchema = z.strictObject({
   eventTypes: z.optional(eventTypeFilters),
   description: z.optional(description),
   rateLimit: z.optional(rateLimit),
+  tenantId: z.optional(tenantIdSchema),
+  /** Static headers sent with every delivery (checked by lambdas/core/custom-headers.ts). */
+  headers: z.optional(z.record(z.string(), z.unknown())),
+  /** A payload filter (checked by lambdas/core/filter.ts). */
+  filter: z.optional(z.unknown()),
 });
 export type CreateEndpointInput = z.infer<typeof createEndpointSchema>;
 
@@ -66,11 +82,13 @@ export const updateEndpointSchema = z
     enabled: z.optional(z.boolean()),
     description: z.optional(z.nullable(description)),
     rateLimit: z.optional(z.nullable(rateLimit)),
+    headers: z.optional(z.nullable(z.record(z.string(), z.unknown()))),
+    filter: z.optional(z.unknown()),
   })
   .check(
     z.refine(
       (value) => Object.keys(value).length > 0,
-      'give at least one of url, eventTypes, enabled, description, rateLimit',
+      'give at least one of url, eventTypes, enabled, description, rateLimit, headers, filter',
     ),
   );
 export type UpdateEndpointInput = z.infer<typeof updateEndpointSchema>;
@@ -78,6 +96,8 @@ export type UpdateEndpointInput = z.infer<typeof updateEndpointSchema>;
 export const sendEventSchema = z.strictObject({
   type: eventType,
   data: z.record(z.string(), z.unknown()),
+  /** The tenant whose endpoints it goes to; `default` when absent. */
+  tenantId: z.optional(tenantIdSchema),
   endpointIds: z.optional(
     z.array(endpointId).check(
       z.minLength(1),
@@ -133,6 +153,7 @@ const cursor = z
 
 /** Filters shared by `GET /deliveries` and `GET /events`. */
 export const listDeliveriesSchema = z.strictObject({
+  tenantId: z.optional(tenantIdSchema),
   endpointId: z.optional(endpointId),
   status: z.optional(deliveryStatusSchema),
   type: z.optional(eventType),
@@ -150,8 +171,44 @@ export type ListDeliveriesQuery = z.infer<typeof listDeliveriesSchema>;
 export const recoverSchema = z.strictObject({ since, cursor: z.optional(cursor), limit: z.optional(limit) });
 
 export const listEndpointsSchema = z.strictObject({
+  tenantId: z.optional(tenantIdSchema),
   cursor: z.optional(cursor),
   limit: z.optional(limit),
+});
+
+/** `PUT /tenants/{id}`: a display name and up to 20 string metadata values. */
+export const putTenantSchema = z.strictObject({
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(200), wellFormed)),
+  metadata: z.optional(
+    z
+      .record(
+        z.string().check(z.minLength(1), z.maxLength(64)),
+        z.string().check(z.maxLength(500), wellFormed),
+      )
+      .check(z.refine((value) => Object.keys(value).length <= 20, 'at most 20 entries')),
+  ),
+});
+
+export const listTenantsSchema = z.strictObject({ cursor: z.optional(cursor), limit: z.optional(limit) });
+
+/** `POST /tenants/{id}/portal-sessions`: how long the link works, 5 minutes to 24 hours (default 1 hour). */
+export const portalSessionSchema = z.strictObject({
+  expiresInSeconds: z.optional(
+    z
+      .number()
+      .check(
+        z.refine(
+          (n) => Number.isInteger(n) && n >= 300 && n <= 86_400,
+          'must be a whole number of seconds from 300 to 86400',
+        ),
+      ),
+  ),
+});
+
+/** `POST /api-keys`: a scope (`admin` or `send`) and an optional name. */
+export const createApiKeySchema = z.strictObject({
+  scope: z.enum(['admin', 'send']),
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(100), wellFormed)),
 });
 
 /** What zod/mini reports of one problem (it carries no English messages of its own). */

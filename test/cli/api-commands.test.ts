@@ -70,7 +70,7 @@ let other: EndpointView & { secret: string };
 async function deleteEndpoint(id: string): Promise<void> {
   const response = await fetch(`${stack.apiUrl}/endpoints/${id}`, {
     method: 'DELETE',
-    headers: { 'x-api-key': API_KEY },
+    headers: { authorization: `Bearer ${API_KEY}` },
   });
   expect(response.status).toBe(204);
 }

@@ -39,7 +39,7 @@ describe('startupBanner', () => {
 
     expect(occurrences(text, 'whk_generated')).toBe(1);
     expect(text).toContain('  API key:    whk_generated (generated)\n');
-    expect(text).toContain('-H "x-api-key: $KEY"');
+    expect(text).toContain('-H "Authorization: Bearer $KEY"');
     const line = /\n {2}(KEY=\$\(.+\))\n/.exec(text)?.[1] ?? '';
     expect(line).toContain('node -p');
   });
@@ -212,10 +212,10 @@ describe('npm run local and --local', () => {
     });
 
     const api = await fetch(`${local.state.apiUrl}/endpoints`, {
-      headers: { 'x-api-key': 'wh_local_key_0123456789' },
+      headers: { authorization: 'Bearer wh_local_key_0123456789' },
     });
     const withStackKey = await fetch(`${local.state.apiUrl}/endpoints`, {
-      headers: { 'x-api-key': 'wh_stack_key' },
+      headers: { authorization: 'Bearer wh_stack_key' },
     });
     await local.stop();
 

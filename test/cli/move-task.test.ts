@@ -31,6 +31,7 @@ const resources: LocalResources = {
   deliveryQueueUrl: DELIVERY_URL,
   deadLetterQueueUrl: DLQ_URL,
   apiKeysSecretId: 'keys',
+  portalKeySecretId: 'portal',
   endpointSecretPrefix: 'secrets',
 };
 

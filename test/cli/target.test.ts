@@ -125,6 +125,7 @@ describe('resolveTarget --local', () => {
     deliveryQueueUrl: 'http://127.0.0.1:5000/123456789012/deliveries',
     deadLetterQueueUrl: 'http://127.0.0.1:5000/123456789012/dlq',
     apiKeysSecretId: 'keys',
+    portalKeySecretId: 'portal',
     endpointSecretPrefix: 'secrets',
   };
 
@@ -345,6 +346,7 @@ describe('CLI contract', () => {
       deliveryQueueUrl: `http://127.0.0.1:${port}/123456789012/deliveries`,
       deadLetterQueueUrl: `http://127.0.0.1:${port}/123456789012/dlq`,
       apiKeysSecretId: 'k',
+      portalKeySecretId: 'p',
       endpointSecretPrefix: 's',
     });
 
@@ -368,6 +370,7 @@ describe('CLI contract', () => {
       deliveryQueueUrl: 'q',
       deadLetterQueueUrl: 'd',
       apiKeysSecretId: 'k',
+      portalKeySecretId: 'p',
       endpointSecretPrefix: 's',
     });
 

@@ -158,6 +158,7 @@ describe('API answers with control characters, from a fake API on loopback', () 
     deliveryQueueUrl: 'http://127.0.0.1:9/123456789012/deliveries',
     deadLetterQueueUrl: 'http://127.0.0.1:9/123456789012/dlq',
     apiKeysSecretId: 'k',
+    portalKeySecretId: 'p',
     endpointSecretPrefix: 's',
   };
   const endpoint = {

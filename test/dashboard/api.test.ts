@@ -71,7 +71,7 @@ describe('GET /dashboard', () => {
         ['POST', '/dlq/redrive'],
         ['POST', '/dashboard'],
       ].map(async ([method, path]) => {
-        const response = await harness.api(method ?? '', path ?? '', undefined, { 'x-api-key': '' });
+        const response = await harness.api(method ?? '', path ?? '', undefined, { authorization: '' });
         return `${method} ${path} ${response.status}`;
       }),
     );

@@ -42,6 +42,7 @@ function appWith(redrive: () => Promise<RedriveOutcome> = () => Promise.reject(n
     store: untouchable as Store,
     secrets: untouchable as ApiDeps['secrets'],
     apiKeys,
+    portalKey: { get: () => Promise.reject(new Error('unused')) },
     queue: {
       enqueue: () => Promise.reject(new Error('unused')),
       enqueueOne: () => Promise.reject(new Error('unused')),
@@ -123,7 +124,7 @@ describe('access without an API key', () => {
     const { app } = appWith(redrive);
 
     // Act
-    const refused = app.handle(request('POST', '/dlq/redrive', { 'x-api-key': 'whk_wrong' }));
+    const refused = app.handle(request('POST', '/dlq/redrive', { authorization: 'Bearer whk_wrong' }));
 
     // Assess
     await expect(refused).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
@@ -134,7 +135,7 @@ describe('access without an API key', () => {
 describe('POST /dlq/redrive', () => {
   // The route runs the real DLQ adapter over the mocked SQS client: what the caller is told
   // comes from what SQS answered, through the adapter and the route's mapping.
-  const keyed = { 'x-api-key': 'whk_test' };
+  const keyed = { authorization: 'Bearer whk_test' };
   const dlqUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/route-dlq';
   const deliveryUrl = 'https://sqs.us-east-1.amazonaws.com/000000000000/route-deliveries';
   const arnOf = (url: string) => `arn:aws:sqs:us-east-1:000000000000:${url.split('/').at(-1)}`;

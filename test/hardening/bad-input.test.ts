@@ -20,11 +20,13 @@ interface Case {
   readonly path: string;
   /** A string is sent as it is; anything else as JSON. */
   readonly body?: unknown;
-  /** Replaces the default headers (x-api-key, content-type) where named; undefined removes one. */
+  /** Replaces the default headers (authorization, content-type) where named; undefined removes one. */
   readonly headers?: Record<string, string | undefined>;
   readonly status: number;
   /** The error code, or a pattern when several are fitting. */
   readonly code: string | RegExp;
+  /** Refused by API Gateway before any function runs (no `Authorization` header). */
+  readonly gateway?: true;
 }
 
 function nested(depth: number): unknown {
@@ -197,20 +199,21 @@ const EVENT_CASES: Case[] = [
     code: 'invalid_request',
   },
   {
-    name: 'no x-api-key',
+    name: 'no Authorization header',
     method: 'POST',
     path: '/events',
     body: event({}),
-    headers: { 'x-api-key': undefined },
+    headers: { authorization: undefined },
     status: 401,
     code: 'unauthorized',
+    gateway: true,
   },
   {
-    name: 'a wrong x-api-key',
+    name: 'a wrong API key',
     method: 'POST',
     path: '/events',
     body: event({}),
-    headers: { 'x-api-key': `${TEST_API_KEY}x` },
+    headers: { authorization: `Bearer ${TEST_API_KEY}x` },
     status: 401,
     code: 'unauthorized',
   },
@@ -219,7 +222,7 @@ const EVENT_CASES: Case[] = [
     method: 'POST',
     path: '/events',
     body: event({}),
-    headers: { 'x-api-key': TEST_API_KEY.toUpperCase() },
+    headers: { authorization: `Bearer ${TEST_API_KEY.toUpperCase()}` },
     status: 401,
     code: 'unauthorized',
   },
@@ -482,17 +485,19 @@ const OTHER_CASES: Case[] = [
     name: 'reading endpoints without a key',
     method: 'GET',
     path: '/endpoints',
-    headers: { 'x-api-key': undefined },
+    headers: { authorization: undefined },
     status: 401,
     code: 'unauthorized',
+    gateway: true,
   },
   {
     name: 'reading the DLQ with an empty key',
     method: 'GET',
     path: '/dlq',
-    headers: { 'x-api-key': '' },
+    headers: { authorization: '' },
     status: 401,
     code: 'unauthorized',
+    gateway: true,
   },
 ];
 
@@ -522,7 +527,10 @@ afterAll(async () => {
 });
 
 async function send(testCase: Case): Promise<{ status: number; headers: Headers; text: string }> {
-  const headers: Record<string, string> = { 'x-api-key': TEST_API_KEY, 'content-type': 'application/json' };
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${TEST_API_KEY}`,
+    'content-type': 'application/json',
+  };
   for (const [name, value] of Object.entries(testCase.headers ?? {})) {
     if (value === undefined) delete headers[name];
     else headers[name] = value;
@@ -544,6 +552,11 @@ async function send(testCase: Case): Promise<{ status: number; headers: Headers;
 
 function assessRefusal(testCase: Case, response: { status: number; headers: Headers; text: string }): void {
   expect(response.status).toBe(testCase.status);
+  if (testCase.gateway) {
+    // Refused by API Gateway itself (the authorizer's identity source is missing): its own body.
+    expect(JSON.parse(response.text)).toEqual({ message: 'Unauthorized' });
+    return;
+  }
   expect(response.headers.get('content-type')).toMatch(/^application\/json/);
   expect(response.headers.get('trackingid')).toMatch(/\S/);
   const body = JSON.parse(response.text) as { error: { code: string; message: string } };

@@ -75,7 +75,7 @@ it('logs no API key, secret or signature, and logs the ids an operator searches 
     const { body } = await harness.api<{ status: string }>('GET', `/deliveries/${deliveryId}`);
     return body.status === 'delivered' ? true : undefined;
   });
-  await harness.api('GET', '/endpoints', undefined, { 'x-api-key': 'whk_wrong-key' });
+  await harness.api('GET', '/endpoints', undefined, { authorization: 'Bearer whk_wrong-key' });
   const logs = captured.join('');
 
   // Assess: nothing secret.

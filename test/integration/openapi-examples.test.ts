@@ -154,7 +154,7 @@ async function send(scenario: Scenario, apiKey: string | null = TEST_API_KEY): P
   const response = await fetch(`${harness.stack.apiUrl}${path}${query ? `?${query}` : ''}`, {
     method: scenario.method,
     headers: {
-      ...(apiKey === null ? {} : { 'x-api-key': apiKey }),
+      ...(apiKey === null ? {} : { authorization: `Bearer ${apiKey}` }),
       ...(scenario.body === undefined ? {} : { 'content-type': 'application/json' }),
       ...substitute(scenario.headers),
     },

@@ -96,7 +96,7 @@ describe('happy path', () => {
 
   it('answers unknown routes, bad keys and bad input with JSON errors and a Trackingid', async () => {
     // Act
-    const noKey = await harness.api('GET', '/endpoints', undefined, { 'x-api-key': 'wrong' });
+    const noKey = await harness.api('GET', '/endpoints', undefined, { authorization: 'Bearer wrong' });
     const badJson = await harness.api('POST', '/events', '{"type":', {});
     const unknownEndpoint = await harness.api('POST', '/events', {
       type: 'a.b',

@@ -216,7 +216,7 @@ function httpEvent(method: string, path: string, body?: unknown, apiKey = API_KE
       'content-type': 'application/json',
       host: 'abc123.execute-api.us-east-1.amazonaws.com',
       'user-agent': 'synthesized-bundles-test',
-      'x-api-key': apiKey,
+      authorization: `Bearer ${apiKey}`,
       'x-forwarded-for': '198.51.100.7',
       'x-forwarded-proto': 'https',
     },

@@ -153,7 +153,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       const response = await fetch(`${stack.apiUrl}${path}`, {
         method,
         headers: {
-          'x-api-key': TEST_API_KEY,
+          authorization: `Bearer ${TEST_API_KEY}`,
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...headers,
         },

@@ -171,14 +171,14 @@ describe('router', () => {
   it('matches a template exactly, with or without a trailing slash, and names its parameters', () => {
     const r = route('GET', '/endpoints/{id}/secret/{version}', handler);
     expect(r.names).toEqual(['id', 'version']);
-    expect(r.open).toBe(false);
+    expect(r.access).toBe('admin');
     expect(r.pattern.test('/endpoints/ep_1/secret/v2')).toBe(true);
     expect(r.pattern.test('/endpoints/ep_1/secret/v2/')).toBe(true);
     expect(r.pattern.test('/endpoints/ep_1/secret')).toBe(false);
     expect(r.pattern.test('/x/endpoints/ep_1/secret/v2')).toBe(false);
     expect(r.pattern.test('/endpoints/ep_1/secret/v2/more')).toBe(false);
     expect(r.pattern.test('/endpoints/a/b/secret/v2')).toBe(false);
-    expect(route('GET', '/dashboard', handler, true).open).toBe(true);
+    expect(route('GET', '/dashboard', handler, 'open').access).toBe('open');
   });
 
   it('decodes parameters, and refuses bad percent-encoding with a 400 naming the parameter', () => {
@@ -386,7 +386,8 @@ describe('ApiApp.handle before the routes', () => {
   const app = new ApiApp({
     apiKeys: { get: async () => [{ id: 'k', sha256: hashApiKey(KEY) }] },
   } as unknown as ApiDeps);
-  const authed = (fields: Partial<ApiRequest>) => request({ headers: { 'x-api-key': KEY }, ...fields });
+  const authed = (fields: Partial<ApiRequest>) =>
+    request({ headers: { authorization: `Bearer ${KEY}` }, ...fields });
 
   it('refuses a body over the limit with 413, the batch route with its own limit', async () => {
     await expect(
@@ -421,12 +422,11 @@ describe('ApiApp.handle before the routes', () => {
     ).rejects.toMatchObject({ status: 413 });
   });
 
-  it('wants a valid x-api-key everywhere but the dashboard page and the API description', async () => {
-    for (const headers of [{}, { 'x-api-key': 'whk_wrong' }]) {
+  it('wants a valid credential everywhere but the pages and the API description', async () => {
+    for (const headers of [{}, { authorization: 'Bearer whk_wrong' }, { 'x-api-key': KEY }]) {
       await expect(app.handle(request({ path: '/endpoints', headers }))).rejects.toMatchObject({
         status: 401,
         code: 'unauthorized',
-        message: 'a valid x-api-key header is required',
       });
     }
     await expect(app.handle(request({ method: 'DELETE', path: '/endpoints' }))).rejects.toMatchObject({

@@ -112,6 +112,7 @@ describe('routes', () => {
       store: untouchable<ApiDeps['store']>(),
       secrets: untouchable<ApiDeps['secrets']>(),
       apiKeys: { get: async () => [] },
+      portalKey: untouchable<ApiDeps['portalKey']>(),
       queue: untouchable<ApiDeps['queue']>(),
       guard: { allowLoopback: false, blockedHosts: [] },
     });
@@ -130,7 +131,7 @@ describe('routes', () => {
 
     // Act
     const served = appRoutes().map(
-      (served) => `${served.method} ${served.pattern.source} ${served.open ? 'open' : 'key'}`,
+      (served) => `${served.method} ${served.pattern.source} ${served.access === 'open' ? 'open' : 'key'}`,
     );
 
     // Assess

@@ -1,46 +1,91 @@
 /**
- * The Endpoints table (ENDPOINTS_TABLE in lambdas/core/schema.ts): consumers' endpoints in one
- * partition, each with its failure run and circuit, its rate limit and its backlog's release
- * bookkeeping (the sparse `byBacklog` index lists those with held deliveries).
+ * The Endpoints table (ENDPOINTS_TABLE in lambdas/core/schema.ts): consumers' endpoints, one
+ * partition per tenant (lambdas/core/tenants.ts), each with its failure run and circuit, its rate
+ * limit and its backlog's release bookkeeping (the sparse `byBacklog` index lists those with held
+ * deliveries). Operations by endpoint id find the partition through {@link partitionOf}: an
+ * endpoint never changes tenant, so what is learnt once is kept for the life of the process.
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { BACKLOG_SHARD, type EndpointRecord, type Page } from '../../core/records.ts';
 import { ENDPOINTS_TABLE } from '../../core/schema.ts';
+import { DEFAULT_TENANT, endpointPartition, tenantOfPartition } from '../../core/tenants.ts';
 import { documents } from '../clients.ts';
+import LRUCache from '../lru-cache.ts';
 import { conditionally, conditionalUpdate, decodeCursor, encodeCursor, type TableName } from './tables.ts';
 
-const ENDPOINT_PARTITION = 'endpoint';
+/** The `byEndpointId` index (keys only): an endpoint id to the partition, so its tenant. */
+const BY_ENDPOINT_ID = 'byEndpointId';
 
-function stripKey<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, ...rest } = item;
-  return rest as T;
+/** Endpoint id to partition, as learnt by this process (an endpoint never changes tenant). */
+const partitions = new LRUCache<string, string>(50_000);
+
+/**
+ * Tells the store which tenant an endpoint belongs to, when the caller knows it (a delivery
+ * message carries it), so that operations by id need no lookup.
+ */
+export function noteEndpointTenant(id: string, tenantId: string | undefined): void {
+  partitions.set(id, endpointPartition(tenantId ?? DEFAULT_TENANT));
+}
+
+function toRecord(item: Record<string, unknown>): EndpointRecord {
+  const { pk, ...rest } = item;
+  const tenantId = tenantOfPartition(String(pk)) ?? DEFAULT_TENANT;
+  partitions.set(String(rest.id), String(pk));
+  return { ...(rest as unknown as EndpointRecord), tenantId };
 }
 
 /** Operations on the Endpoints table named by `table`. */
 export function endpointsRepository(table: TableName) {
+  /**
+   * The partition of an endpoint: known, else looked up in the `byEndpointId` index (eventually
+   * consistent: an endpoint made a moment ago by another process may not be there yet), else the
+   * default tenant's (where every endpoint made before tenants lives).
+   */
+  async function partitionOf(id: string): Promise<string> {
+    const known = partitions.get(id);
+    if (known) return known;
+    const { Items = [] } = await documents.send(
+      new QueryCommand({
+        TableName: table(),
+        IndexName: BY_ENDPOINT_ID,
+        KeyConditionExpression: 'id = :id',
+        ExpressionAttributeValues: { ':id': id },
+      }),
+    );
+    const found = Items.map((item) => String(item.pk)).find((pk) => tenantOfPartition(pk) !== undefined);
+    if (found) partitions.set(id, found);
+    return found ?? endpointPartition(DEFAULT_TENANT);
+  }
+
+  const keyOf = async (id: string) => ({ pk: await partitionOf(id), id });
+
   async function putEndpoint(endpoint: EndpointRecord): Promise<void> {
+    const pk = endpointPartition(endpoint.tenantId ?? DEFAULT_TENANT);
+    const { tenantId: _tenantId, ...stored } = endpoint;
     await documents.send(
       new PutCommand({
         TableName: table(),
-        Item: { pk: ENDPOINT_PARTITION, ...endpoint },
+        Item: { pk, ...stored },
         ConditionExpression: 'attribute_not_exists(id)',
       }),
     );
+    partitions.set(endpoint.id, pk);
   }
 
   async function getEndpoint(id: string): Promise<EndpointRecord | undefined> {
     const { Item } = await documents.send(
       new GetCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         ConsistentRead: true,
       }),
     );
-    return Item ? stripKey(Item) : undefined;
+    return Item ? toRecord(Item) : undefined;
   }
 
-  /** Every endpoint, oldest first, one Query per page of up to 1 MB. */
+  /** A tenant's endpoints, oldest first: one strongly consistent Query of its partition per page. */
   async function listEndpoints(
+    tenantId: string,
     limit?: number,
     cursor?: Record<string, unknown>,
   ): Promise<Page<EndpointRecord>> {
@@ -48,22 +93,23 @@ export function endpointsRepository(table: TableName) {
       new QueryCommand({
         TableName: table(),
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': ENDPOINT_PARTITION },
+        ExpressionAttributeValues: { ':pk': endpointPartition(tenantId) },
         Limit: limit,
         ExclusiveStartKey: cursor,
+        ConsistentRead: true,
       }),
     );
-    const page: Page<EndpointRecord> = { items: Items.map((item) => stripKey<EndpointRecord>(item)) };
+    const page: Page<EndpointRecord> = { items: Items.map(toRecord) };
     const nextCursor = encodeCursor(LastEvaluatedKey);
     return nextCursor ? { ...page, nextCursor } : page;
   }
 
-  /** All endpoints, following every page (fan-out needs them all). */
-  async function allEndpoints(): Promise<EndpointRecord[]> {
+  /** All of a tenant's endpoints, following every page (fan-out needs them all). */
+  async function tenantEndpoints(tenantId: string): Promise<EndpointRecord[]> {
     const all: EndpointRecord[] = [];
     let cursor: Record<string, unknown> | undefined;
     do {
-      const page = await listEndpoints(undefined, cursor);
+      const page = await listEndpoints(tenantId, undefined, cursor);
       all.push(...page.items);
       cursor = page.nextCursor ? decodeCursor(page.nextCursor, ['pk', 'id']) : undefined;
     } while (cursor);
@@ -101,7 +147,7 @@ export function endpointsRepository(table: TableName) {
     const written = await conditionalUpdate(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         UpdateExpression: expression,
         ConditionExpression: 'attribute_exists(id)',
         ExpressionAttributeNames: names,
@@ -111,7 +157,7 @@ export function endpointsRepository(table: TableName) {
     );
     if (!written) return undefined;
     const { Attributes } = written;
-    return Attributes ? stripKey(Attributes) : undefined;
+    return Attributes ? toRecord(Attributes) : undefined;
   }
 
   /** Deletes an endpoint; false if there was none. */
@@ -119,11 +165,11 @@ export function endpointsRepository(table: TableName) {
     const { Attributes } = await documents.send(
       new DeleteCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         ReturnValues: 'ALL_OLD',
       }),
     );
-    return Attributes ? stripKey(Attributes) : undefined;
+    return Attributes ? toRecord(Attributes) : undefined;
   }
 
   /**
@@ -137,7 +183,7 @@ export function endpointsRepository(table: TableName) {
     const written = await conditionalUpdate(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         UpdateExpression: 'ADD failureStreak :one SET failingSince = if_not_exists(failingSince, :now)',
         ConditionExpression: 'attribute_exists(id)',
         ExpressionAttributeValues: { ':one': 1, ':now': nowIso },
@@ -170,7 +216,7 @@ export function endpointsRepository(table: TableName) {
     return conditionally(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         UpdateExpression: 'SET circuitOpenUntil = :until',
         ConditionExpression:
           seenOpenUntil === undefined
@@ -192,7 +238,7 @@ export function endpointsRepository(table: TableName) {
     await conditionally(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         // The release lease goes too: what the open circuit held is released at once.
         UpdateExpression:
           'SET failureStreak = :zero REMOVE failingSince, circuitOpenUntil, releaseLeaseUntil',
@@ -213,7 +259,7 @@ export function endpointsRepository(table: TableName) {
     const written = await conditionalUpdate(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         UpdateExpression: 'SET backlogShard = :shard REMOVE backlogEmptySinceMs',
         ConditionExpression: 'attribute_exists(id)',
         ExpressionAttributeValues: { ':shard': BACKLOG_SHARD },
@@ -232,7 +278,7 @@ export function endpointsRepository(table: TableName) {
     const written = await conditionalUpdate(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         UpdateExpression:
           'SET backlogEmptySinceMs = if_not_exists(backlogEmptySinceMs, :now) REMOVE releaseLeaseUntil',
         ConditionExpression: 'attribute_exists(id)',
@@ -253,7 +299,7 @@ export function endpointsRepository(table: TableName) {
     await conditionally(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         UpdateExpression: 'REMOVE backlogShard, releaseLeaseUntil, backlogEmptySinceMs',
         ConditionExpression: 'backlogEmptySinceMs = :seen',
         ExpressionAttributeValues: { ':seen': emptySinceMs },
@@ -272,7 +318,7 @@ export function endpointsRepository(table: TableName) {
         Limit: limit,
       }),
     );
-    return Items as EndpointRecord[];
+    return Items.map(toRecord);
   }
 
   /**
@@ -283,7 +329,7 @@ export function endpointsRepository(table: TableName) {
     return conditionally(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         UpdateExpression: 'SET releaseLeaseUntil = :until',
         ConditionExpression:
           'attribute_exists(id) AND (attribute_not_exists(releaseLeaseUntil) OR releaseLeaseUntil < :now)',
@@ -297,7 +343,7 @@ export function endpointsRepository(table: TableName) {
     await conditionally(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         UpdateExpression:
           'SET releasedUntilMs = :booked, releaseLeaseUntil = :lease REMOVE backlogEmptySinceMs',
         ConditionExpression: 'attribute_exists(id)',
@@ -311,7 +357,7 @@ export function endpointsRepository(table: TableName) {
     await conditionally(
       new UpdateCommand({
         TableName: table(),
-        Key: { pk: ENDPOINT_PARTITION, id },
+        Key: await keyOf(id),
         UpdateExpression: 'REMOVE releaseLeaseUntil',
         ConditionExpression: 'attribute_exists(id)',
       }),
@@ -322,7 +368,7 @@ export function endpointsRepository(table: TableName) {
     putEndpoint,
     getEndpoint,
     listEndpoints,
-    allEndpoints,
+    tenantEndpoints,
     updateEndpoint,
     deleteEndpoint,
     addEndpointFailure,

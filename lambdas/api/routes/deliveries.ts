@@ -1,6 +1,7 @@
 /**
  * Deliveries: list and read them, retry one by hand, and recover an endpoint's failed and dead
- * deliveries since a time (paged, so no call can outlast the function).
+ * deliveries since a time (paged, so no call can outlast the function). A portal session sees
+ * only its tenant's (another tenant's ids answer 404).
  */
 import type { DeliveryRecord, EndpointRecord, EventRecord } from '../../adapters/store.ts';
 import {
@@ -12,6 +13,7 @@ import {
 import { HttpError, notFound } from '../../core/errors.ts';
 import { deliveryId, deliveryIdLowerBound, parseDeliveryId } from '../../core/ids.ts';
 import type { DeliveryMessage } from '../../core/payload.ts';
+import { DEFAULT_TENANT } from '../../core/tenants.ts';
 import { listDeliveriesSchema, parseOrThrow, recoverSchema } from '../../core/validation.ts';
 import type { ApiContext } from '../context.ts';
 import { deliveryMessagesOf } from '../event-queueing.ts';
@@ -22,31 +24,50 @@ import { decodeListCursor, encodeListCursor } from './pages.ts';
 
 export function deliveryRoutes(ctx: ApiContext): Route[] {
   return [
-    route('GET', '/deliveries', (r) => listDeliveries(ctx, r)),
-    route('GET', '/deliveries/{id}', (_, p) => getDelivery(ctx, p.id ?? '')),
-    route('POST', '/deliveries/{id}/retry', (_, p) => retryDelivery(ctx, p.id ?? '')),
-    route('POST', '/endpoints/{id}/recover', (r, p) => recoverEndpoint(ctx, r, p.id ?? '')),
+    route('GET', '/deliveries', (r) => listDeliveries(ctx, r), 'portal'),
+    route('GET', '/deliveries/{id}', (r, p) => getDelivery(ctx, r, p.id ?? ''), 'portal'),
+    route('POST', '/deliveries/{id}/retry', (r, p) => retryDelivery(ctx, r, p.id ?? ''), 'portal'),
+    route('POST', '/endpoints/{id}/recover', (r, p) => recoverEndpoint(ctx, r, p.id ?? ''), 'portal'),
   ];
 }
 
 /**
- * Deliveries matching the filters, newest first. Without `endpointId` every endpoint's
- * partition is queried and the results merged by time.
+ * Deliveries matching the filters, newest first:
+ * - with `endpointId`: one Query of that endpoint's partition (or of its part of `byFailure`);
+ * - with `status=failed` or `dead` and neither `endpointId` nor `tenantId`, for an admin key: the
+ *   cross-tenant failure view (a Query per shard of `byFailedShard`, whatever the account's size);
+ * - otherwise one tenant's (`tenantId`, or `default`; a portal session's own): a Query per endpoint
+ *   of that tenant, merged by time, so the cost grows with that tenant's endpoints only.
  */
 export async function queryDeliveries(ctx: ApiContext, request: ApiRequest, limit: number) {
   const query = parseOrThrow(listDeliveriesSchema, request.query, 'invalid_query');
   const beforeId = query.cursor ? decodeListCursor(query.cursor) : undefined;
-  const endpointIds = query.endpointId
-    ? [query.endpointId]
-    : (await ctx.allEndpoints()).map((endpoint) => endpoint.id);
-  return ctx.deps.store.listDeliveries({
-    endpointIds,
+  const filters = {
     limit,
-    ...(query.status ? { status: query.status } : {}),
     ...(query.type ? { eventType: query.type } : {}),
     ...(query.since !== undefined ? { sinceId: deliveryIdLowerBound(query.since) } : {}),
     ...(beforeId ? { beforeId } : {}),
-  });
+  };
+  const status = query.status;
+  const crossTenant =
+    ctx.portalTenant(request) === undefined && query.tenantId === undefined && query.endpointId === undefined;
+  if (crossTenant && (status === 'failed' || status === 'dead')) {
+    return ctx.deps.store.listFailedDeliveries({ ...filters, status });
+  }
+  const tenantId = ctx.tenantFor(request, query.tenantId);
+  let endpointIds: string[];
+  if (query.endpointId) {
+    const endpoint = await ctx.endpointOr404(query.endpointId, request);
+    if ((endpoint.tenantId ?? DEFAULT_TENANT) !== tenantId && query.tenantId !== undefined) {
+      throw notFound('endpoint', query.endpointId);
+    }
+    endpointIds = [endpoint.id];
+  } else {
+    const endpoints = await ctx.tenantEndpoints(tenantId);
+    if (!endpoints) throw notFound('tenant', tenantId);
+    endpointIds = endpoints.map((endpoint) => endpoint.id);
+  }
+  return ctx.deps.store.listDeliveries({ endpointIds, ...filters, ...(status ? { status } : {}) });
 }
 
 async function listDeliveries(ctx: ApiContext, request: ApiRequest): Promise<ApiResponse> {
@@ -59,9 +80,21 @@ async function listDeliveries(ctx: ApiContext, request: ApiRequest): Promise<Api
   };
 }
 
-async function getDelivery(ctx: ApiContext, id: string): Promise<ApiResponse> {
+/** The parts of a delivery id whose endpoint the caller may see; 404 otherwise. */
+async function visibleDelivery(ctx: ApiContext, request: ApiRequest, id: string) {
   const parts = parseDeliveryId(id);
   if (!parts) throw notFound('delivery', id);
+  const limited = ctx.portalTenant(request);
+  if (limited !== undefined) {
+    // The endpoint may be deleted: then its deliveries are nobody's to see through a portal.
+    const endpoint = await ctx.deps.store.getEndpoint(parts.endpointId);
+    if (!endpoint || (endpoint.tenantId ?? DEFAULT_TENANT) !== limited) throw notFound('delivery', id);
+  }
+  return parts;
+}
+
+async function getDelivery(ctx: ApiContext, request: ApiRequest, id: string): Promise<ApiResponse> {
+  const parts = await visibleDelivery(ctx, request, id);
   const record = await ctx.deps.store.getDelivery(parts.endpointId, id, true);
   if (!record) {
     const event = await ctx.deps.store.getEvent(parts.eventId);
@@ -76,9 +109,8 @@ async function getDelivery(ctx: ApiContext, id: string): Promise<ApiResponse> {
 }
 
 /** Queues a delivery again from the stored event (works after its SQS message is gone). */
-async function retryDelivery(ctx: ApiContext, id: string): Promise<ApiResponse> {
-  const parts = parseDeliveryId(id);
-  if (!parts) throw notFound('delivery', id);
+async function retryDelivery(ctx: ApiContext, request: ApiRequest, id: string): Promise<ApiResponse> {
+  const parts = await visibleDelivery(ctx, request, id);
   const event = await ctx.deps.store.getEvent(parts.eventId);
   if (!event || !isDeliveryOf(event, parts.endpointId, id)) throw notFound('delivery', id);
   const endpoint = await ctx.deps.store.getEndpoint(parts.endpointId);
@@ -125,7 +157,7 @@ function retryScheduled(ctx: ApiContext, record: DeliveryRecord): boolean {
  */
 async function recoverEndpoint(ctx: ApiContext, request: ApiRequest, id: string): Promise<ApiResponse> {
   const query = parseOrThrow(recoverSchema, request.query, 'invalid_query');
-  const endpoint = refuseDisabled(await ctx.endpointOr404(id));
+  const endpoint = refuseDisabled(await ctx.endpointOr404(id, request));
   const startedAt = ctx.now();
   const beforeId = query.cursor ? decodeListCursor(query.cursor) : undefined;
   const sinceId = deliveryIdLowerBound(query.since);

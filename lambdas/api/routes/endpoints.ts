@@ -1,9 +1,13 @@
-/** Endpoints: create, list, read, update, delete, and rotate the signing secret. */
+/**
+ * Endpoints: create, list, read, update, delete, rotate the signing secret, and send a test
+ * event. Admin keys reach every tenant's; a portal session only its own tenant's (others: 404).
+ */
 import type { EndpointRecord } from '../../adapters/store.ts';
 import { DEFAULT_PAGE_SIZE } from '../../core/config.ts';
-import { badRequest, notFound } from '../../core/errors.ts';
+import { badRequest, HttpError, notFound } from '../../core/errors.ts';
 import { isEndpointId, newEndpointId } from '../../core/ids.ts';
 import { generateSecret } from '../../core/signing.ts';
+import { DEFAULT_TENANT, endpointPartition } from '../../core/tenants.ts';
 import {
   createEndpointSchema,
   listEndpointsSchema,
@@ -18,17 +22,25 @@ import { pageBody } from './pages.ts';
 
 export function endpointRoutes(ctx: ApiContext): Route[] {
   return [
-    route('POST', '/endpoints', (r) => createEndpoint(ctx, r)),
-    route('GET', '/endpoints', (r) => listEndpoints(ctx, r)),
-    route('GET', '/endpoints/{id}', (_, p) => getEndpoint(ctx, p.id ?? '')),
-    route('PATCH', '/endpoints/{id}', (r, p) => updateEndpoint(ctx, r, p.id ?? '')),
-    route('DELETE', '/endpoints/{id}', (_, p) => deleteEndpoint(ctx, p.id ?? '')),
-    route('POST', '/endpoints/{id}/secret/rotate', (_, p) => rotateSecret(ctx, p.id ?? '')),
+    route('POST', '/endpoints', (r) => createEndpoint(ctx, r), 'portal'),
+    route('GET', '/endpoints', (r) => listEndpoints(ctx, r), 'portal'),
+    route('GET', '/endpoints/{id}', (r, p) => getEndpoint(ctx, r, p.id ?? ''), 'portal'),
+    route('PATCH', '/endpoints/{id}', (r, p) => updateEndpoint(ctx, r, p.id ?? ''), 'portal'),
+    route('DELETE', '/endpoints/{id}', (r, p) => deleteEndpoint(ctx, r, p.id ?? ''), 'portal'),
+    route('POST', '/endpoints/{id}/secret/rotate', (r, p) => rotateSecret(ctx, r, p.id ?? ''), 'portal'),
   ];
 }
 
 async function createEndpoint(ctx: ApiContext, request: ApiRequest): Promise<ApiResponse> {
   const input = parseOrThrow(createEndpointSchema, parseJsonBody(request.body));
+  const tenantId = ctx.tenantFor(request, input.tenantId);
+  if (!(await ctx.tenantExists(tenantId))) {
+    throw new HttpError(
+      422,
+      'unknown_tenant',
+      `no tenant ${JSON.stringify(tenantId)}; create it with PUT /tenants/{id}`,
+    );
+  }
   const url = ctx.checkUrl(input.url);
   const nowIso = new Date(ctx.now()).toISOString();
   const id = newEndpointId(ctx.now());
@@ -36,6 +48,7 @@ async function createEndpoint(ctx: ApiContext, request: ApiRequest): Promise<Api
   const secretName = await ctx.deps.secrets.create(id, secret);
   const endpoint: EndpointRecord = {
     id,
+    tenantId,
     url,
     enabled: true,
     secretName,
@@ -51,7 +64,7 @@ async function createEndpoint(ctx: ApiContext, request: ApiRequest): Promise<Api
     await ctx.deps.secrets.delete(secretName).catch(() => undefined);
     throw error;
   }
-  ctx.endpointsChanged();
+  ctx.endpointsChanged(tenantId);
   return { status: 201, body: { ...publicEndpoint(endpoint), secret } };
 }
 
@@ -60,8 +73,8 @@ async function createEndpoint(ctx: ApiContext, request: ApiRequest): Promise<Api
  * or over its rateLimit (a COUNT Query of its part of the `byWait` index; `complete` is false
  * past ten pages of it), and the oldest one's age.
  */
-async function getEndpoint(ctx: ApiContext, id: string): Promise<ApiResponse> {
-  const endpoint = await ctx.endpointOr404(id);
+async function getEndpoint(ctx: ApiContext, request: ApiRequest, id: string): Promise<ApiResponse> {
+  const endpoint = await ctx.endpointOr404(id, request);
   const backlog = await ctx.deps.store.backlogStats(endpoint.id);
   return {
     status: 200,
@@ -80,17 +93,19 @@ async function getEndpoint(ctx: ApiContext, id: string): Promise<ApiResponse> {
 
 async function listEndpoints(ctx: ApiContext, request: ApiRequest): Promise<ApiResponse> {
   const query = parseOrThrow(listEndpointsSchema, request.query, 'invalid_query');
+  const tenantId = ctx.tenantFor(request, query.tenantId);
   const cursor = query.cursor ? ctx.cursor(query.cursor, ['pk', 'id']) : undefined;
-  if (cursor && (cursor.pk !== 'endpoint' || !isEndpointId(String(cursor.id)))) {
+  if (cursor && (cursor.pk !== endpointPartition(tenantId) || !isEndpointId(String(cursor.id)))) {
     throw badRequest('invalid_cursor', 'cursor is not one this API issued for this query');
   }
-  const page = await ctx.deps.store.listEndpoints(query.limit ?? DEFAULT_PAGE_SIZE, cursor);
+  if (tenantId !== DEFAULT_TENANT && !(await ctx.tenantExists(tenantId))) throw notFound('tenant', tenantId);
+  const page = await ctx.deps.store.listEndpoints(tenantId, query.limit ?? DEFAULT_PAGE_SIZE, cursor);
   return { status: 200, body: pageBody(page, publicEndpoint) };
 }
 
 async function updateEndpoint(ctx: ApiContext, request: ApiRequest, id: string): Promise<ApiResponse> {
   const input = parseOrThrow(updateEndpointSchema, parseJsonBody(request.body));
-  if (!isEndpointId(id)) throw notFound('endpoint', id);
+  const existing = await ctx.endpointOr404(id, request);
   const set: Record<string, unknown> = { updatedAt: new Date(ctx.now()).toISOString() };
   const remove: string[] = [];
   if (input.url !== undefined) set.url = ctx.checkUrl(input.url);
@@ -113,7 +128,7 @@ async function updateEndpoint(ctx: ApiContext, request: ApiRequest, id: string):
   }
   const updated = await ctx.deps.store.updateEndpoint(id, set, remove);
   if (!updated) throw notFound('endpoint', id);
-  ctx.endpointsChanged();
+  ctx.endpointsChanged(existing.tenantId ?? DEFAULT_TENANT);
   // Re-enabled (circuit closed), disabled (drained into the DLQ) or a rate changed: the backlog
   // moves at once, at the release rate, rather than at the next minute's sweep.
   if (updated.backlogShard && (input.enabled !== undefined || input.rateLimit !== undefined)) {
@@ -124,17 +139,17 @@ async function updateEndpoint(ctx: ApiContext, request: ApiRequest, id: string):
   return { status: 200, body: publicEndpoint(updated) };
 }
 
-async function deleteEndpoint(ctx: ApiContext, id: string): Promise<ApiResponse> {
-  if (!isEndpointId(id)) throw notFound('endpoint', id);
+async function deleteEndpoint(ctx: ApiContext, request: ApiRequest, id: string): Promise<ApiResponse> {
+  await ctx.endpointOr404(id, request);
   const deleted = await ctx.deps.store.deleteEndpoint(id);
   if (!deleted) throw notFound('endpoint', id);
   await ctx.deps.secrets.delete(deleted.secretName);
-  ctx.endpointsChanged();
+  ctx.endpointsChanged(deleted.tenantId ?? DEFAULT_TENANT);
   return { status: 204 };
 }
 
-async function rotateSecret(ctx: ApiContext, id: string): Promise<ApiResponse> {
-  const endpoint = await ctx.endpointOr404(id);
+async function rotateSecret(ctx: ApiContext, request: ApiRequest, id: string): Promise<ApiResponse> {
+  const endpoint = await ctx.endpointOr404(id, request);
   const secret = generateSecret();
   const rotated = await ctx.deps.secrets.rotate(endpoint.secretName, secret, ctx.now());
   return {

@@ -1,19 +1,24 @@
-/** Events: send one (`POST /events`, through {@link Ingest}), list them, read one back. */
+/**
+ * Events: send one (`POST /events`, through {@link Ingest}) or a batch, list them, read one back,
+ * and send a test event to one endpoint. Send-only keys may send and read back what they sent.
+ */
 import type { EndpointRecord, EventRecord } from '../../adapters/store.ts';
 import { DEFAULT_PAGE_SIZE } from '../../core/config.ts';
 import { HttpError, notFound } from '../../core/errors.ts';
 import { deliveryId, isEventId } from '../../core/ids.ts';
 import { unpackBody } from '../../core/payload.ts';
+import { DEFAULT_TENANT } from '../../core/tenants.ts';
 import {
   idempotencyKeySchema,
   parseJsonBody,
   parseOrThrow,
+  type SendEventInput,
   sendEventBatchSchema,
   sendEventSchema,
 } from '../../core/validation.ts';
 import { BatchIngest, type BatchItemOutcome } from '../batch-ingest.ts';
-import type { ApiContext } from '../context.ts';
-import { Ingest, type IngestDeps, type IngestOutcome } from '../ingest.ts';
+import { type ApiContext, principalOf } from '../context.ts';
+import { type EventOrigin, Ingest, type IngestDeps, type IngestOutcome } from '../ingest.ts';
 import { type ApiRequest, type ApiResponse, type Route, route } from '../router.ts';
 import { publicDelivery, publicEvent } from '../views.ts';
 import { queryDeliveries } from './deliveries.ts';
@@ -24,7 +29,7 @@ export function eventRoutes(ctx: ApiContext): Route[] {
     store: ctx.deps.store,
     enqueue: (messages, options) => ctx.deps.queue.enqueue(messages, options),
     scheduleEventCheck: (eventId) => ctx.deps.queue.scheduleEventChecks([eventId]),
-    targetsOf: (type, endpointIds) => targetsOf(ctx, type, endpointIds),
+    targetsOf: (input) => targetsOf(ctx, input),
     now: ctx.now,
     ...(ctx.deps.warn ? { warn: ctx.deps.warn } : {}),
   };
@@ -34,11 +39,21 @@ export function eventRoutes(ctx: ApiContext): Route[] {
     scheduleEventChecks: (eventIds) => ctx.deps.queue.scheduleEventChecks(eventIds),
   });
   return [
-    route('POST', '/events', (r) => sendEvent(ingest, r)),
-    route('POST', '/events/batch', (r) => sendBatch(batch, r)),
+    route('POST', '/events', (r) => sendEvent(ingest, r), 'send'),
+    route('POST', '/events/batch', (r) => sendBatch(batch, r), 'send'),
     route('GET', '/events', (r) => listEvents(ctx, r)),
-    route('GET', '/events/{id}', (_, p) => getEvent(ctx, p.id ?? '')),
+    route('GET', '/events/{id}', (r, p) => getEvent(ctx, r, p.id ?? ''), 'send'),
+    route('POST', '/endpoints/{id}/test', (r, p) => sendTestEvent(ctx, ingest, r, p.id ?? ''), 'portal'),
   ];
+}
+
+/** What the event's record keeps of the request that sent it. */
+function originOf(request: ApiRequest): EventOrigin {
+  const principal = principalOf(request);
+  return {
+    trackingId: request.trackingId,
+    ...(principal.kind === 'send' ? { senderKeyId: principal.keyId } : {}),
+  };
 }
 
 async function sendEvent(ingest: Ingest, request: ApiRequest): Promise<ApiResponse> {
@@ -46,7 +61,24 @@ async function sendEvent(ingest: Ingest, request: ApiRequest): Promise<ApiRespon
   const key =
     rawKey === undefined ? undefined : parseOrThrow(idempotencyKeySchema, rawKey, 'invalid_idempotency_key');
   const input = parseOrThrow(sendEventSchema, parseJsonBody(request.body));
-  return ingestResponse(await ingest.send(input, key));
+  return ingestResponse(await ingest.send(input, key, originOf(request)));
+}
+
+/** `POST /endpoints/{id}/test`: a `webhook.test` event to that endpoint only (202, like POST /events). */
+async function sendTestEvent(
+  ctx: ApiContext,
+  ingest: Ingest,
+  request: ApiRequest,
+  id: string,
+): Promise<ApiResponse> {
+  const endpoint = await ctx.endpointOr404(id, request);
+  const input: SendEventInput = {
+    type: 'webhook.test',
+    data: { message: 'a test event sent from the API', endpointId: endpoint.id },
+    endpointIds: [endpoint.id],
+    ...(endpoint.tenantId && endpoint.tenantId !== DEFAULT_TENANT ? { tenantId: endpoint.tenantId } : {}),
+  };
+  return ingestResponse(await ingest.send(input, undefined, originOf(request)));
 }
 
 /**
@@ -63,7 +95,7 @@ async function sendBatch(batch: BatchIngest, request: ApiRequest): Promise<ApiRe
     );
   }
   const { events } = parseOrThrow(sendEventBatchSchema, parseJsonBody(request.body));
-  const items = (await batch.send(events)).map(batchItem);
+  const items = (await batch.send(events, originOf(request))).map(batchItem);
   const accepted = items.filter((item) => item.status === 202).length;
   return { status: 200, body: { items, accepted, failed: items.length - accepted } };
 }
@@ -125,26 +157,35 @@ export function ingestResponse(outcome: IngestOutcome): ApiResponse {
 }
 
 /**
- * Endpoints an event goes to: every enabled one subscribed to its type (from a list cached
- * for a few seconds), or the ones named, read afresh so a just-disabled endpoint is refused.
+ * Endpoints an event goes to, all of its tenant's: every enabled one subscribed to its type (from
+ * the tenant's list, cached for a few seconds), or the ones named, read afresh so a just-disabled
+ * endpoint is refused. An endpoint of another tenant is refused as if it did not exist.
  */
-async function targetsOf(
-  ctx: ApiContext,
-  type: string,
-  endpointIds: readonly string[] | undefined,
-): Promise<EndpointRecord[]> {
+async function targetsOf(ctx: ApiContext, input: SendEventInput): Promise<EndpointRecord[]> {
+  const tenantId = input.tenantId ?? DEFAULT_TENANT;
+  const { type, endpointIds } = input;
   if (!endpointIds) {
-    const endpoints = await ctx.allEndpoints();
+    const endpoints = await ctx.tenantEndpoints(tenantId);
+    if (!endpoints) throw unknownTenant(tenantId);
     return endpoints.filter(
       (endpoint) =>
         endpoint.enabled &&
         (!endpoint.eventTypes || endpoint.eventTypes.includes('*') || endpoint.eventTypes.includes(type)),
     );
   }
+  if (!(await ctx.tenantExists(tenantId))) throw unknownTenant(tenantId);
   const found = await Promise.all(endpointIds.map((id) => ctx.deps.store.getEndpoint(id)));
   const unknown = endpointIds.filter((_, index) => !found[index]);
   if (unknown.length > 0) throw new HttpError(422, 'unknown_endpoint', `no endpoint ${unknown.join(', ')}`);
   const targets = found as EndpointRecord[];
+  const foreign = targets.filter((endpoint) => (endpoint.tenantId ?? DEFAULT_TENANT) !== tenantId);
+  if (foreign.length > 0) {
+    throw new HttpError(
+      422,
+      'endpoint_not_in_tenant',
+      `endpoint ${foreign.map((endpoint) => endpoint.id).join(', ')} is not one of tenant ${JSON.stringify(tenantId)}'s`,
+    );
+  }
   const disabled = targets.filter((endpoint) => !endpoint.enabled).map((endpoint) => endpoint.id);
   if (disabled.length > 0) {
     throw new HttpError(
@@ -156,9 +197,19 @@ async function targetsOf(
   return targets;
 }
 
-async function getEvent(ctx: ApiContext, id: string): Promise<ApiResponse> {
+const unknownTenant = (tenantId: string): HttpError =>
+  new HttpError(
+    422,
+    'unknown_tenant',
+    `no tenant ${JSON.stringify(tenantId)}; create it with PUT /tenants/{id}`,
+  );
+
+async function getEvent(ctx: ApiContext, request: ApiRequest, id: string): Promise<ApiResponse> {
   const event = isEventId(id) ? await ctx.deps.store.getEvent(id) : undefined;
   if (!event) throw notFound('event', id);
+  const principal = principalOf(request);
+  // A send-only key reads back only the events it sent.
+  if (principal.kind === 'send' && event.senderKeyId !== principal.keyId) throw notFound('event', id);
   const deliveries = await Promise.all(
     event.endpointIds.map(async (endpointId) => {
       const id = deliveryId(event.id, endpointId, event.createdAtMs);

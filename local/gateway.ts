@@ -1,0 +1,70 @@
+/**
+ * What API Gateway does before the API function, in local mode: the open routes go straight to
+ * it; every other request needs an `Authorization` header (the authorizer's identity source: 401
+ * without invoking anything, as API Gateway answers), and the authorizer function's answer for
+ * that header is cached for AUTHORIZER_CACHE_SECONDS and passed on as the request's
+ * `requestContext.authorizer.lambda`, as on AWS.
+ */
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerWithContextResult,
+} from 'aws-lambda';
+import { AUTHORIZER_CACHE_SECONDS, OPEN_ROUTES } from '../lambdas/core/config.ts';
+
+type ApiHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+type AuthorizerHandler = (
+  event: APIGatewayRequestAuthorizerEventV2,
+) => Promise<APIGatewaySimpleAuthorizerWithContextResult<Record<string, string>>>;
+
+/** The API handler behind the authorizer, the way the deployed HTTP API routes to it. */
+export function behindAuthorizer(
+  api: ApiHandler,
+  authorizer: AuthorizerHandler,
+  now: () => number = Date.now,
+): ApiHandler {
+  const cache = new Map<string, { result: Record<string, string> | undefined; until: number }>();
+  return async (event) => {
+    const method = event.requestContext.http.method.toUpperCase();
+    if (method === 'GET' && OPEN_ROUTES.includes(event.rawPath)) return api(event);
+    const header = event.headers?.authorization;
+    if (!header) {
+      return {
+        statusCode: 401,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'Unauthorized' }),
+      };
+    }
+    let cached = cache.get(header);
+    if (!cached || cached.until <= now()) {
+      const answer = await authorizer({
+        version: '2.0',
+        type: 'REQUEST',
+        routeArn: `arn:aws:execute-api:local:000000000000:local/$default/${method}${event.rawPath}`,
+        identitySource: [header],
+        routeKey: 'ANY /{proxy+}',
+        rawPath: event.rawPath,
+        rawQueryString: event.rawQueryString,
+        headers: event.headers,
+        requestContext: event.requestContext,
+      } as unknown as APIGatewayRequestAuthorizerEventV2);
+      cached = {
+        result: answer.isAuthorized ? answer.context : undefined,
+        until: now() + AUTHORIZER_CACHE_SECONDS * 1000,
+      };
+      cache.set(header, cached);
+    }
+    if (!cached.result) {
+      return {
+        statusCode: 403,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'Forbidden' }),
+      };
+    }
+    return api({
+      ...event,
+      requestContext: { ...event.requestContext, authorizer: { lambda: cached.result } },
+    } as APIGatewayProxyEventV2);
+  };
+}
