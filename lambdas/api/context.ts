@@ -21,7 +21,7 @@ import type { ApiRequest } from './router.ts';
 /** The side effects of the API, injected. */
 export interface ApiDeps {
   readonly store: Store;
-  readonly secrets: Pick<EndpointSecrets, 'create' | 'rotate' | 'delete'>;
+  readonly secrets: Pick<EndpointSecrets, 'create' | 'rotate' | 'delete' | 'setHeaders'>;
   /** The stored API key hashes; `add` and `revoke` change them (POST and DELETE /api-keys). */
   readonly apiKeys: {
     get(): Promise<readonly StoredApiKey[]>;

@@ -68,7 +68,8 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
     query: event.queryStringParameters ?? {},
     ...(body !== undefined ? { body } : {}),
     trackingId: event.requestContext.requestId,
-    origin: `https://${event.requestContext.domainName}`,
+    // API Gateway sets x-forwarded-proto (https); so does local mode's server (http).
+    origin: `${headers['x-forwarded-proto'] === 'http' ? 'http' : 'https'}://${event.requestContext.domainName}`,
     ...authOf(event),
   };
 }

@@ -12,6 +12,7 @@ import {
   type DeliveryStatus,
   DUE_WAIT_KEY,
   dueWaitAt,
+  failedShard,
   heldWaitKey,
 } from '../../core/records.ts';
 import { DELIVERIES_TABLE } from '../../core/schema.ts';
@@ -124,11 +125,18 @@ export function deliveriesRepository(table: TableName) {
     if (input.status === 'delivered') {
       sets.push('deliveredAt = :deliveredAt');
       values[':deliveredAt'] = input.attempt.at;
-      removes.push('failedKey', 'nextAttemptAt');
+      removes.push('failedKey', 'failedShard', 'nextAttemptAt');
     } else {
-      // Only failures enter the sparse byFailure index.
+      // Only failures enter the sparse byFailure index, and failed or dead ones byFailedShard
+      // (the cross-tenant failure view).
       sets.push('failedKey = :failedKey');
       values[':failedKey'] = `${input.endpointId}#${input.status}`;
+      if (input.status === 'failed' || input.status === 'dead') {
+        sets.push('failedShard = :failedShard');
+        values[':failedShard'] = failedShard(input.id, input.status);
+      } else {
+        removes.push('failedShard');
+      }
       if (input.nextAttemptAt) {
         sets.push('nextAttemptAt = :next');
         values[':next'] = input.nextAttemptAt;
@@ -319,7 +327,7 @@ export function deliveriesRepository(table: TableName) {
         UpdateExpression:
           'SET #status = :pending, failedKey = :failedKey, retryQueuedAt = :now, eventId = :eventId, ' +
           'eventType = :eventType, createdAtMs = :createdAtMs, expiresAt = :expiresAt ' +
-          'REMOVE nextAttemptAt ADD attempts :zero',
+          'REMOVE nextAttemptAt, failedShard ADD attempts :zero',
         ConditionExpression:
           '(attribute_not_exists(#status) OR #status <> :delivered) AND ' +
           '(attribute_not_exists(retryQueuedAt) OR retryQueuedAt < :cooldown)',

@@ -4,7 +4,9 @@
  */
 import type { EndpointRecord } from '../../adapters/store.ts';
 import { DEFAULT_PAGE_SIZE } from '../../core/config.ts';
+import { parseCustomHeaders } from '../../core/custom-headers.ts';
 import { badRequest, HttpError, notFound } from '../../core/errors.ts';
+import { parseFilter } from '../../core/filter.ts';
 import { isEndpointId, newEndpointId } from '../../core/ids.ts';
 import { generateSecret } from '../../core/signing.ts';
 import { DEFAULT_TENANT, endpointPartition } from '../../core/tenants.ts';
@@ -42,10 +44,12 @@ async function createEndpoint(ctx: ApiContext, request: ApiRequest): Promise<Api
     );
   }
   const url = ctx.checkUrl(input.url);
+  const headers = input.headers === undefined ? undefined : parseCustomHeaders(input.headers);
+  const filter = input.filter === undefined ? undefined : parseFilter(input.filter);
   const nowIso = new Date(ctx.now()).toISOString();
   const id = newEndpointId(ctx.now());
   const secret = generateSecret();
-  const secretName = await ctx.deps.secrets.create(id, secret);
+  const secretName = await ctx.deps.secrets.create(id, secret, headers);
   const endpoint: EndpointRecord = {
     id,
     tenantId,
@@ -57,6 +61,8 @@ async function createEndpoint(ctx: ApiContext, request: ApiRequest): Promise<Api
     ...(input.eventTypes ? { eventTypes: input.eventTypes } : {}),
     ...(input.description !== undefined ? { description: input.description } : {}),
     ...(input.rateLimit !== undefined ? { rateLimit: input.rateLimit } : {}),
+    ...(filter ? { filter: filter.source } : {}),
+    ...(headers && Object.keys(headers).length > 0 ? { headerNames: Object.keys(headers) } : {}),
   };
   try {
     await ctx.deps.store.putEndpoint(endpoint);
@@ -109,6 +115,16 @@ async function updateEndpoint(ctx: ApiContext, request: ApiRequest, id: string):
   const set: Record<string, unknown> = { updatedAt: new Date(ctx.now()).toISOString() };
   const remove: string[] = [];
   if (input.url !== undefined) set.url = ctx.checkUrl(input.url);
+  // Both checked before anything is written.
+  const headers =
+    input.headers === undefined ? undefined : input.headers === null ? {} : parseCustomHeaders(input.headers);
+  if (input.filter === null) remove.push('filter');
+  else if (input.filter !== undefined) set.filter = parseFilter(input.filter).source;
+  if (headers !== undefined) {
+    await ctx.deps.secrets.setHeaders(existing.secretName, headers);
+    if (Object.keys(headers).length > 0) set.headerNames = Object.keys(headers);
+    else remove.push('headerNames');
+  }
   if (input.eventTypes === null) remove.push('eventTypes');
   else if (input.eventTypes !== undefined) set.eventTypes = input.eventTypes;
   if (input.description === null) remove.push('description');

@@ -5,6 +5,7 @@
 import type { EndpointRecord, EventRecord } from '../../adapters/store.ts';
 import { DEFAULT_PAGE_SIZE } from '../../core/config.ts';
 import { HttpError, notFound } from '../../core/errors.ts';
+import { type Filter, matchesFilter, parseFilter } from '../../core/filter.ts';
 import { deliveryId, isEventId } from '../../core/ids.ts';
 import { unpackBody } from '../../core/payload.ts';
 import { DEFAULT_TENANT } from '../../core/tenants.ts';
@@ -170,7 +171,8 @@ async function targetsOf(ctx: ApiContext, input: SendEventInput): Promise<Endpoi
     return endpoints.filter(
       (endpoint) =>
         endpoint.enabled &&
-        (!endpoint.eventTypes || endpoint.eventTypes.includes('*') || endpoint.eventTypes.includes(type)),
+        (!endpoint.eventTypes || endpoint.eventTypes.includes('*') || endpoint.eventTypes.includes(type)) &&
+        passesFilter(endpoint, input),
     );
   }
   if (!(await ctx.tenantExists(tenantId))) throw unknownTenant(tenantId);
@@ -195,6 +197,28 @@ async function targetsOf(ctx: ApiContext, input: SendEventInput): Promise<Endpoi
     );
   }
   return targets;
+}
+
+/** Compiled filters, per cached endpoint record (a changed endpoint is a new record). */
+const compiledFilters = new WeakMap<EndpointRecord, Filter>();
+
+/**
+ * Whether the event passes the endpoint's payload filter (lambdas/core/filter.ts); one that does
+ * not costs no message and no write. A stored filter that no longer parses (written by hand)
+ * lets nothing through rather than everything.
+ */
+function passesFilter(endpoint: EndpointRecord, input: SendEventInput): boolean {
+  if (endpoint.filter === undefined) return true;
+  let filter = compiledFilters.get(endpoint);
+  if (!filter) {
+    try {
+      filter = parseFilter(endpoint.filter);
+    } catch {
+      return false;
+    }
+    compiledFilters.set(endpoint, filter);
+  }
+  return matchesFilter(filter, { type: input.type, data: input.data });
 }
 
 const unknownTenant = (tenantId: string): HttpError =>
