@@ -34,19 +34,31 @@ import {
   RECOVER_PAGE_SIZE,
 } from '../lambdas/core/config.ts';
 import {
+  MAX_CUSTOM_HEADERS,
+  MAX_CUSTOM_HEADERS_TOTAL_BYTES,
+  MAX_HEADER_NAME_BYTES,
+  MAX_HEADER_VALUE_BYTES,
+} from '../lambdas/core/custom-headers.ts';
+import { MAX_FILTER_BYTES, MAX_FILTER_DEPTH } from '../lambdas/core/filter.ts';
+import {
   deliveryId,
   ENDPOINT_PREFIX,
   EVENT_PREFIX,
   encodeTime,
   idempotentEventId,
 } from '../lambdas/core/ids.ts';
+import { DEFAULT_TENANT, TENANT_ID_PATTERN } from '../lambdas/core/tenants.ts';
 import {
   batchEventSchema,
+  createApiKeySchema,
   createEndpointSchema,
   deliveryStatusSchema,
   idempotencyKeySchema,
   listDeliveriesSchema,
   listEndpointsSchema,
+  listTenantsSchema,
+  portalSessionSchema,
+  putTenantSchema,
   recoverSchema,
   sendEventBatchSchema,
   sendEventSchema,
@@ -72,6 +84,7 @@ export const ID_PATTERNS = {
   endpoint: `^${ENDPOINT_PREFIX}${CROCKFORD_CLASS}{26}$`,
   event: `^${EVENT_PREFIX}${CROCKFORD_CLASS}{26}$`,
   delivery: `^dlv_${CROCKFORD_CLASS}{62}$`,
+  tenant: TENANT_ID_PATTERN.source,
 } as const;
 
 const idSchema = (kind: keyof typeof ID_PATTERNS): Json => ({ type: 'string', pattern: ID_PATTERNS[kind] });
@@ -131,6 +144,46 @@ function rateLimitIn(schema: Json, absent: string): void {
   );
 }
 
+/** Replaces the property `name` of `schema` (zod's `z.unknown()` or a record JSON Schema cannot bound); throws if it is not there. */
+function replaceProperty(schema: Json, name: string, replacement: Json): void {
+  const properties = schema.properties as Record<string, Json> | undefined;
+  if (!properties?.[name]) throw new Error(`openapi: no property ${name} in the zod schema any more`);
+  properties[name] = replacement;
+}
+
+const TENANT_ID: Json = {
+  type: 'string',
+  pattern: ID_PATTERNS.tenant,
+  description: `An operator-chosen tenant id; \`${DEFAULT_TENANT}\` always exists.`,
+};
+
+/**
+ * `headers` of an endpoint body: what lambdas/core/custom-headers.ts accepts, as far as JSON
+ * Schema says it (the refused names, case-insensitive duplicates and the total size are the
+ * code's alone: a 400 \`invalid_header\` naming the header).
+ */
+const CUSTOM_HEADERS: Json = {
+  type: 'object',
+  maxProperties: MAX_CUSTOM_HEADERS,
+  propertyNames: {
+    type: 'string',
+    pattern: `^[!#$%&'*+\\-.^_\`|~0-9A-Za-z]{1,${MAX_HEADER_NAME_BYTES}}$`,
+  },
+  additionalProperties: {
+    type: 'string',
+    minLength: 1,
+    maxLength: MAX_HEADER_VALUE_BYTES,
+    pattern: '^[\\x21-\\x7e](?:[\\t\\x20-\\x7e]*[\\x21-\\x7e])?$',
+  },
+  description: `Static headers sent with every delivery, under the signature: at most ${MAX_CUSTOM_HEADERS}, names HTTP tokens of at most ${MAX_HEADER_NAME_BYTES} bytes (unique whatever their case), values printable ASCII of 1 to ${MAX_HEADER_VALUE_BYTES} bytes with no whitespace at either end, ${MAX_CUSTOM_HEADERS_TOTAL_BYTES} bytes in all. Refused (400 \`invalid_header\`): the \`webhook-*\` and \`proxy-*\` names, \`content-type\`, \`content-length\`, \`content-encoding\`, \`user-agent\`, \`host\` and the hop-by-hop headers; \`Authorization\` is allowed. Kept with the signing secret: the values are never shown again (the endpoint shows \`headerNames\`).`,
+};
+
+/** `filter` of an endpoint body: checked by lambdas/core/filter.ts (docs/filters.md). */
+const FILTER: Json = {
+  type: 'object',
+  description: `A payload filter (docs/filters.md): the event, as \`{"type", "data"}\`, must pass it to be sent to this endpoint, on top of \`eventTypes\`. Fields match values exactly; \`$eq\`, \`$neq\`, \`$in\`, \`$nin\`, \`$exists\`, \`$gt\`, \`$gte\`, \`$lt\`, \`$lte\`, \`$and\`, \`$or\` and \`$not\` compare. At most ${MAX_FILTER_BYTES} bytes as JSON and ${MAX_FILTER_DEPTH} levels deep; a fault is a 400 \`invalid_filter\` naming its path.`,
+};
+
 function requestSchemas(): Record<string, Json> {
   const sendEvent = withEndpointIds(fromZod(sendEventSchema));
   refine(sendEvent, ['type'], { description: 'A dotted event type such as `invoice.paid`.' });
@@ -146,8 +199,21 @@ function requestSchemas(): Record<string, Json> {
     items: ref('BatchEvent'),
     description: `1 to ${MAX_BATCH_EVENTS} events, each validated on its own: one that is not a BatchEvent is refused in its own item (400), not the request.`,
   });
+  refine(sendEvent, ['tenantId'], {
+    ...TENANT_ID,
+    description: `The tenant whose endpoints it goes to (\`${DEFAULT_TENANT}\` when absent); it must exist (else 422 \`unknown_tenant\`), and every endpoint named must be one of its (else 422 \`endpoint_not_in_tenant\`).`,
+  });
+  refine(batchEvent, ['tenantId'], { description: 'The same as `tenantId` of `POST /events`.' });
   const update = fromZod(updateEndpointSchema);
   update.minProperties = 1;
+  replaceProperty(update, 'headers', {
+    anyOf: [CUSTOM_HEADERS, { type: 'null' }],
+    description: 'Replaces every custom header; `null` or `{}` removes them.',
+  });
+  replaceProperty(update, 'filter', {
+    anyOf: [FILTER, { type: 'null' }],
+    description: 'Replaces the payload filter (docs/filters.md); `null` removes it.',
+  });
   rateLimitIn(update, '`null` removes the limit.');
   refine(update, ['eventTypes'], { description: '`null` removes the filter: every type.' });
   refine(update, ['enabled'], {
@@ -160,12 +226,40 @@ function requestSchemas(): Record<string, Json> {
   });
   refine(create, ['eventTypes'], { description: 'Types to receive; absent or `["*"]` means all.' });
   rateLimitIn(create, 'Absent: no limit.');
+  refine(create, ['tenantId'], {
+    ...TENANT_ID,
+    description: `The tenant it belongs to (\`${DEFAULT_TENANT}\` when absent); it must exist (else 422 \`unknown_tenant\`). A portal session may name only its own (or none).`,
+  });
+  replaceProperty(create, 'headers', CUSTOM_HEADERS);
+  replaceProperty(create, 'filter', FILTER);
+  const tenant = fromZod(putTenantSchema);
+  refine(tenant, ['name'], { description: 'A display name (the portal shows it); absent: none.' });
+  refine(tenant, ['metadata'], {
+    maxProperties: 20,
+    description: 'Up to 20 strings of your own (a plan, a CRM id); absent: none.',
+  });
+  const session = fromZod(portalSessionSchema);
+  refine(session, ['expiresInSeconds'], {
+    type: 'integer',
+    minimum: 300,
+    maximum: 86_400,
+    description: 'How long the link works: 5 minutes to 24 hours (default 1 hour).',
+  });
+  const apiKey = fromZod(createApiKeySchema);
+  refine(apiKey, ['scope'], {
+    description:
+      '`admin`: every route; `send`: `POST /events`, `POST /events/batch` and `GET /events/{id}` of the events it sent.',
+  });
+  refine(apiKey, ['name'], { description: 'What it is for, to recognise it in the list.' });
   return {
     CreateEndpoint: create,
     UpdateEndpoint: update,
     SendEvent: sendEvent,
     BatchEvent: batchEvent,
     SendEventBatch: batch,
+    PutTenant: tenant,
+    CreatePortalSession: session,
+    CreateApiKey: apiKey,
   };
 }
 
@@ -194,6 +288,7 @@ const page = (item: string, what: string): Json => ({
 
 const endpointProperties: Record<string, Json> = {
   id: idSchema('endpoint'),
+  tenantId: { ...idSchema('tenant'), description: 'The tenant it belongs to.' },
   url: { type: 'string' },
   eventTypes: { type: 'array', items: { type: 'string' }, description: '`["*"]`: every type.' },
   description: nullable({ type: 'string' }),
@@ -209,6 +304,15 @@ const endpointProperties: Record<string, Json> = {
     description: 'Until when deliveries wait instead of being attempted.',
   },
   rateLimit: { ...nullable(RATE_LIMIT), description: 'Deliveries per second at most; `null`: no limit.' },
+  filter: {
+    ...nullable({ type: 'object' }),
+    description: 'The payload filter as it was given (docs/filters.md); `null`: every event of its types.',
+  },
+  headerNames: {
+    type: 'array',
+    items: { type: 'string' },
+    description: 'The names of its custom headers; their values are never shown.',
+  },
   hasBacklog: {
     type: 'boolean',
     description:
@@ -239,13 +343,22 @@ const attempt = object(
   ['statusCode', 'error', 'responseExcerpt'],
 );
 
-/** What `publicDelivery` shows; a delivery without a record yet (`pendingDelivery`) has only the first seven. */
+/** What `publicDelivery` shows; a delivery without a record yet (`pendingDelivery`) lacks those of {@link withoutRecord}. */
 const deliveryProperties: Record<string, Json> = {
   id: idSchema('delivery'),
   eventId: idSchema('event'),
   endpointId: idSchema('endpoint'),
+  tenantId: {
+    ...idSchema('tenant'),
+    description: "The endpoint's tenant; absent while the delivery has no record yet (`pending`).",
+  },
   eventType: { type: 'string' },
   status: ref('DeliveryStatus'),
+  trackingId: {
+    ...nullable({ type: 'string' }),
+    description:
+      'The Trackingid of the request that sent the event: the worker logs of the delivery carry it too. Absent while the delivery has no record yet.',
+  },
   attemptCount: count,
   createdAt: dateTime,
   lastAttempt: nullable(ref('Attempt')),
@@ -254,7 +367,15 @@ const deliveryProperties: Record<string, Json> = {
   redrives: { ...count, description: 'How often it came back from the dead-letter queue.' },
   retryQueuedAt: { ...nullable(dateTime), description: 'When a manual retry or recover last queued it.' },
 };
-const withoutRecord = ['lastAttempt', 'deliveredAt', 'nextAttemptAt', 'redrives', 'retryQueuedAt'];
+const withoutRecord = [
+  'tenantId',
+  'trackingId',
+  'lastAttempt',
+  'deliveredAt',
+  'nextAttemptAt',
+  'redrives',
+  'retryQueuedAt',
+];
 
 const pendingRef = object({
   id: idSchema('delivery'),
@@ -267,6 +388,13 @@ const eventAcceptedProperties: Record<string, Json> = {
   type: { type: 'string' },
   createdAt: dateTime,
   deliveries: { type: 'array', items: pendingRef, description: 'One per endpoint the event goes to.' },
+};
+
+const apiKeyProperties: Record<string, Json> = {
+  id: { type: 'string', description: 'For `DELETE /api-keys/{id}` and the logs; not a secret.' },
+  scope: { enum: ['admin', 'send'] },
+  name: nullable({ type: 'string' }),
+  createdAt: { ...nullable(dateTime), description: '`null` for a key made before keys had dates.' },
 };
 
 const errorBody: Json = object({
@@ -302,6 +430,7 @@ function responseSchemas(): Record<string, Json> {
     EventAccepted: object(eventAcceptedProperties),
     Event: object({
       id: idSchema('event'),
+      tenantId: { ...idSchema('tenant'), description: 'The tenant it was sent to.' },
       type: { type: 'string' },
       createdAt: dateTime,
       state: {
@@ -384,6 +513,54 @@ function responseSchemas(): Record<string, Json> {
     DeadLetterDepth: object({ visible: count, inFlight: count }),
     RedriveMoveTask: object({ mode: { const: 'move-task' }, taskHandle: { type: 'string' } }),
     RedriveCopied: object({ mode: { const: 'copied' }, moved: count }),
+    Tenant: object({
+      id: idSchema('tenant'),
+      name: { ...nullable({ type: 'string' }), description: 'Its display name; `null`: none given.' },
+      metadata: { type: 'object', additionalProperties: { type: 'string' } },
+      createdAt: dateTime,
+      updatedAt: dateTime,
+    }),
+    TenantPage: page('Tenant', 'tenants'),
+    PortalSession: object({
+      tenantId: idSchema('tenant'),
+      url: {
+        type: 'string',
+        format: 'uri',
+        description:
+          "The portal page with the token in its fragment (`/portal#token=...`), which browsers never send to a server: hand it to the tenant's user.",
+      },
+      token: {
+        type: 'string',
+        pattern: '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+        description:
+          'A JWT: send it as `Authorization: Bearer <token>` to the portal routes, limited to this tenant.',
+      },
+      expiresAt: dateTime,
+    }),
+    PortalSessionInfo: object({
+      tenantId: idSchema('tenant'),
+      tenantName: { type: 'string', description: 'Its name, or its id when it has none.' },
+      expiresAt: { ...dateTime, description: 'When the token stops working (401 `token_expired`).' },
+    }),
+    ApiKey: object(apiKeyProperties),
+    ApiKeyCreated: object({
+      ...apiKeyProperties,
+      key: {
+        type: 'string',
+        pattern: '^whk_',
+        description: 'The key, shown only here (only its SHA-256 is kept).',
+      },
+    }),
+    ApiKeyList: object({ items: { type: 'array', items: ref('ApiKey') } }),
+    GatewayUnauthorized: {
+      ...object({ message: { const: 'Unauthorized' } }),
+      description: "API Gateway's own answer to a request without an `Authorization` header.",
+    },
+    Unauthorized: {
+      oneOf: [ref('Error'), ref('GatewayUnauthorized')],
+      description:
+        'An `Error` (`unauthorized`, `token_expired`, `invalid_token`), or API Gateway\'s `{"message": "Unauthorized"}` when there is no `Authorization` header.',
+    },
   };
 }
 
@@ -402,16 +579,28 @@ export const EXAMPLE = {
   idempotencyKey: 'order-1042-paid',
   batchKey: 'order-1043-paid',
   missingEventId: EVENT_PREFIX + ulidAt(EXAMPLE_TIME, '0000000000000000'),
+  tenantId: 'acme',
+  missingTenantId: 'globex',
+  tenantEndpointId: ENDPOINT_PREFIX + ulidAt(EXAMPLE_TIME + 2000, 'A1B2C3D4E5F6G7H8'),
+  testEventId: EVENT_PREFIX + ulidAt(EXAMPLE_TIME + 300_000, 'Q2W3E4R5T6Y7Z8X9'),
+  tenantEventId: EVENT_PREFIX + ulidAt(EXAMPLE_TIME + 120_000, 'M3N4P5Q6R7S8T9V0'),
+  adminKeyId: 'key_3f9a1c0d7b2e4a56',
+  sendKeyId: 'key_8d41e07c2b9f3a15',
+  portalToken:
+    'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzY29wZSI6InBvcnRhbCIsInN1YiI6ImFjbWUiLCJpc3MiOiJ3ZWJob29rcyIsImF1ZCI6IndlYmhvb2tzLXBvcnRhbCIsImlhdCI6MTc5NjExNjQwMCwiZXhwIjoxNzk2MTIwMDAwfQ.5Yk2uXb8p1Qm3rT0vW9sZa7cE4dF6gH2jK8lN0oP1qR',
 } as const;
 const keyedEventId = idempotentEventId(EXAMPLE.idempotencyKey);
 const batchEventId = idempotentEventId(EXAMPLE.batchKey);
 const eventAt = EXAMPLE_TIME + 60_000;
 const keyedDeliveryId = deliveryId(keyedEventId, EXAMPLE.endpointId, eventAt);
+const tenantDeliveryId = deliveryId(EXAMPLE.tenantEventId, EXAMPLE.tenantEndpointId, EXAMPLE_TIME + 120_000);
+const testDeliveryId = deliveryId(EXAMPLE.testEventId, EXAMPLE.endpointId, EXAMPLE_TIME + 300_000);
 const batchDeliveryId = deliveryId(batchEventId, EXAMPLE.endpointId, eventAt + 5000);
 const missingDeliveryId = deliveryId(EXAMPLE.missingEventId, EXAMPLE.endpointId, EXAMPLE_TIME);
 
 const endpointExample = {
   id: EXAMPLE.endpointId,
+  tenantId: DEFAULT_TENANT,
   url: EXAMPLE.url,
   eventTypes: ['invoice.paid', 'invoice.refunded'],
   description: 'Billing service',
@@ -421,10 +610,33 @@ const endpointExample = {
   failingSince: null,
   circuitOpenUntil: null,
   rateLimit: 50,
+  filter: null,
+  headerNames: [],
   hasBacklog: false,
   createdAt: iso(EXAMPLE_TIME),
   updatedAt: iso(EXAMPLE_TIME),
 };
+const tenantFilter = { data: { amount: { $gte: 1000 } } };
+const tenantEndpointExample = {
+  ...endpointExample,
+  id: EXAMPLE.tenantEndpointId,
+  tenantId: EXAMPLE.tenantId,
+  eventTypes: ['invoice.paid'],
+  description: 'Acme ERP',
+  rateLimit: null,
+  filter: tenantFilter,
+  headerNames: ['X-Api-Key'],
+  createdAt: at(2),
+  updatedAt: at(2),
+};
+const tenantExample = {
+  id: EXAMPLE.tenantId,
+  name: 'Acme Corp',
+  metadata: { plan: 'enterprise' },
+  createdAt: at(1),
+  updatedAt: at(1),
+};
+const sessionExpiresAt = at(3 + 3600);
 const invoice = { invoiceId: 'inv_1042', amount: 4200, currency: 'EUR' };
 const acceptedExample = {
   id: keyedEventId,
@@ -444,8 +656,10 @@ const failedDelivery = {
   id: keyedDeliveryId,
   eventId: keyedEventId,
   endpointId: EXAMPLE.endpointId,
+  tenantId: DEFAULT_TENANT,
   eventType: 'invoice.paid',
   status: 'failed',
+  trackingId: '9b8e6a0c-3d2f-4e71-8c5a-2f0d1b7e4a63',
   attemptCount: 1,
   createdAt: iso(eventAt),
   lastAttempt: failedAttempt,
@@ -468,18 +682,35 @@ interface Scenario {
   readonly path?: Record<string, string>;
   readonly query?: Record<string, string>;
   readonly headers?: Record<string, string>;
+  /** Sent with this credential instead of an admin key (the example's `x-credential`). */
+  readonly credential?: 'portal';
 }
 
+/** Who may call an operation: the `access` of its route (lambdas/api/router.ts). */
+type Access = 'open' | 'admin' | 'send' | 'portal';
+
+const ACCESS_TEXT: Record<Access, string> = {
+  open: 'Who may call it: anyone, with no credential.',
+  admin: 'Who may call it: admin keys only (a send-only key or a portal session: 403 `forbidden`).',
+  send: 'Who may call it: admin and send-only keys (a portal session: 403 `forbidden`).',
+  portal:
+    "Who may call it: admin keys, and portal sessions limited to their tenant (another tenant's ids answer 404, as if they did not exist); a send-only key: 403 `forbidden`.",
+};
+
 interface Operation {
-  readonly method: 'get' | 'post' | 'patch' | 'delete';
+  readonly method: 'get' | 'put' | 'post' | 'patch' | 'delete';
   readonly path: string;
   readonly operationId: string;
   readonly tag: string;
   readonly summary: string;
   readonly description?: string;
-  readonly open?: boolean;
+  readonly access: Access;
   readonly requestBody?: string;
+  /** The body may be left out (read as `{}`). */
+  readonly requestBodyOptional?: boolean;
   readonly query?: z.ZodMiniType;
+  /** Descriptions of query parameters where they differ from {@link QUERY_DESCRIPTIONS}. */
+  readonly queryDescriptions?: Record<string, string>;
   readonly idempotencyKey?: boolean;
   /** Status → schema name (or `null` for no body) and a description. */
   readonly responses: Record<number, { schema: string | null; description: string; headers?: string[] }>;
@@ -492,7 +723,8 @@ interface Operation {
 }
 
 const QUERY_DESCRIPTIONS: Record<string, string> = {
-  endpointId: 'Only deliveries to this endpoint (else every endpoint, merged by time).',
+  tenantId: `Only this tenant's (default \`${DEFAULT_TENANT}\`); a portal session's is its own, and naming another answers 404.`,
+  endpointId: 'Only deliveries to this endpoint.',
   status: 'Only deliveries in this status.',
   type: 'Only events of this type.',
   since: 'Only what was created at or after this time: ISO-8601 or Unix seconds.',
@@ -507,13 +739,21 @@ const OPERATIONS: readonly Operation[] = [
     method: 'post',
     path: '/endpoints',
     operationId: 'createEndpoint',
+    access: 'portal',
     tag: 'endpoints',
     summary: 'Create an endpoint',
-    description: 'Answers the signing secret once; it is never shown again (rotate it to get a new one).',
+    description:
+      "Answers the signing secret once; it is never shown again (rotate it to get a new one). It belongs to `tenantId` (`default` when absent; a portal session's own tenant), which must exist.",
     requestBody: 'CreateEndpoint',
     responses: {
       201: { schema: 'EndpointCreated', description: 'Created, with its signing secret.' },
-      400: { schema: 'Error', description: 'Invalid body or URL.' },
+      400: {
+        schema: 'Error',
+        description:
+          'Invalid body, URL (`invalid_url`), filter (`invalid_filter`) or custom header (`invalid_header`).',
+      },
+      404: { schema: 'Error', description: 'A portal session named another tenant.' },
+      422: { schema: 'Error', description: 'No such tenant (`unknown_tenant`).' },
     },
     scenarios: {
       created: {
@@ -526,6 +766,43 @@ const OPERATIONS: readonly Operation[] = [
           rateLimit: 50,
         },
         body: { ...endpointExample, secret: 'whsec_iipaX1Ibo/GkGoAqozppKMzbQetGo0lnKaRXvYbqvx8=' },
+      },
+      inTenant: {
+        summary: "A tenant's endpoint, with a payload filter and a custom header",
+        status: 201,
+        request: {
+          url: EXAMPLE.url,
+          tenantId: EXAMPLE.tenantId,
+          eventTypes: ['invoice.paid'],
+          description: 'Acme ERP',
+          filter: tenantFilter,
+          headers: { 'X-Api-Key': 'acme-erp-7f3b' },
+        },
+        body: { ...tenantEndpointExample, secret: 'whsec_Q3JvY2tmb3JkIGJhc2UzMiBpcyBub3QgYmFzZTY0IQ==' },
+      },
+      unknownTenant: {
+        summary: 'A tenant that does not exist',
+        status: 422,
+        request: { url: EXAMPLE.url, tenantId: EXAMPLE.missingTenantId },
+        body: error(
+          'unknown_tenant',
+          `no tenant "${EXAMPLE.missingTenantId}"; create it with PUT /tenants/{id}`,
+        ),
+      },
+      badFilter: {
+        summary: 'A filter comparing with something other than a number',
+        status: 400,
+        request: { url: EXAMPLE.url, filter: { data: { amount: { $gte: '1000' } } } },
+        body: error('invalid_filter', 'filter at data.amount.$gte: $gte takes a number'),
+      },
+      refusedHeader: {
+        summary: 'A header the delivery sets itself',
+        status: 400,
+        request: { url: EXAMPLE.url, headers: { Host: 'erp.acme.example' } },
+        body: error(
+          'invalid_header',
+          'header "Host" cannot be set: the delivery sets this header itself, or it controls how the request travels',
+        ),
       },
       unknownField: {
         summary: 'A misspelt field is refused, not ignored',
@@ -546,19 +823,40 @@ const OPERATIONS: readonly Operation[] = [
     method: 'get',
     path: '/endpoints',
     operationId: 'listEndpoints',
+    access: 'portal',
     tag: 'endpoints',
-    summary: 'List endpoints',
+    summary: "List one tenant's endpoints",
     query: listEndpointsSchema,
     responses: {
       200: { schema: 'EndpointPage', description: 'A page of endpoints.' },
       400: { schema: 'Error', description: 'A bad query parameter (unknown ones are refused too).' },
+      404: { schema: 'Error', description: 'No such tenant (or, for a portal session, another one).' },
     },
     scenarios: {
       firstPage: {
-        summary: 'The first ten',
+        summary: "The first ten of the default tenant's",
         status: 200,
         query: { limit: '10' },
         body: { items: [endpointExample], nextCursor: null },
+      },
+      tenant: {
+        summary: "A tenant's",
+        status: 200,
+        query: { tenantId: EXAMPLE.tenantId },
+        body: { items: [tenantEndpointExample], nextCursor: null },
+      },
+      asPortal: {
+        summary: "A portal session sees its own tenant's",
+        status: 200,
+        credential: 'portal',
+        query: { limit: '20' },
+        body: { items: [tenantEndpointExample], nextCursor: null },
+      },
+      unknownTenant: {
+        summary: 'A tenant that does not exist',
+        status: 404,
+        query: { tenantId: EXAMPLE.missingTenantId },
+        body: error('not_found', `tenant "${EXAMPLE.missingTenantId}" does not exist`),
       },
       limitTooHigh: {
         summary: `At most ${MAX_PAGE_SIZE} a page`,
@@ -572,6 +870,7 @@ const OPERATIONS: readonly Operation[] = [
     method: 'get',
     path: '/endpoints/{id}',
     operationId: 'getEndpoint',
+    access: 'portal',
     tag: 'endpoints',
     summary: 'Read an endpoint (never its secret)',
     responses: {
@@ -594,14 +893,24 @@ const OPERATIONS: readonly Operation[] = [
         path: { id: EXAMPLE.missingEndpointId },
         body: error('not_found', `endpoint "${EXAMPLE.missingEndpointId}" does not exist`),
       },
+      otherTenant: {
+        summary: "A portal session asking for another tenant's endpoint: as if it did not exist",
+        status: 404,
+        credential: 'portal',
+        path: { id: EXAMPLE.endpointId },
+        body: error('not_found', `endpoint "${EXAMPLE.endpointId}" does not exist`),
+      },
     },
   },
   {
     method: 'patch',
     path: '/endpoints/{id}',
     operationId: 'updateEndpoint',
+    access: 'portal',
     tag: 'endpoints',
-    summary: 'Change url, eventTypes, enabled, description or rateLimit',
+    summary: 'Change url, eventTypes, enabled, description, rateLimit, headers or filter',
+    description:
+      'Only the fields given change; `null` removes eventTypes, description, rateLimit, headers or filter. Its tenant never changes.',
     requestBody: 'UpdateEndpoint',
     responses: {
       200: { schema: 'Endpoint', description: 'The endpoint as it is now.' },
@@ -616,6 +925,18 @@ const OPERATIONS: readonly Operation[] = [
         request: { description: 'Billing service (EU)' },
         body: { ...endpointExample, description: 'Billing service (EU)', updatedAt: at(30) },
       },
+      headers: {
+        summary: 'New custom headers (replacing all of them) and no filter any more',
+        status: 200,
+        path: { id: EXAMPLE.tenantEndpointId },
+        request: { headers: { 'X-Api-Key': 'acme-erp-9c1d', 'X-Acme-Region': 'eu' }, filter: null },
+        body: {
+          ...tenantEndpointExample,
+          filter: null,
+          headerNames: ['X-Api-Key', 'X-Acme-Region'],
+          updatedAt: at(31),
+        },
+      },
       nothing: {
         summary: 'At least one field',
         status: 400,
@@ -623,7 +944,7 @@ const OPERATIONS: readonly Operation[] = [
         request: {},
         body: error(
           'invalid_request',
-          'body: give at least one of url, eventTypes, enabled, description, rateLimit',
+          'body: give at least one of url, eventTypes, enabled, description, rateLimit, headers, filter',
         ),
       },
     },
@@ -633,6 +954,7 @@ const OPERATIONS: readonly Operation[] = [
     method: 'delete',
     path: '/endpoints/{id}',
     operationId: 'deleteEndpoint',
+    access: 'portal',
     tag: 'endpoints',
     summary: 'Delete an endpoint (its secret is scheduled for deletion)',
     responses: {
@@ -653,6 +975,7 @@ const OPERATIONS: readonly Operation[] = [
     method: 'post',
     path: '/endpoints/{id}/secret/rotate',
     operationId: 'rotateSecret',
+    access: 'portal',
     tag: 'endpoints',
     summary: 'A new signing secret; the previous one keeps signing for 24 h',
     responses: {
@@ -674,8 +997,55 @@ const OPERATIONS: readonly Operation[] = [
   },
   {
     method: 'post',
+    path: '/endpoints/{id}/test',
+    operationId: 'sendTestEvent',
+    access: 'portal',
+    tag: 'endpoints',
+    summary: 'Send a `webhook.test` event to this endpoint only',
+    description:
+      'An event of type `webhook.test` with `data` `{"message", "endpointId"}`, sent to this endpoint alone (whatever its eventTypes and filter) and answered as `POST /events` answers.',
+    responses: {
+      202: { schema: 'EventAccepted', description: 'Stored and queued: one pending delivery.' },
+      404: { schema: 'Error', description: 'No such endpoint.' },
+      422: { schema: 'Error', description: 'The endpoint is disabled (`endpoint_disabled`).' },
+      503: {
+        schema: 'Error',
+        description:
+          'Stored, but its delivery could not be queued (`enqueue_failed`): it is queued within minutes.',
+        headers: ['RetryAfter'],
+      },
+    },
+    scenarios: {
+      sent: {
+        summary: 'A test event',
+        status: 202,
+        path: { id: EXAMPLE.endpointId },
+        body: {
+          id: EXAMPLE.testEventId,
+          type: 'webhook.test',
+          createdAt: at(300),
+          deliveries: [{ id: testDeliveryId, endpointId: EXAMPLE.endpointId, status: 'pending' }],
+        },
+      },
+      missing: {
+        summary: 'An id that does not exist',
+        status: 404,
+        path: { id: EXAMPLE.missingEndpointId },
+        body: error('not_found', `endpoint "${EXAMPLE.missingEndpointId}" does not exist`),
+      },
+    },
+    illustrations: {
+      503: error(
+        'enqueue_failed',
+        `event ${EXAMPLE.testEventId} is stored but not every delivery could be queued; it is queued within minutes. Do not resend it: without an Idempotency-Key a resend is a second event`,
+      ),
+    },
+  },
+  {
+    method: 'post',
     path: '/endpoints/{id}/recover',
     operationId: 'recoverEndpoint',
+    access: 'portal',
     tag: 'deliveries',
     summary: 'Queue again the failed and dead deliveries of an endpoint since a time, one page per call',
     description: `At most ${RECOVER_PAGE_SIZE} deliveries (and about 5 s) per call; call again with \`cursor\` until \`done\`. Deliveries that already have a retry coming are skipped.`,
@@ -706,10 +1076,11 @@ const OPERATIONS: readonly Operation[] = [
     method: 'post',
     path: '/events',
     operationId: 'sendEvent',
+    access: 'send',
     tag: 'events',
-    summary: 'Send an event to every subscribed endpoint (or the ones named)',
+    summary: 'Send an event to every subscribed endpoint of its tenant (or the ones named)',
     description:
-      'Answers 202 once every delivery message is queued. With an Idempotency-Key the same key and body answer the original response again (`Idempotent-Replayed: true`); the same key with another body is 422; 409 only while the first request still holds the event.',
+      "It goes to `tenantId`'s endpoints (`default` when absent): each enabled one subscribed to its type whose payload filter it passes, or the ones named in `endpointIds` (all of that tenant). Answers 202 once every delivery message is queued. With an Idempotency-Key the same key and body answer the original response again (`Idempotent-Replayed: true`); the same key with another body is 422; 409 only while the first request still holds the event.",
     requestBody: 'SendEvent',
     idempotencyKey: true,
     responses: {
@@ -726,7 +1097,8 @@ const OPERATIONS: readonly Operation[] = [
       },
       422: {
         schema: 'Error',
-        description: 'The key was used with another body, or an endpoint named is unknown or disabled.',
+        description:
+          'The key was used with another body (`idempotency_key_reused`), the tenant does not exist (`unknown_tenant`), or an endpoint named is unknown (`unknown_endpoint`), of another tenant (`endpoint_not_in_tenant`) or disabled (`endpoint_disabled`).',
       },
       503: {
         schema: 'Error',
@@ -766,6 +1138,44 @@ const OPERATIONS: readonly Operation[] = [
         request: { type: 'invoice.paid', data: invoice, endpointIds: [EXAMPLE.missingEndpointId] },
         body: error('unknown_endpoint', `no endpoint ${EXAMPLE.missingEndpointId}`),
       },
+      inTenant: {
+        summary: "An event for a tenant's endpoints",
+        status: 202,
+        request: {
+          type: 'invoice.paid',
+          tenantId: EXAMPLE.tenantId,
+          data: { ...invoice, invoiceId: 'inv_2001' },
+        },
+        body: {
+          id: EXAMPLE.tenantEventId,
+          type: 'invoice.paid',
+          createdAt: at(120),
+          deliveries: [{ id: tenantDeliveryId, endpointId: EXAMPLE.tenantEndpointId, status: 'pending' }],
+        },
+      },
+      unknownTenant: {
+        summary: 'A tenant that does not exist',
+        status: 422,
+        request: { type: 'invoice.paid', tenantId: EXAMPLE.missingTenantId, data: invoice },
+        body: error(
+          'unknown_tenant',
+          `no tenant "${EXAMPLE.missingTenantId}"; create it with PUT /tenants/{id}`,
+        ),
+      },
+      notInTenant: {
+        summary: "Naming another tenant's endpoint",
+        status: 422,
+        request: {
+          type: 'invoice.paid',
+          tenantId: EXAMPLE.tenantId,
+          data: invoice,
+          endpointIds: [EXAMPLE.endpointId],
+        },
+        body: error(
+          'endpoint_not_in_tenant',
+          `endpoint ${EXAMPLE.endpointId} is not one of tenant "${EXAMPLE.tenantId}"'s`,
+        ),
+      },
       badType: {
         summary: 'An event type with a space',
         status: 400,
@@ -785,6 +1195,7 @@ const OPERATIONS: readonly Operation[] = [
     method: 'post',
     path: '/events/batch',
     operationId: 'sendEventBatch',
+    access: 'send',
     tag: 'events',
     summary: `Send up to ${MAX_BATCH_EVENTS} events in one request, each accepted or refused on its own`,
     description: `One item per event, in request order, each carrying the status and body \`POST /events\` would have answered for it alone. The request itself fails only for a bad envelope (not JSON, no \`events\` array, over ${MAX_BATCH_EVENTS} events, over ${MAX_BATCH_BODY_BYTES} bytes, or an Idempotency-Key header: keys go on each event) or when the store cannot be read before anything was written. Each event is held to ${MAX_REQUEST_BODY_BYTES} bytes (413 in its item).`,
@@ -842,10 +1253,11 @@ const OPERATIONS: readonly Operation[] = [
     method: 'get',
     path: '/events',
     operationId: 'listEvents',
+    access: 'admin',
     tag: 'events',
     summary: 'Events newest first, each with its deliveries',
     description:
-      'Found through their deliveries (the same filters as `GET /deliveries`): an event shows up once a delivery has an outcome; `GET /events/{id}` shows one at once.',
+      'Found through their deliveries (the same filters, and the same choice of deliveries, as `GET /deliveries`): an event shows up once a delivery has an outcome; `GET /events/{id}` shows one at once.',
     query: listDeliveriesSchema,
     responses: {
       200: { schema: 'EventPage', description: 'A page of events.' },
@@ -874,11 +1286,13 @@ const OPERATIONS: readonly Operation[] = [
     method: 'get',
     path: '/events/{id}',
     operationId: 'getEvent',
+    access: 'send',
     tag: 'events',
     summary: 'An event, its state, its data and its deliveries',
+    description: 'A send-only key reads back only the events it sent itself (any other answers 404).',
     responses: {
       200: { schema: 'Event', description: 'The event.' },
-      404: { schema: 'Error', description: 'No such event.' },
+      404: { schema: 'Error', description: 'No such event (or not one this send-only key sent).' },
     },
     scenarios: {
       found: {
@@ -887,6 +1301,7 @@ const OPERATIONS: readonly Operation[] = [
         path: { id: keyedEventId },
         body: {
           id: keyedEventId,
+          tenantId: DEFAULT_TENANT,
           type: 'invoice.paid',
           createdAt: iso(eventAt),
           state: 'queued',
@@ -906,13 +1321,20 @@ const OPERATIONS: readonly Operation[] = [
     method: 'get',
     path: '/deliveries',
     operationId: 'listDeliveries',
+    access: 'portal',
     tag: 'deliveries',
     summary: 'Deliveries newest first',
-    description: 'A delivery is listed once it has an outcome (usually within a second).',
+    description:
+      "A delivery is listed once it has an outcome (usually within a second). Which deliveries: with `endpointId`, that endpoint's (of `tenantId` when it is given too, else 404); with `status` `failed` or `dead` and neither `endpointId` nor `tenantId`, for an admin key, every tenant's (the cross-tenant failure view); otherwise one tenant's: `tenantId`'s, `default`'s when it is absent, a portal session's own.",
     query: listDeliveriesSchema,
+    queryDescriptions: {
+      endpointId:
+        "Only deliveries to this endpoint (else those of every endpoint of the tenant, merged by time; or every tenant's failures: see above).",
+    },
     responses: {
       200: { schema: 'DeliveryPage', description: 'A page of deliveries.' },
       400: { schema: 'Error', description: 'A bad query parameter (unknown ones are refused too).' },
+      404: { schema: 'Error', description: 'No such tenant or endpoint (or one of another tenant).' },
     },
     scenarios: {
       failed: {
@@ -920,6 +1342,38 @@ const OPERATIONS: readonly Operation[] = [
         status: 200,
         query: { endpointId: EXAMPLE.endpointId, status: 'failed' },
         body: { items: [failedDelivery], nextCursor: null },
+      },
+      everyTenantsFailures: {
+        summary: "Every tenant's failed deliveries (admin key)",
+        status: 200,
+        query: { status: 'failed', limit: '50' },
+        body: { items: [failedDelivery], nextCursor: null },
+      },
+      tenant: {
+        summary: "A tenant's deliveries",
+        status: 200,
+        query: { tenantId: EXAMPLE.tenantId },
+        body: {
+          items: [
+            {
+              ...failedDelivery,
+              id: tenantDeliveryId,
+              eventId: EXAMPLE.tenantEventId,
+              endpointId: EXAMPLE.tenantEndpointId,
+              tenantId: EXAMPLE.tenantId,
+              createdAt: at(120),
+              lastAttempt: { ...failedAttempt, at: at(121) },
+              nextAttemptAt: at(131),
+            },
+          ],
+          nextCursor: null,
+        },
+      },
+      unknownTenant: {
+        summary: 'A tenant that does not exist',
+        status: 404,
+        query: { tenantId: EXAMPLE.missingTenantId },
+        body: error('not_found', `tenant "${EXAMPLE.missingTenantId}" does not exist`),
       },
       badStatus: {
         summary: 'A status that does not exist',
@@ -933,6 +1387,7 @@ const OPERATIONS: readonly Operation[] = [
     method: 'get',
     path: '/deliveries/{id}',
     operationId: 'getDelivery',
+    access: 'portal',
     tag: 'deliveries',
     summary: 'One delivery with every attempt',
     responses: {
@@ -958,6 +1413,7 @@ const OPERATIONS: readonly Operation[] = [
     method: 'post',
     path: '/deliveries/{id}/retry',
     operationId: 'retryDelivery',
+    access: 'portal',
     tag: 'deliveries',
     summary: 'Queue a delivery again now, from the stored event',
     responses: {
@@ -985,9 +1441,304 @@ const OPERATIONS: readonly Operation[] = [
     },
   },
   {
+    method: 'put',
+    path: '/tenants/{tenantId}',
+    operationId: 'putTenant',
+    access: 'admin',
+    tag: 'tenants',
+    summary: 'Create or replace a tenant, under an id of your choosing',
+    description:
+      'The body replaces the name and metadata (a field left out is removed); `createdAt` stays. An empty body is `{}`.',
+    requestBody: 'PutTenant',
+    requestBodyOptional: true,
+    responses: {
+      200: { schema: 'Tenant', description: 'Replaced.' },
+      201: { schema: 'Tenant', description: 'Created.' },
+      400: {
+        schema: 'Error',
+        description: 'Invalid body, or a tenant id of the wrong form (`invalid_tenant_id`).',
+      },
+    },
+    scenarios: {
+      created: {
+        summary: 'A new tenant',
+        status: 201,
+        path: { tenantId: EXAMPLE.tenantId },
+        request: { name: 'Acme Corp', metadata: { plan: 'enterprise' } },
+        body: tenantExample,
+      },
+      replaced: {
+        summary: 'The same id again: replaced',
+        status: 200,
+        path: { tenantId: EXAMPLE.tenantId },
+        request: { name: 'Acme Corp', metadata: { plan: 'enterprise', crmId: '0042' } },
+        body: { ...tenantExample, metadata: { plan: 'enterprise', crmId: '0042' }, updatedAt: at(5) },
+      },
+      badId: {
+        summary: 'An id must start with a letter or digit',
+        status: 400,
+        path: { tenantId: '-acme' },
+        body: error(
+          'invalid_tenant_id',
+          'a tenant id is 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+        ),
+      },
+    },
+    shared: bodyOps,
+  },
+  {
+    method: 'get',
+    path: '/tenants',
+    operationId: 'listTenants',
+    access: 'admin',
+    tag: 'tenants',
+    summary: 'List tenants by id',
+    description: `Those made with \`PUT /tenants/{tenantId}\`: \`${DEFAULT_TENANT}\` is listed only once it was.`,
+    query: listTenantsSchema,
+    responses: {
+      200: { schema: 'TenantPage', description: 'A page of tenants.' },
+      400: { schema: 'Error', description: 'A bad query parameter (unknown ones are refused too).' },
+    },
+    scenarios: {
+      firstPage: {
+        summary: 'The first ten',
+        status: 200,
+        query: { limit: '10' },
+        body: { items: [tenantExample], nextCursor: null },
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/tenants/{tenantId}',
+    operationId: 'getTenant',
+    access: 'admin',
+    tag: 'tenants',
+    summary: 'Read a tenant',
+    responses: {
+      200: { schema: 'Tenant', description: 'The tenant.' },
+      404: { schema: 'Error', description: 'No such tenant.' },
+    },
+    scenarios: {
+      found: {
+        summary: 'A tenant',
+        status: 200,
+        path: { tenantId: EXAMPLE.tenantId },
+        body: tenantExample,
+      },
+      defaultTenant: {
+        summary: `\`${DEFAULT_TENANT}\` exists even if it was never written`,
+        status: 200,
+        path: { tenantId: DEFAULT_TENANT },
+        body: { id: DEFAULT_TENANT, name: 'Default', metadata: {}, createdAt: iso(0), updatedAt: iso(0) },
+      },
+      missing: {
+        summary: 'An id that does not exist',
+        status: 404,
+        path: { tenantId: EXAMPLE.missingTenantId },
+        body: error('not_found', `tenant "${EXAMPLE.missingTenantId}" does not exist`),
+      },
+    },
+  },
+  {
+    method: 'delete',
+    path: '/tenants/{tenantId}',
+    operationId: 'deleteTenant',
+    access: 'admin',
+    tag: 'tenants',
+    summary: 'Delete a tenant and its endpoints',
+    description:
+      'Its endpoints and their secrets are deleted with it; its deliveries and attempts expire with their retention. No event is accepted for it from the start.',
+    responses: {
+      204: { schema: null, description: 'Deleted.' },
+      404: { schema: 'Error', description: 'No such tenant.' },
+      409: { schema: 'Error', description: `\`${DEFAULT_TENANT}\` cannot be deleted (\`default_tenant\`).` },
+    },
+    scenarios: {
+      deleted: { summary: 'Delete it', status: 204, path: { tenantId: EXAMPLE.tenantId } },
+      alreadyDeleted: {
+        summary: 'Deleting it again',
+        status: 404,
+        path: { tenantId: EXAMPLE.tenantId },
+        body: error('not_found', `tenant "${EXAMPLE.tenantId}" does not exist`),
+      },
+      defaultTenant: {
+        summary: `\`${DEFAULT_TENANT}\` always exists`,
+        status: 409,
+        path: { tenantId: DEFAULT_TENANT },
+        body: error('default_tenant', 'the default tenant cannot be deleted; delete its endpoints instead'),
+      },
+    },
+  },
+  {
+    method: 'post',
+    path: '/tenants/{tenantId}/portal-sessions',
+    operationId: 'createPortalSession',
+    access: 'admin',
+    tag: 'portal',
+    summary: "A link to the tenant's portal, working until it expires",
+    description:
+      "The portal (`GET /portal`) lets the tenant's own people see and manage their endpoints and deliveries, and nothing else: its token is a credential of `x-access` `portal` limited to this tenant. It cannot be revoked before it expires. An empty body is `{}`.",
+    requestBody: 'CreatePortalSession',
+    requestBodyOptional: true,
+    responses: {
+      201: { schema: 'PortalSession', description: 'The link and its token.' },
+      400: { schema: 'Error', description: 'Invalid body.' },
+      404: { schema: 'Error', description: 'No such tenant.' },
+    },
+    scenarios: {
+      created: {
+        summary: 'A link for an hour',
+        status: 201,
+        path: { tenantId: EXAMPLE.tenantId },
+        request: { expiresInSeconds: 3600 },
+        body: {
+          tenantId: EXAMPLE.tenantId,
+          url: `https://abcdef1234.execute-api.us-east-1.amazonaws.com/portal#token=${EXAMPLE.portalToken}`,
+          token: EXAMPLE.portalToken,
+          expiresAt: sessionExpiresAt,
+        },
+      },
+      tooLong: {
+        summary: 'At most 24 hours',
+        status: 400,
+        path: { tenantId: EXAMPLE.tenantId },
+        request: { expiresInSeconds: 604_800 },
+        body: error(
+          'invalid_request',
+          'expiresInSeconds: must be a whole number of seconds from 300 to 86400',
+        ),
+      },
+      missing: {
+        summary: 'A tenant that does not exist',
+        status: 404,
+        path: { tenantId: EXAMPLE.missingTenantId },
+        body: error('not_found', `tenant "${EXAMPLE.missingTenantId}" does not exist`),
+      },
+    },
+    shared: bodyOps,
+  },
+  {
+    method: 'get',
+    path: '/portal/session',
+    operationId: 'getPortalSession',
+    access: 'portal',
+    tag: 'portal',
+    summary: 'Which tenant a portal session token is for, and until when',
+    responses: {
+      200: { schema: 'PortalSessionInfo', description: 'The session.' },
+      400: { schema: 'Error', description: 'The credential is an API key (`not_a_portal_session`).' },
+      404: { schema: 'Error', description: 'Its tenant was deleted.' },
+    },
+    scenarios: {
+      current: {
+        summary: 'Asked with a portal session token',
+        status: 200,
+        credential: 'portal',
+        body: { tenantId: EXAMPLE.tenantId, tenantName: 'Acme Corp', expiresAt: sessionExpiresAt },
+      },
+      apiKey: {
+        summary: 'Asked with an admin key',
+        status: 400,
+        body: error('not_a_portal_session', 'this route answers for a portal session token only'),
+      },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api-keys',
+    operationId: 'createApiKey',
+    access: 'admin',
+    tag: 'api-keys',
+    summary: 'Create an API key (shown once)',
+    description:
+      'Only its SHA-256 is kept. A new key can take up to 25 s to be accepted everywhere (the authorizer caches the key list).',
+    requestBody: 'CreateApiKey',
+    responses: {
+      201: { schema: 'ApiKeyCreated', description: 'Created, with the key.' },
+      400: { schema: 'Error', description: 'Invalid body.' },
+    },
+    scenarios: {
+      created: {
+        summary: 'A send-only key for a service',
+        status: 201,
+        request: { scope: 'send', name: 'billing-service' },
+        body: {
+          id: EXAMPLE.sendKeyId,
+          scope: 'send',
+          name: 'billing-service',
+          createdAt: at(10),
+          key: 'whk_q2lOdD3fN8b0mZKxJp7VtY4cR1sWuA6eGhBnLkQo9Ei',
+        },
+      },
+      badScope: {
+        summary: 'A scope that does not exist',
+        status: 400,
+        request: { scope: 'read' },
+        body: error('invalid_request', 'scope: Invalid input'),
+      },
+    },
+    shared: bodyOps,
+  },
+  {
+    method: 'get',
+    path: '/api-keys',
+    operationId: 'listApiKeys',
+    access: 'admin',
+    tag: 'api-keys',
+    summary: 'The API keys (never the keys themselves)',
+    responses: { 200: { schema: 'ApiKeyList', description: 'Every key, oldest first.' } },
+    scenarios: {
+      all: {
+        summary: 'The first admin key and a send-only key',
+        status: 200,
+        body: {
+          items: [
+            { id: EXAMPLE.adminKeyId, scope: 'admin', name: null, createdAt: iso(EXAMPLE_TIME) },
+            { id: EXAMPLE.sendKeyId, scope: 'send', name: 'billing-service', createdAt: at(10) },
+          ],
+        },
+      },
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api-keys/{id}',
+    operationId: 'deleteApiKey',
+    access: 'admin',
+    tag: 'api-keys',
+    summary: 'Revoke an API key',
+    description:
+      'It stops working within a minute (the API and the authorizer cache the key list and their answers).',
+    responses: {
+      204: { schema: null, description: 'Revoked.' },
+      404: { schema: 'Error', description: 'No such key.' },
+      409: {
+        schema: 'Error',
+        description: 'It is the last admin key (`last_admin_key`): create another first.',
+      },
+    },
+    scenarios: {
+      revoked: { summary: 'Revoke it', status: 204, path: { id: EXAMPLE.sendKeyId } },
+      alreadyRevoked: {
+        summary: 'Revoking it again',
+        status: 404,
+        path: { id: EXAMPLE.sendKeyId },
+        body: error('not_found', `API key "${EXAMPLE.sendKeyId}" does not exist`),
+      },
+      lastAdmin: {
+        summary: 'The only admin key',
+        status: 409,
+        path: { id: EXAMPLE.adminKeyId },
+        body: error('last_admin_key', 'this is the only admin key; create another before revoking it'),
+      },
+    },
+  },
+  {
     method: 'get',
     path: '/dlq',
     operationId: 'getDeadLetterDepth',
+    access: 'admin',
     tag: 'dlq',
     summary: 'Messages in the dead-letter queue',
     responses: { 200: { schema: 'DeadLetterDepth', description: 'Visible and in flight.' } },
@@ -997,6 +1748,7 @@ const OPERATIONS: readonly Operation[] = [
     method: 'post',
     path: '/dlq/redrive',
     operationId: 'redriveDeadLetters',
+    access: 'admin',
     tag: 'dlq',
     summary: 'Move the dead-letter queue back to the delivery queue',
     responses: {
@@ -1018,9 +1770,21 @@ const OPERATIONS: readonly Operation[] = [
     method: 'get',
     path: '/dashboard',
     operationId: 'getDashboard',
+    access: 'open',
     tag: 'pages',
-    summary: 'The delivery dashboard page (holds no data: it asks for a key and calls this API)',
-    open: true,
+    summary: 'The delivery dashboard page (holds no data: it asks for an admin key and calls this API)',
+    contentType: 'text/html',
+    responses: { 200: { schema: 'Html', description: 'The page.' } },
+    scenarios: { page: { summary: 'The page (its start)', status: 200, body: '<!doctype html>' } },
+  },
+  {
+    method: 'get',
+    path: '/portal',
+    operationId: 'getPortal',
+    access: 'open',
+    tag: 'pages',
+    summary:
+      "A tenant's portal page (holds no data: it reads its token from the link's fragment and calls this API)",
     contentType: 'text/html',
     responses: { 200: { schema: 'Html', description: 'The page.' } },
     scenarios: { page: { summary: 'The page (its start)', status: 200, body: '<!doctype html>' } },
@@ -1029,9 +1793,9 @@ const OPERATIONS: readonly Operation[] = [
     method: 'get',
     path: '/openapi.json',
     operationId: 'getOpenApi',
+    access: 'open',
     tag: 'pages',
     summary: 'This document',
-    open: true,
     responses: {
       200: { schema: 'OpenApiDocument', description: 'The OpenAPI 3.1 description of this API.' },
     },
@@ -1065,14 +1829,19 @@ function responseHeaders(names: readonly string[] = []): Json {
   return headers;
 }
 
-/** Named examples of `scenarios` picked by `pick`, or undefined when there are none. */
+/**
+ * Named examples of `scenarios` picked by `pick`, or undefined when there are none. A response
+ * example says with `x-credential` when its request is sent with something other than an admin key.
+ */
 function examplesOf(
   scenarios: Record<string, Scenario>,
   pick: (scenario: Scenario) => unknown,
+  response = false,
 ): Record<string, Json> | undefined {
   const entries = Object.entries(scenarios).flatMap(([name, scenario]) => {
     const value = pick(scenario);
-    return value === undefined ? [] : [[name, { summary: scenario.summary, value }] as const];
+    const credential = response && scenario.credential ? { 'x-credential': scenario.credential } : {};
+    return value === undefined ? [] : [[name, { summary: scenario.summary, value, ...credential }] as const];
   });
   return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }
@@ -1084,20 +1853,23 @@ function pageSizePattern(max: number): string {
   return `^0*(?:[1-9][0-9]{0,${digits - 1}}|1${'0'.repeat(digits)})$`;
 }
 
+/** The schema of a path parameter, by its name and the resource it names. */
+function pathSchema(path: string, name: string): Json {
+  if (name === 'tenantId') return idSchema('tenant');
+  if (path.startsWith('/api-keys')) return { type: 'string' };
+  if (path.startsWith('/endpoints')) return idSchema('endpoint');
+  return idSchema(path.startsWith('/events') ? 'event' : 'delivery');
+}
+
 function parameters(operation: Operation): Json[] {
   const params: Json[] = [];
   const pathNames = [...operation.path.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
   for (const name of pathNames) {
-    const kind = operation.path.startsWith('/endpoints')
-      ? 'endpoint'
-      : operation.path.startsWith('/events')
-        ? 'event'
-        : 'delivery';
     params.push({
       name,
       in: 'path',
       required: true,
-      schema: idSchema(kind),
+      schema: pathSchema(operation.path, name),
       examples: examplesOf(operation.scenarios, (scenario) => scenario.path?.[name]),
     });
   }
@@ -1105,6 +1877,7 @@ function parameters(operation: Operation): Json[] {
     const schema = fromZod(operation.query);
     // What zod checks with refine: the endpoint id, and the page size once it is a number.
     if ((schema.properties as Json).endpointId) refine(schema, ['endpointId'], idSchema('endpoint'));
+    if ((schema.properties as Json).tenantId) refine(schema, ['tenantId'], idSchema('tenant'));
     if ((schema.properties as Json).limit)
       refine(schema, ['limit'], { pattern: pageSizePattern(MAX_PAGE_SIZE) });
     const required = (schema.required as string[] | undefined) ?? [];
@@ -1113,7 +1886,7 @@ function parameters(operation: Operation): Json[] {
         name,
         in: 'query',
         required: required.includes(name),
-        description: QUERY_DESCRIPTIONS[name],
+        description: operation.queryDescriptions?.[name] ?? QUERY_DESCRIPTIONS[name],
         schema: property,
         examples: examplesOf(operation.scenarios, (scenario) => scenario.query?.[name]),
       });
@@ -1148,7 +1921,7 @@ function operationObject(operation: Operation): Json {
     const entry: Json = { description: response.description, headers: responseHeaders(response.headers) };
     if (response.schema !== null) {
       const illustration = operation.illustrations?.[Number(status)];
-      const examples = examplesOf(forStatus, (scenario) => scenario.body);
+      const examples = examplesOf(forStatus, (scenario) => scenario.body, true);
       entry.content = {
         [operation.contentType ?? 'application/json']: {
           schema: ref(response.schema),
@@ -1158,13 +1931,16 @@ function operationObject(operation: Operation): Json {
     }
     responses[status] = entry;
   }
+  const open = operation.access === 'open';
   for (const name of [
-    ...(operation.open ? [] : ['Unauthorized']),
+    ...(open ? [] : ['Unauthorized', 'Forbidden']),
     ...(operation.shared ?? []),
     'InternalError',
   ]) {
-    const status = { Unauthorized: '401', PayloadTooLarge: '413', InternalError: '500' }[name];
-    if (status) responses[status] = { $ref: `#/components/responses/${name}` };
+    const status = { Unauthorized: '401', Forbidden: '403', PayloadTooLarge: '413', InternalError: '500' }[
+      name
+    ];
+    if (status && !responses[status]) responses[status] = { $ref: `#/components/responses/${name}` };
   }
   const requestExamples = examplesOf(operation.scenarios, (scenario) => scenario.request);
   const params = parameters(operation);
@@ -1172,13 +1948,14 @@ function operationObject(operation: Operation): Json {
     operationId: operation.operationId,
     tags: [operation.tag],
     summary: operation.summary,
-    ...(operation.description ? { description: operation.description } : {}),
-    ...(operation.open ? { security: [] } : {}),
+    description: [operation.description, ACCESS_TEXT[operation.access]].filter(Boolean).join('\n\n'),
+    'x-access': operation.access,
+    ...(open ? { security: [] } : {}),
     ...(params.length > 0 ? { parameters: params } : {}),
     ...(operation.requestBody
       ? {
           requestBody: {
-            required: true,
+            required: !operation.requestBodyOptional,
             content: {
               'application/json': { schema: ref(operation.requestBody), examples: requestExamples },
             },
@@ -1206,7 +1983,7 @@ export function buildOpenApiDocument(): Json {
       version,
       summary: 'Signed, retried, observable webhook delivery on AWS serverless.',
       description:
-        'Send events; they are delivered as signed (Standard Webhooks) HTTP POSTs to every subscribed endpoint, retried with backoff, and parked in a dead-letter queue when they still fail. Every request but `GET /dashboard` and `GET /openapi.json` needs the `x-api-key` header. Every response carries a `Trackingid` header, also found in the logs of that request; every failure is `{"error": {"code", "message"}}`. Unknown body fields and query parameters are refused (400), not ignored. A path with no route answers 404 `not_found`, another method on a known path 405 `method_not_allowed` with `Allow`. Generated by scripts/openapi.ts from the validation schemas: run `npm run openapi`.',
+        'Send events; they are delivered as signed (Standard Webhooks) HTTP POSTs to every subscribed endpoint, retried with backoff, and parked in a dead-letter queue when they still fail. Every request but `GET /dashboard`, `GET /portal` and `GET /openapi.json` needs a credential as `Authorization: Bearer <credential>`: an API key (`whk_...`; scope `admin`, or `send` for sending events only) or a portal session token (a JWT from `POST /tenants/{tenantId}/portal-sessions`, limited to the endpoints and deliveries of one tenant). Each operation says who may call it (`x-access`: `admin`, `send` = admin and send-only keys, `portal` = admin keys and portal sessions); anyone else gets 403 `forbidden`. Endpoints, events and deliveries belong to a tenant (`tenantId`; `default` when none is named, and for everything made before tenants). Every response carries a `Trackingid` header, also found in the logs of that request; every failure is `{"error": {"code", "message"}}`. Unknown body fields and query parameters are refused (400), not ignored. A path with no route answers 404 `not_found`, another method on a known path 405 `method_not_allowed` with `Allow`. Generated by scripts/openapi.ts from the validation schemas: run `npm run openapi`.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     servers: [
@@ -1221,8 +1998,9 @@ export function buildOpenApiDocument(): Json {
         variables: { port: { default: '3000' } },
       },
     ],
-    security: [{ apiKey: [] }],
+    security: [{ bearer: [] }],
     tags: [
+      { name: 'tenants', description: "The operator's customers, each with their own endpoints." },
       { name: 'endpoints', description: 'Where webhooks go, and their signing secrets.' },
       { name: 'events', description: 'What is sent.' },
       {
@@ -1230,16 +2008,18 @@ export function buildOpenApiDocument(): Json {
         description: 'One per event and endpoint, with every attempt; retry and recover.',
       },
       { name: 'dlq', description: 'The dead-letter queue.' },
-      { name: 'pages', description: 'Served without a key.' },
+      { name: 'portal', description: "Links to a tenant's portal, and the portal's own session." },
+      { name: 'api-keys', description: 'Admin and send-only keys: create, list, revoke.' },
+      { name: 'pages', description: 'Served without a credential.' },
     ],
     paths,
     components: {
       securitySchemes: {
-        apiKey: {
-          type: 'apiKey',
-          in: 'header',
-          name: 'x-api-key',
-          description: 'An API key; the deploy creates the first one and says where to read it.',
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            '`Authorization: Bearer <credential>`: an API key (`whk_...`: the deploy creates the first admin key and says where to read it; `POST /api-keys` makes more) or a portal session token (a JWT). `x-api-key` is not read.',
         },
       },
       headers: {
@@ -1260,12 +2040,60 @@ export function buildOpenApiDocument(): Json {
       },
       responses: {
         Unauthorized: {
-          description: 'No valid `x-api-key` header.',
+          description:
+            'No credential, or not a valid one: without an `Authorization` header API Gateway itself answers `{"message": "Unauthorized"}` (no Trackingid); an unknown or revoked key is `unauthorized`, a portal session past its expiry `token_expired`, any other token `invalid_token` (with `WWW-Authenticate: Bearer`).',
+          headers: {
+            Trackingid: {
+              description:
+                "As on every answer of the API; absent from API Gateway's own answer to a request without `Authorization`.",
+              schema: { type: 'string' },
+            },
+          },
+          content: {
+            'application/json': {
+              schema: ref('Unauthorized'),
+              examples: {
+                noCredential: {
+                  summary: 'No Authorization header (API Gateway answers)',
+                  value: { message: 'Unauthorized' },
+                },
+                unknownKey: {
+                  summary: 'A key that is not (or no longer) valid',
+                  value: error('unauthorized', 'this API key is not valid (unknown or revoked)'),
+                },
+                notACredential: {
+                  summary: 'Neither an API key nor a portal token',
+                  value: error('unauthorized', 'the credential is neither an API key nor a portal token'),
+                },
+                expiredToken: {
+                  summary: 'A portal session past its expiry',
+                  value: error('token_expired', 'this portal link has expired'),
+                },
+                invalidToken: {
+                  summary: 'A token this API did not sign, or altered',
+                  value: error('invalid_token', 'this portal link is not valid'),
+                },
+              },
+            },
+          },
+        },
+        Forbidden: {
+          description:
+            "A valid credential that may not call this operation (see the operation's `x-access`).",
           headers: trackingHeader,
           content: {
             'application/json': {
               schema: ref('Error'),
-              example: error('unauthorized', 'a valid x-api-key header is required'),
+              examples: {
+                sendKey: {
+                  summary: 'A send-only key on a route for admin keys',
+                  value: error('forbidden', 'a send-only key cannot use this route; it needs an admin key'),
+                },
+                portalSession: {
+                  summary: 'A portal session on a route it may not use',
+                  value: error('forbidden', 'a portal session cannot use this route'),
+                },
+              },
             },
           },
         },

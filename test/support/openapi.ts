@@ -26,6 +26,8 @@ export interface OpenApiDocument {
 
 export interface Operation {
   readonly operationId: string;
+  /** Who may call it: the `access` of its route (lambdas/api/router.ts). */
+  readonly 'x-access'?: string;
   readonly security?: unknown[];
   readonly parameters?: Parameter[];
   readonly requestBody?: { content: Record<string, MediaType> };
@@ -43,7 +45,7 @@ export interface Parameter {
 export interface MediaType {
   readonly schema: Json;
   readonly example?: unknown;
-  readonly examples?: Record<string, { summary?: string; value: unknown }>;
+  readonly examples?: Record<string, { summary?: string; value: unknown; 'x-credential'?: string }>;
 }
 
 export interface Response {
@@ -127,6 +129,8 @@ export interface Scenario {
   readonly method: string;
   readonly path: string;
   readonly secured: boolean;
+  /** What the request is sent with: `admin` (an admin key) unless the example's `x-credential` says otherwise. */
+  readonly credential: string;
   readonly pathParams: Record<string, string>;
   readonly query: Record<string, string>;
   readonly headers: Record<string, string>;
@@ -138,14 +142,17 @@ export interface Scenario {
 }
 
 /**
- * The document's named examples, each a scenario. Throws when a request example's name has no
- * response example of the same name, or one name answers with two statuses.
+ * The document's named examples, each a scenario: those of each operation's own responses (the
+ * shared ones of components/responses, 401 and 403, illustrate every operation and are no
+ * scenario of any). Throws when a request example's name has no response example of the same
+ * name, or one name answers with two statuses.
  */
 export function scenariosOf(doc: OpenApiDocument): Scenario[] {
   return operationsOf(doc).flatMap(({ method, path, operation }) => {
     const answers = new Map<string, { status: number; contentType: string; media: MediaType }>();
     for (const [status, raw] of Object.entries(operation.responses)) {
-      for (const [contentType, media] of Object.entries(resolveResponse(doc, raw).content ?? {})) {
+      if ('$ref' in raw) continue;
+      for (const [contentType, media] of Object.entries(raw.content ?? {})) {
         for (const name of Object.keys(media.examples ?? {})) {
           if (answers.has(name)) throw new Error(`${operation.operationId}: example ${name} answers twice`);
           answers.set(name, { status: Number(status), contentType, media });
@@ -184,6 +191,7 @@ export function scenariosOf(doc: OpenApiDocument): Scenario[] {
         method: method.toUpperCase(),
         path,
         secured: !(Array.isArray(operation.security) && operation.security.length === 0),
+        credential: answer.media.examples?.[name]?.['x-credential'] ?? 'admin',
         pathParams: params('path'),
         query: params('query'),
         headers: params('header'),

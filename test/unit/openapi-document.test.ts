@@ -1,8 +1,9 @@
 /**
  * openapi.json: it is what scripts/openapi.ts builds, a valid OpenAPI 3.1 document (checked by
  * @seriousme/openapi-schema-validator, its JSON Schemas compiled by ajv in strict mode), it
- * names exactly the routes of the app with the same open/secured split, and every example in it
- * is valid against the schema it illustrates, and against the zod schema behind a request.
+ * names exactly the routes of the app with the same access (open, admin, send, portal), and
+ * every example in it is valid against the schema it illustrates, and against the zod schema
+ * behind a request.
  */
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -10,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiApp, type ApiDeps } from '../../lambdas/api/app.ts';
 import { openApiDocument } from '../../lambdas/api/openapi-document.ts';
 import { type Route, route } from '../../lambdas/api/router.ts';
+import { parseCustomHeaders } from '../../lambdas/core/custom-headers.ts';
 import {
   deliveryId,
   idempotentEventId,
@@ -19,6 +21,7 @@ import {
   newEventId,
   parseDeliveryId,
 } from '../../lambdas/core/ids.ts';
+import { isTenantId } from '../../lambdas/core/tenants.ts';
 import * as validation from '../../lambdas/core/validation.ts';
 import { ID_PATTERNS, OPENAPI_FILE, renderOpenApiDocument } from '../../scripts/openapi.ts';
 import {
@@ -121,49 +124,77 @@ describe('routes', () => {
     return routes;
   }
 
-  it('are exactly the documented operations, open exactly where the document needs no key', () => {
-    // Prepare: both sides as method, the pattern `route()` makes of a template, and open or not.
+  it('are exactly the documented operations, each with the access of its route', () => {
+    // Prepare: both sides as method, the pattern `route()` makes of a template, and who may call it.
     const noop = async () => ({ status: 200 });
-    const documented = operationsOf(doc).map(({ method, path, operation }) => {
-      const open = Array.isArray(operation.security) && operation.security.length === 0;
-      return `${method.toUpperCase()} ${route(method, path, noop).pattern.source} ${open ? 'open' : 'key'}`;
-    });
+    const documented = operationsOf(doc).map(
+      ({ method, path, operation }) =>
+        `${method.toUpperCase()} ${route(method, path, noop).pattern.source} ${operation['x-access']}`,
+    );
 
     // Act
-    const served = appRoutes().map(
-      (served) => `${served.method} ${served.pattern.source} ${served.access === 'open' ? 'open' : 'key'}`,
-    );
+    const served = appRoutes().map((served) => `${served.method} ${served.pattern.source} ${served.access}`);
 
     // Assess
     expect([...documented].sort()).toEqual([...served].sort());
     expect(documented).toContain(`GET ${route('GET', '/openapi.json', noop).pattern.source} open`);
+    expect(documented).toContain(`POST ${route('POST', '/events', noop).pattern.source} send`);
+    expect(documented).toContain(`GET ${route('GET', '/deliveries', noop).pattern.source} portal`);
   });
 
-  it('need the x-api-key header unless open: the document says so at the top', () => {
+  it('need no credential exactly where the access is open, and say who may call each in words', () => {
+    for (const { method, path, operation } of operationsOf(doc)) {
+      // Assess
+      const open = Array.isArray(operation.security) && operation.security.length === 0;
+      expect(open, `${method} ${path}`).toBe(operation['x-access'] === 'open');
+      expect((operation as { description?: string }).description, `${method} ${path}`).toMatch(
+        /Who may call it: /,
+      );
+    }
+  });
+
+  it('need an Authorization: Bearer credential unless open: the document says so at the top', () => {
     // Assess
-    expect(doc.security).toEqual([{ apiKey: [] }]);
+    expect(doc.security).toEqual([{ bearer: [] }]);
     expect((doc.components as { securitySchemes?: unknown }).securitySchemes).toEqual({
-      apiKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'x-api-key' }),
+      bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
     });
+    expect(JSON.stringify(doc)).not.toMatch(/"name":\s*"x-api-key"/i);
   });
 
-  it('answer with a Trackingid header, 500 as an Error, and 401 unless open', () => {
+  it('answer with a Trackingid header, 500 as an Error, and 401 and 403 unless open', () => {
     for (const { method, path, operation } of operationsOf(doc)) {
       const where = `${method} ${path}`;
       const statuses = Object.keys(operation.responses);
       expect(statuses, where).toContain('500');
       const open = Array.isArray(operation.security) && operation.security.length === 0;
       expect(statuses.includes('401'), where).toBe(!open);
+      expect(statuses.includes('403'), where).toBe(!open);
       for (const [status, raw] of Object.entries(operation.responses)) {
         const response = resolveResponse(doc, raw);
         expect(response.headers, `${where} ${status}`).toHaveProperty('Trackingid');
         if (Number(status) >= 400) {
+          // A 401 may be API Gateway's own answer as well as the API's Error.
           expect(response.content?.['application/json']?.schema, `${where} ${status}`).toEqual({
-            $ref: '#/components/schemas/Error',
+            $ref: `#/components/schemas/${status === '401' ? 'Unauthorized' : 'Error'}`,
           });
         }
       }
     }
+  });
+
+  it("401: API Gateway's answer and the API's are both valid, and nothing else", () => {
+    // Prepare
+    const ajv = schemaValidator(doc);
+    const schema = { $ref: '#/components/schemas/Unauthorized' };
+
+    // Act and assess
+    expect(ajv.validate(schema, { message: 'Unauthorized' })).toEqual([]);
+    expect(ajv.validate(schema, { error: { code: 'token_expired', message: 'expired' } })).toEqual([]);
+    expect(ajv.validate(schema, { message: 'Forbidden' })).not.toEqual([]);
+    expect(ajv.validate(schema, { message: 'Unauthorized', error: { code: 'x', message: 'y' } })).not.toEqual(
+      [],
+    );
   });
 });
 
@@ -183,6 +214,23 @@ describe('identifiers', () => {
     id.replace(/^[a-z]+_/, 'ep_'),
     id.replace(/^[a-z]+_/, 'msg_'),
   ];
+
+  it('tenant ids: the documented pattern accepts what tenants.ts accepts and nothing else', () => {
+    // Prepare
+    const pattern = new RegExp(ID_PATTERNS.tenant);
+    const candidates = ['acme', 'default', 'A', '9', 'acme.eu_1-b', 'a'.repeat(64), 'a'.repeat(65)];
+    const mangledTenants = ['', '-acme', '.acme', '_acme', 'ac me', 'acme/1', 'acmé', 'acme\n'];
+
+    // Act
+    const disagreements = [...candidates, ...mangledTenants].filter(
+      (candidate) => pattern.test(candidate) !== isTenantId(candidate),
+    );
+
+    // Assess
+    expect(disagreements).toEqual([]);
+    expect(pattern.test('acme')).toBe(true);
+    expect(pattern.test('-acme')).toBe(false);
+  });
 
   it.each([
     ['endpoint', [endpoint], isEndpointId],
@@ -270,6 +318,81 @@ describe('endpoint bodies', () => {
   );
 });
 
+describe('custom headers', () => {
+  it('the documented schema refuses only what parseCustomHeaders refuses too, and accepts what it accepts', () => {
+    // Prepare: what custom-headers.ts accepts and refuses, at and over its bounds.
+    const ajv = schemaValidator(doc);
+    const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`X-H${i}`, 'v']));
+    const cases: unknown[] = [
+      {},
+      { 'X-Api-Key': 'acme-erp-7f3b' },
+      { Authorization: 'Bearer abc def' },
+      { "x-!#$%&'*+-.^_`|~": 'v' },
+      many(10),
+      many(11),
+      { ['X'.repeat(64)]: 'v' },
+      { ['X'.repeat(65)]: 'v' },
+      { 'X-Value': 'v'.repeat(1024) },
+      { 'X-Value': 'v'.repeat(1025) },
+      { 'X-Value': '' },
+      { 'X-Value': ' lead' },
+      { 'X-Value': 'trail\t' },
+      { 'X-Value': 'a\r\nInjected: 1' },
+      { 'X-Value': 'café' },
+      { 'X-Value': 7 },
+      { 'X Space': 'v' },
+      { '': 'v' },
+      { Host: 'erp.acme.example' },
+      { 'webhook-id': 'v' },
+    ];
+
+    // Act
+    const outcomes = cases.map((headers) => {
+      let code = true;
+      try {
+        parseCustomHeaders(headers);
+      } catch {
+        code = false;
+      }
+      const documented = ajv.validate(
+        { $ref: '#/components/schemas/CreateEndpoint' },
+        {
+          url: 'https://example.com/hooks',
+          headers,
+        },
+      );
+      return { headers, code, documented: documented.length === 0 };
+    });
+
+    // Assess: never refused by the document but accepted by the code; the code refuses more
+    // (refused names, duplicates in another case, the total size), which JSON Schema cannot say.
+    expect(outcomes.filter((outcome) => outcome.code && !outcome.documented)).toEqual([]);
+    expect(outcomes.filter((outcome) => !outcome.code && outcome.documented).map((o) => o.headers)).toEqual([
+      { Host: 'erp.acme.example' },
+      { 'webhook-id': 'v' },
+    ]);
+  });
+});
+
+describe('portal sessions', () => {
+  it('expiresInSeconds: the documented range is what zod accepts (its range is a refine)', () => {
+    // Prepare
+    const ajv = schemaValidator(doc);
+    const values = [0, 299, 300, 300.5, 3600, 86_400, 86_401, -1, '3600', null];
+
+    // Act
+    const disagreements = values.filter(
+      (expiresInSeconds) =>
+        (ajv.validate({ $ref: '#/components/schemas/CreatePortalSession' }, { expiresInSeconds }).length ===
+          0) !==
+        validation.portalSessionSchema.safeParse({ expiresInSeconds }).success,
+    );
+
+    // Assess
+    expect(disagreements).toEqual([]);
+  });
+});
+
 describe('examples', () => {
   const ajv = schemaValidator(doc);
   const scenarios = scenariosOf(doc);
@@ -320,9 +443,13 @@ describe('examples', () => {
       updateEndpoint: validation.updateEndpointSchema,
       sendEvent: validation.sendEventSchema,
       sendEventBatch: validation.sendEventBatchSchema,
+      putTenant: validation.putTenantSchema,
+      createPortalSession: validation.portalSessionSchema,
+      createApiKey: validation.createApiKeySchema,
     };
     const queries: Record<string, Parseable | undefined> = {
       listEndpoints: validation.listEndpointsSchema,
+      listTenants: validation.listTenantsSchema,
       listEvents: validation.listDeliveriesSchema,
       listDeliveries: validation.listDeliveriesSchema,
       recoverEndpoint: validation.recoverSchema,
