@@ -17,6 +17,7 @@
  * document at the same time. Nothing secret is in the response, which CloudFormation would show.
  */
 import {
+  DeleteSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   ResourceExistsException,
@@ -136,7 +137,14 @@ async function removeEndpoint(): Promise<void> {
   noteEndpointTenant(HEARTBEAT_ENDPOINT_ID, HEARTBEAT_TENANT_ID);
   await store.deleteEndpoint(HEARTBEAT_ENDPOINT_ID);
   try {
-    await endpointSecrets.delete(endpointSecrets.nameOf(HEARTBEAT_ENDPOINT_ID));
+    // At once, not after the usual 7-day recovery window: a heartbeat turned off and on again
+    // creates a secret of the same name, which a secret pending deletion would block.
+    await secretsManager.send(
+      new DeleteSecretCommand({
+        SecretId: endpointSecrets.nameOf(HEARTBEAT_ENDPOINT_ID),
+        ForceDeleteWithoutRecovery: true,
+      }),
+    );
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error;
   }
