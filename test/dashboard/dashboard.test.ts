@@ -326,4 +326,65 @@ describe('the operator dashboard', () => {
     // Clean up
     expect((await harness.api('DELETE', `/endpoints/${endpoint.body.id}`)).status).toBe(204);
   }, 60_000);
+
+  it('lists one tenant at a time and opens the portal as that tenant in a new tab', async () => {
+    // Prepare: a tenant with an endpoint and a delivery of its own, and an endpoint of the default tenant.
+    expect([200, 201]).toContain((await harness.api('PUT', '/tenants/initech', { name: 'Initech' })).status);
+    const other = await harness.api<{ id: string }>('POST', '/endpoints', {
+      url: crm.url.replace('/webhooks', '/default-tenant/webhooks'),
+    });
+    const endpoint = await harness.api<{ id: string }>('POST', '/endpoints', {
+      url: crm.url.replace('/webhooks', '/initech/webhooks'),
+      tenantId: 'initech',
+    });
+    const sent = await harness.api<Sent>('POST', '/events', {
+      type: 'tps.report',
+      data: { n: 1 },
+      tenantId: 'initech',
+      endpointIds: [endpoint.body.id],
+    });
+    expect(sent.status).toBe(202);
+    const deliveryId = sent.body.deliveries[0]!.id;
+    await connect();
+    await page.locator('#filter-tenant option[value="initech"]').waitFor({ state: 'attached' });
+    await page.locator('#endpoints-body tr', { hasText: '/default-tenant/webhooks' }).waitFor();
+    expect(await page.locator('#filter-tenant').inputValue()).toBe('default');
+    expect(await page.locator('#endpoints-body').textContent()).not.toContain('/initech/webhooks');
+
+    // Act
+    await page.locator('#filter-tenant').selectOption('initech');
+
+    // Assess: only the tenant's endpoint and deliveries are listed.
+    await page
+      .locator('#endpoints-body tr', { hasText: '/default-tenant/webhooks' })
+      .waitFor({ state: 'detached' });
+    await page.locator('#endpoints-body tr', { hasText: '/initech/webhooks' }).waitFor();
+    await row(deliveryId).waitFor();
+    expect(await page.locator('#endpoints-body tr').count()).toBe(1);
+    expect(await page.locator('#deliveries-body tr').count()).toBe(1);
+
+    // Act
+    const opened = context.waitForEvent('page');
+    await page.getByRole('button', { name: 'Open the portal as this tenant' }).click();
+    const portal = await opened;
+
+    // Assess: the portal of that tenant, its token out of the address bar.
+    await portal.locator('#tenant-name', { hasText: 'Initech' }).waitFor({ timeout: UI_TIMEOUT_MS });
+    await portal.locator(`#deliveries-body tr[data-delivery-id="${deliveryId}"]`).waitFor();
+    expect(portal.url()).toBe(`${harness.stack.apiUrl}/portal`);
+    await page.locator('#notice', { hasText: 'Opened the portal of initech' }).waitFor();
+
+    // Act: back to the default tenant.
+    await page.locator('#filter-tenant').selectOption('default');
+
+    // Assess
+    await page.locator('#endpoints-body tr', { hasText: '/default-tenant/webhooks' }).waitFor();
+    expect(await page.locator('#endpoints-body').textContent()).not.toContain('/initech/webhooks');
+    await row(deliveryId).waitFor({ state: 'detached' });
+    expect(pageProblems).toEqual([]);
+
+    // Clean up
+    expect((await harness.api('DELETE', `/endpoints/${endpoint.body.id}`)).status).toBe(204);
+    expect((await harness.api('DELETE', `/endpoints/${other.body.id}`)).status).toBe(204);
+  }, 60_000);
 });

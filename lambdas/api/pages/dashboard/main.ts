@@ -1,7 +1,7 @@
 /**
  * The operator dashboard served at `GET /dashboard`: it talks to the API of the origin it was
- * served from with the key the operator pastes (kept in this tab's sessionStorage), across
- * tenants or filtered to one, and opens the consumer portal as a tenant.
+ * served from with the key the operator pastes (kept in this tab's sessionStorage), one tenant
+ * at a time (`default` first), and opens the consumer portal as that tenant.
  *
  * Everything the API returns, and above all what receivers answered, goes on the page as text
  * (see shared/dom.ts); the page's policy forbids HTML sinks outright.
@@ -37,8 +37,9 @@ const state = {
 
 const api = new ApiClient(apiBase('dashboard'), () => state.key);
 
-/** The tenant the lists are filtered to (empty: all of them). */
-const tenantFilter = (): string => fieldValue('filter-tenant');
+/** The tenant whose endpoints and deliveries the page lists (the API's own default: `default`). */
+const DEFAULT_TENANT = 'default';
+const tenantFilter = (): string => fieldValue('filter-tenant') || DEFAULT_TENANT;
 
 /** Every page of a listing, up to {@link MAX_LIST_PAGES}. */
 async function listAll<T>(path: string, params: Record<string, string> = {}): Promise<T[]> {
@@ -119,36 +120,36 @@ async function refreshAll(): Promise<void> {
 // --- tenants -------------------------------------------------------------------------------
 
 /**
- * Lists the tenants for the filter. A stack whose API has no tenant routes answers 404: the
- * filter then offers only "All tenants" and the rest of the page works as before.
+ * Lists the tenants for the tenant select, `default` first (it always exists, listed or not).
+ * An API without tenant routes (404), or a key that may not list them (403), leaves `default`.
  */
 async function loadTenants(): Promise<void> {
   try {
     state.tenants = await listAll<Tenant>('/tenants');
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) state.tenants = [];
+    if (error instanceof ApiError && (error.status === 404 || error.status === 403)) state.tenants = [];
     else throw error;
   }
+  const tenants = [
+    { id: DEFAULT_TENANT, name: null },
+    ...state.tenants.filter((tenant) => tenant.id !== DEFAULT_TENANT),
+  ];
   const select = byId<HTMLSelectElement>('filter-tenant');
   const current = select.value;
   select.replaceChildren(
-    h('option', { value: '', text: 'All tenants' }),
-    ...state.tenants.map((tenant) =>
+    ...tenants.map((tenant) =>
       h('option', {
         value: tenant.id,
         text: tenant.name && tenant.name !== tenant.id ? `${tenant.name} (${tenant.id})` : tenant.id,
       }),
     ),
   );
-  select.value = state.tenants.some((tenant) => tenant.id === current) ? current : '';
-  byId('tenant-summary').textContent =
-    `${state.tenants.length} tenant${state.tenants.length === 1 ? '' : 's'}`;
-  byId<HTMLButtonElement>('open-portal').disabled = select.value === '';
+  select.value = tenants.some((tenant) => tenant.id === current) ? current : DEFAULT_TENANT;
+  byId('tenant-summary').textContent = `${tenants.length} tenant${tenants.length === 1 ? '' : 's'}`;
 }
 
 async function changeTenant(): Promise<void> {
   clearError();
-  byId<HTMLButtonElement>('open-portal').disabled = tenantFilter() === '';
   deliveries.close();
   try {
     await loadEndpoints();
@@ -161,7 +162,6 @@ async function changeTenant(): Promise<void> {
 /** Creates a portal session for the chosen tenant and opens its link in a new tab. */
 async function openPortal(): Promise<void> {
   const tenantId = tenantFilter();
-  if (!tenantId) return;
   clearError();
   const button = byId<HTMLButtonElement>('open-portal');
   button.disabled = true;
@@ -172,7 +172,7 @@ async function openPortal(): Promise<void> {
   } catch (error) {
     refused('Could not open the portal', error);
   } finally {
-    button.disabled = tenantFilter() === '';
+    button.disabled = false;
   }
 }
 
@@ -180,7 +180,7 @@ async function openPortal(): Promise<void> {
 
 async function loadEndpoints(): Promise<void> {
   const tenantId = tenantFilter();
-  const endpoints = await listAll<Endpoint>('/endpoints', tenantId ? { tenantId } : {});
+  const endpoints = await listAll<Endpoint>('/endpoints', { tenantId });
   // Backlogs (deliveries held while a circuit is open or over a rate limit) are counted per
   // endpoint, so only the endpoints that have one are asked.
   const backlogged = endpoints.filter((endpoint) => endpoint.hasBacklog).slice(0, 50);
@@ -219,7 +219,6 @@ function renderEndpoints(): void {
       h('td', { class: 'num', text: String(endpoint.failureStreak) }),
       h('td', { class: 'backlog' }, backlogCell(endpoint)),
       h('td', {}, endpoint.disabledReason || h('span', { class: 'muted', text: '—' })),
-      h('td', { class: 'mono tenant', text: endpoint.tenantId ?? 'default' }),
       h('td', { class: 'mono muted', text: endpoint.id }),
     ),
   );

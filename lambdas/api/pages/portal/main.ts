@@ -60,7 +60,7 @@ function endSession(kind: 'expired' | 'invalid'): void {
   deliveries.stop();
   clearTimeout(state.expiryTimer);
   document.getElementById('app')?.remove();
-  byId('session').hidden = true;
+  document.getElementById('session')?.remove();
   byId('tenant-name').textContent = 'Portal';
   const title = kind === 'expired' ? 'This link has expired' : 'This link is not valid';
   document.title = `Webhooks · ${title}`;
@@ -100,6 +100,7 @@ async function start(): Promise<void> {
 }
 
 function showSession(session: PortalSession): void {
+  if (state.ended) return;
   byId('tenant-name').textContent = session.tenantName || session.tenantId;
   document.title = `Webhooks · ${session.tenantName || session.tenantId}`;
   const expiry = byId('session-expiry');
