@@ -4,7 +4,7 @@
  * resource, and exact grants for each of the three functions (the sender reads its key only, the
  * receiver the endpoint secret only, the setup only what it writes).
  */
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -217,6 +217,39 @@ describe('heartbeat (synthetic delivery check)', () => {
     expect(readers.map((policy) => policy.Properties.Roles)).toEqual([
       [{ Ref: logicalId(heartbeat.sender.role as IRole) }],
     ]);
+  });
+
+  it('acknowledges only cdk-nag findings that the checks do find, each with a reason of its own', () => {
+    // Prepare: every finding, as if nothing were acknowledged (cdk-nag's own hook switched off).
+    const checks = new AwsSolutionsChecks(undefined, {});
+    Object.assign(checks, { isAcknowledged: () => false });
+    const raw = checks
+      .validateScope(heartbeat)
+      .violations.flatMap((violation) =>
+        violation.violatingResources.map((resource) => ({
+          rule: violation.ruleName,
+          path: resource.constructPath,
+        })),
+      );
+    const acknowledged = heartbeat.node.findAll().flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) =>
+          Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+            id: id.replace(/^annotation::/i, ''),
+            reason,
+            path: construct.node.path,
+          })),
+        ),
+    );
+
+    // Assess
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const { id, reason, path } of acknowledged) {
+      expect(reason.length, `${id} at ${path}`).toBeGreaterThanOrEqual(80);
+      const matching = raw.filter((finding) => finding.rule === id && finding.path?.startsWith(`${path}/`));
+      expect(matching.length, `${id} at ${path} acknowledges no finding`).toBeGreaterThan(0);
+    }
   });
 
   it('leaves no cdk-nag finding unacknowledged', () => {
