@@ -1,5 +1,5 @@
 /**
- * The dashboard's API side on the moto emulator: the page over HTTP without a key (and its
+ * The pages' API side on the moto emulator: the dashboard and the portal over HTTP without a key (and their
  * security headers), the key still required everywhere else, and `POST /dlq/redrive` falling
  * back from StartMessageMoveTask (which moto lacks) to copying dead deliveries back, which
  * are then delivered with their original webhook-id.
@@ -22,44 +22,47 @@ afterAll(async () => {
   await harness?.stop();
 });
 
-describe('GET /dashboard', () => {
-  it('serves a self-contained HTML page without a key, with a strict content security policy', async () => {
-    // Act
-    const response = await fetch(`${harness.stack.apiUrl}/dashboard`);
-    const html = await response.text();
+describe('GET /dashboard and GET /portal', () => {
+  it.each(['/dashboard', '/portal'])(
+    '%s: a self-contained HTML page without a key, with a strict content security policy',
+    async (path) => {
+      // Act
+      const response = await fetch(`${harness.stack.apiUrl}${path}`);
+      const html = await response.text();
 
-    // Assess
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(response.headers.get('trackingid')).toMatch(/\S+/);
-    expect(response.headers.get('x-frame-options')).toBe('DENY');
-    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
-    expect(response.headers.get('cache-control')).toBe('no-store');
-    const csp = response.headers.get('content-security-policy') ?? '';
-    for (const directive of [
-      "default-src 'none'",
-      "connect-src 'self'",
-      "base-uri 'none'",
-      "form-action 'none'",
-      "frame-ancestors 'none'",
-    ]) {
-      expect(csp).toContain(directive);
-    }
-    expect(csp).not.toContain('unsafe-eval');
-    expect(html).toMatch(/^<!doctype html>/);
-    // Self-contained: nothing loaded from anywhere else.
-    expect(html).not.toMatch(/\b(src|href)=["']?(https?:)?\/\//i);
-    expect(html).not.toMatch(/@import|url\(/i);
-    // The one inline script and the one stylesheet are exactly the ones the policy allows.
-    const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) => match[1] ?? '');
-    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((match) => match[1] ?? '');
-    expect(scripts).toHaveLength(1);
-    expect(styles).toHaveLength(1);
-    const hash = (source: string) => `'sha256-${createHash('sha256').update(source).digest('base64')}'`;
-    expect(csp).toContain(`script-src ${hash(scripts[0] ?? '')}`);
-    expect(csp).toContain(`style-src ${hash(styles[0] ?? '')}`);
-    expect(html).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
-  });
+      // Assess
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(response.headers.get('trackingid')).toMatch(/\S+/);
+      expect(response.headers.get('x-frame-options')).toBe('DENY');
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      const csp = response.headers.get('content-security-policy') ?? '';
+      for (const directive of [
+        "default-src 'none'",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+      ]) {
+        expect(csp).toContain(directive);
+      }
+      expect(csp).not.toContain('unsafe-eval');
+      expect(html).toMatch(/^<!doctype html>/);
+      // Self-contained: nothing loaded from anywhere else.
+      expect(html).not.toMatch(/\b(src|href)=["']?(https?:)?\/\//i);
+      expect(html).not.toMatch(/@import|url\(/i);
+      // The one inline script and the one stylesheet are exactly the ones the policy allows.
+      const scripts = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) => match[1] ?? '');
+      const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((match) => match[1] ?? '');
+      expect(scripts).toHaveLength(1);
+      expect(styles).toHaveLength(1);
+      const hash = (source: string) => `'sha256-${createHash('sha256').update(source).digest('base64')}'`;
+      expect(csp).toContain(`script-src ${hash(scripts[0] ?? '')}`);
+      expect(csp).toContain(`style-src ${hash(styles[0] ?? '')}`);
+      expect(html).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+    },
+  );
 
   it('keeps every other route behind the key', async () => {
     // Act

@@ -1,6 +1,6 @@
 /**
- * Without AWS: the dashboard and the API description are the only routes open without a key
- * (checked against the whole route table), `POST /dlq/redrive` answers 202 or 200 from what SQS did, and the DLQ adapter takes
+ * Without AWS: the two pages (dashboard and portal) and the API description are the only routes
+ * open without a key (checked against the whole route table), `POST /dlq/redrive` answers 202 or 200 from what SQS did, and the DLQ adapter takes
  * SQS's message move task where the service has it, copying only where it does not. The SQS
  * client is mocked with aws-sdk-client-mock: no connection is opened.
  */
@@ -17,7 +17,7 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type RedriveOutcome, redriveDeadLetters } from '../../lambdas/adapters/dlq.ts';
 import type { Store } from '../../lambdas/adapters/store.ts';
 import { ApiApp, type ApiDeps, type ApiRequest } from '../../lambdas/api/app.ts';
-import { DASHBOARD_CSP } from '../../lambdas/api/dashboard.ts';
+import { DASHBOARD_CSP, PORTAL_CSP } from '../../lambdas/api/dashboard.ts';
 import type { HttpError } from '../../lambdas/core/errors.ts';
 import { isMoveTaskUnsupported } from '../../lambdas/core/move-task.ts';
 
@@ -84,7 +84,28 @@ describe('access without an API key', () => {
     expect(apiKeys.get).not.toHaveBeenCalled();
   });
 
-  it('answers 401 on every other route of the table, and on other methods of /dashboard', async () => {
+  it('serves GET /portal as HTML with its own strict policy, without looking at keys', async () => {
+    // Prepare
+    const { app, apiKeys } = appWith();
+
+    // Act
+    const response = await app.handle(request('GET', '/portal'));
+
+    // Assess
+    expect(response.status).toBe(200);
+    expect(response.contentType).toBe('text/html; charset=utf-8');
+    expect(response.body).toMatch(/^<!doctype html>/);
+    expect(response.body).toContain('This link is not valid');
+    expect(response.headers).toMatchObject({
+      'content-security-policy': PORTAL_CSP,
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+    });
+    expect(PORTAL_CSP).not.toBe(DASHBOARD_CSP);
+    expect(apiKeys.get).not.toHaveBeenCalled();
+  });
+
+  it('answers 401 on every other route of the table, and on other methods of the pages', async () => {
     // Prepare: every route the app has, with a sample value in each path parameter.
     const { app } = appWith();
     const routes = (app as unknown as { routes: Array<{ method: string; pattern: RegExp }> }).routes;
@@ -97,8 +118,15 @@ describe('access without an API key', () => {
           .replace(/\/\?\$$/, '')
           .replaceAll('([^/]+)', 'x'),
       }))
-      .filter((probe) => !(probe.method === 'GET' && ['/dashboard', '/openapi.json'].includes(probe.path)));
-    probes.push({ method: 'POST', path: '/dashboard' }, { method: 'DELETE', path: '/dashboard' });
+      .filter(
+        (probe) =>
+          !(probe.method === 'GET' && ['/dashboard', '/portal', '/openapi.json'].includes(probe.path)),
+      );
+    probes.push(
+      { method: 'POST', path: '/dashboard' },
+      { method: 'DELETE', path: '/dashboard' },
+      { method: 'POST', path: '/portal' },
+    );
     expect(probes.length).toBeGreaterThanOrEqual(16);
     expect(probes).toContainEqual({ method: 'POST', path: '/dlq/redrive' });
 
