@@ -207,11 +207,11 @@ function requestSchemas(): Record<string, Json> {
   const update = fromZod(updateEndpointSchema);
   update.minProperties = 1;
   replaceProperty(update, 'headers', {
-    anyOf: [CUSTOM_HEADERS, { type: 'null' }],
+    anyOf: [ref('CustomHeaders'), { type: 'null' }],
     description: 'Replaces every custom header; `null` or `{}` removes them.',
   });
   replaceProperty(update, 'filter', {
-    anyOf: [FILTER, { type: 'null' }],
+    anyOf: [ref('PayloadFilter'), { type: 'null' }],
     description: 'Replaces the payload filter (docs/filters.md); `null` removes it.',
   });
   rateLimitIn(update, '`null` removes the limit.');
@@ -230,8 +230,8 @@ function requestSchemas(): Record<string, Json> {
     ...TENANT_ID,
     description: `The tenant it belongs to (\`${DEFAULT_TENANT}\` when absent); it must exist (else 422 \`unknown_tenant\`). A portal session may name only its own (or none).`,
   });
-  replaceProperty(create, 'headers', CUSTOM_HEADERS);
-  replaceProperty(create, 'filter', FILTER);
+  replaceProperty(create, 'headers', ref('CustomHeaders'));
+  replaceProperty(create, 'filter', ref('PayloadFilter'));
   const tenant = fromZod(putTenantSchema);
   refine(tenant, ['name'], { description: 'A display name (the portal shows it); absent: none.' });
   refine(tenant, ['metadata'], {
@@ -254,6 +254,8 @@ function requestSchemas(): Record<string, Json> {
   return {
     CreateEndpoint: create,
     UpdateEndpoint: update,
+    CustomHeaders: CUSTOM_HEADERS,
+    PayloadFilter: FILTER,
     SendEvent: sendEvent,
     BatchEvent: batchEvent,
     SendEventBatch: batch,
@@ -1548,7 +1550,7 @@ const OPERATIONS: readonly Operation[] = [
     tag: 'tenants',
     summary: 'Delete a tenant and its endpoints',
     description:
-      'Its endpoints and their secrets are deleted with it; its deliveries and attempts expire with their retention. No event is accepted for it from the start.',
+      'Its endpoints and their secrets are deleted with it (the tenant first, so no event is accepted for it meanwhile); its deliveries and attempts expire with their retention.',
     responses: {
       204: { schema: null, description: 'Deleted.' },
       404: { schema: 'Error', description: 'No such tenant.' },

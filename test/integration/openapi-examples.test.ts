@@ -1,15 +1,22 @@
 /**
  * openapi.json against the product on moto: every named example is sent to local mode, in an
- * order where each finds what it needs (the endpoint created, the event sent, its first attempt
- * failed), with the ids the earlier answers gave in place of the example's ids and a receiver on
- * 127.0.0.1 in place of the example's URL. That run is the file's setup; each test then judges
- * one answer it recorded, so no test depends on another having run first. Each answer must have the documented status and
- * Trackingid and be valid against the documented schema (ajv, draft 2020-12, strict: a field the
- * API answers but the document does not name fails); an error must be the documented one. Every
- * operation that needs a key answers 401 without one, and GET /openapi.json serves the file.
+ * order where each finds what it needs (the tenant made, the endpoint created, the event sent,
+ * its first attempt failed), with the ids the earlier answers gave in place of the example's ids
+ * and a receiver on 127.0.0.1 in place of the example's URL. Each goes with the credential its
+ * example names (`x-credential`: the portal session token an earlier answer gave), else the admin
+ * key, as `Authorization: Bearer`. That run is the file's setup; each test then judges one answer
+ * it recorded, so no test depends on another having run first. Each answer must have the
+ * documented status and Trackingid and be valid against the documented schema (ajv, draft
+ * 2020-12, strict: a field the API answers but the document does not name fails); an error must
+ * be the documented one. Every operation that needs a credential answers API Gateway's 401
+ * without one, a bad or expired one answers the documented 401, a portal session on an admin
+ * route the documented 403, and GET /openapi.json serves the file.
  */
 import { readFileSync } from 'node:fs';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issuePortalToken } from '../../lambdas/api/portal-tokens.ts';
+import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
 import { EXAMPLE, OPENAPI_FILE } from '../../scripts/openapi.ts';
 import { eventually, type Harness, startHarness, TEST_API_KEY } from '../support/harness.ts';
 import {
@@ -29,14 +36,41 @@ const POLICY = { scheduleSeconds: [600], maxAttempts: 3 };
  * document gains and this list does not place.
  */
 const ORDER = [
+  'putTenant:created',
+  'putTenant:replaced',
+  'putTenant:badId',
+  'listTenants:firstPage',
+  'getTenant:found',
+  'getTenant:defaultTenant',
+  'getTenant:missing',
+  'createPortalSession:created',
+  'createPortalSession:tooLong',
+  'createPortalSession:missing',
+  'getPortalSession:current',
+  'getPortalSession:apiKey',
+  'createApiKey:created',
+  'createApiKey:badScope',
+  'listApiKeys:all',
+  'deleteApiKey:lastAdmin',
+  'deleteApiKey:revoked',
+  'deleteApiKey:alreadyRevoked',
   'createEndpoint:created',
+  'createEndpoint:inTenant',
+  'createEndpoint:unknownTenant',
+  'createEndpoint:badFilter',
+  'createEndpoint:refusedHeader',
   'createEndpoint:unknownField',
   'createEndpoint:plainHttp',
   'listEndpoints:firstPage',
+  'listEndpoints:tenant',
+  'listEndpoints:asPortal',
+  'listEndpoints:unknownTenant',
   'listEndpoints:limitTooHigh',
   'getEndpoint:found',
   'getEndpoint:missing',
+  'getEndpoint:otherTenant',
   'updateEndpoint:describe',
+  'updateEndpoint:headers',
   'updateEndpoint:nothing',
   'rotateSecret:rotated',
   'sendEvent:accepted',
@@ -44,12 +78,18 @@ const ORDER = [
   'sendEvent:keyReused',
   'sendEvent:unknownEndpoint',
   'sendEvent:badType',
+  'sendEvent:inTenant',
+  'sendEvent:unknownTenant',
+  'sendEvent:notInTenant',
   'sendEventBatch:mixed',
   'sendEventBatch:headerKey',
   'getEvent:found',
   'getEvent:missing',
   'listEvents:recent',
   'listDeliveries:failed',
+  'listDeliveries:everyTenantsFailures',
+  'listDeliveries:tenant',
+  'listDeliveries:unknownTenant',
   'listDeliveries:badStatus',
   'getDelivery:found',
   'getDelivery:missing',
@@ -57,12 +97,18 @@ const ORDER = [
   'retryDelivery:doubleClick',
   'recoverEndpoint:since',
   'recoverEndpoint:noSince',
+  'sendTestEvent:sent',
+  'sendTestEvent:missing',
   'getDeadLetterDepth:depth',
   'redriveDeadLetters:copied',
   'getDashboard:page',
+  'getPortal:page',
   'getOpenApi:document',
   'deleteEndpoint:deleted',
   'deleteEndpoint:alreadyDeleted',
+  'deleteTenant:deleted',
+  'deleteTenant:alreadyDeleted',
+  'deleteTenant:defaultTenant',
 ];
 
 /** Before this example, the event's first attempt has failed (so the listings show it). */
@@ -81,6 +127,9 @@ const substitutes = new Map<string, string>();
 /** What each example (`operationId:example`) was answered, in the run of {@link ORDER}. */
 const answers = new Map<string, Answer>();
 
+/** The credential of each kind an example may name: the admin key, and what the run was given. */
+const credentials = new Map<string, string>([['admin', TEST_API_KEY]]);
+
 beforeAll(async () => {
   harness = await startHarness({ policy: POLICY });
   receiver = await startReceiver(() => ({ status: 500, body: 'internal error' }));
@@ -98,11 +147,15 @@ beforeAll(async () => {
         return body.deliveries.every((delivery) => delivery.status === 'failed') ? true : undefined;
       });
     }
-    const answer = await send(scenario);
+    const answer = await send(scenario, credentialOf(scenario));
     answers.set(key, answer);
     // The ids an answer gave are what the later examples need.
     if (answer.headers.get('content-type')?.includes('application/json') && answer.text) {
-      learnIds(scenario.responseExample, JSON.parse(answer.text));
+      const body = JSON.parse(answer.text) as { token?: unknown };
+      learnIds(scenario.responseExample, body);
+      if (key === 'createPortalSession:created' && typeof body.token === 'string') {
+        credentials.set('portal', body.token);
+      }
     }
   }
 }, 120_000);
@@ -126,7 +179,15 @@ function substitute<T>(value: T): T {
   return value;
 }
 
-const ID = /^(ep|msg|dlv)_[0-9A-Z]+$/;
+const ID = /^(?:(?:ep|msg|dlv)_[0-9A-Z]+|key_[0-9a-z_]+)$/;
+
+/** The credential a scenario is sent with; throws if the run has not been given it (yet). */
+function credentialOf(scenario: Scenario): string {
+  const credential = credentials.get(scenario.credential);
+  if (!credential)
+    throw new Error(`no ${scenario.credential} credential yet for ${scenario.operationId}:${scenario.name}`);
+  return credential;
+}
 
 /** Learns the ids an answer gave where the example has its own, walking both side by side. */
 function learnIds(example: unknown, actual: unknown): void {
@@ -146,7 +207,8 @@ interface Answer {
   readonly text: string;
 }
 
-async function send(scenario: Scenario, apiKey: string | null = TEST_API_KEY): Promise<Answer> {
+/** Sends a scenario with `credential` as `Authorization: Bearer` (none: no Authorization header). */
+async function send(scenario: Scenario, credential: string | null): Promise<Answer> {
   const path = scenario.path.replace(/\{(\w+)\}/g, (_, name: string) =>
     encodeURIComponent(substitute(scenario.pathParams[name] ?? '')),
   );
@@ -154,7 +216,7 @@ async function send(scenario: Scenario, apiKey: string | null = TEST_API_KEY): P
   const response = await fetch(`${harness.stack.apiUrl}${path}${query ? `?${query}` : ''}`, {
     method: scenario.method,
     headers: {
-      ...(apiKey === null ? {} : { authorization: `Bearer ${apiKey}` }),
+      ...(credential === null ? {} : { authorization: `Bearer ${credential}` }),
       ...(scenario.body === undefined ? {} : { 'content-type': 'application/json' }),
       ...substitute(scenario.headers),
     },
@@ -201,12 +263,43 @@ describe('the documented examples, sent to local mode', () => {
         expect(substitute((example.items as unknown[])[1])).toEqual((body as { items: unknown[] }).items[1]);
       }
       if (key === 'getOpenApi:document') expect(answer.text).toBe(readFileSync(OPENAPI_FILE, 'utf8'));
+      const fields = SAME_AS_EXAMPLE[key];
+      if (fields) expect(pick(body, fields)).toEqual(pick(substitute(example), fields));
     });
   }
 });
 
-describe('without a key', () => {
-  it('every operation the document secures answers 401 as documented; the open ones answer 200 (the document: the file)', async () => {
+/**
+ * Where the answer must say what the example says, not only be of its shape: the fields (at the
+ * top, or of each item of `items`) that tenants, filters, custom headers and sessions decide.
+ */
+const SAME_AS_EXAMPLE: Record<string, readonly string[]> = {
+  'putTenant:created': ['id', 'name', 'metadata'],
+  'putTenant:replaced': ['id', 'name', 'metadata'],
+  'getTenant:defaultTenant': ['id', 'name', 'metadata', 'createdAt', 'updatedAt'],
+  'getPortalSession:current': ['tenantId', 'tenantName'],
+  'createPortalSession:created': ['tenantId'],
+  'createApiKey:created': ['scope', 'name'],
+  'listApiKeys:all': ['id', 'scope', 'name'],
+  'createEndpoint:inTenant': ['tenantId', 'url', 'eventTypes', 'filter', 'headerNames'],
+  'listEndpoints:tenant': ['id', 'tenantId'],
+  'listEndpoints:asPortal': ['id', 'tenantId'],
+  'updateEndpoint:headers': ['id', 'tenantId', 'filter', 'headerNames'],
+  'sendEvent:inTenant': ['type', 'deliveries'],
+  'sendTestEvent:sent': ['type', 'deliveries'],
+  'getEvent:found': ['id', 'tenantId'],
+};
+
+/** The `fields` of `value`, or of each of its `items`. */
+function pick(value: unknown, fields: readonly string[]): unknown {
+  const of = (item: unknown) =>
+    Object.fromEntries(fields.map((field) => [field, (item as Record<string, unknown>)[field]]));
+  const items = (value as { items?: unknown[] }).items;
+  return Array.isArray(items) ? items.map(of) : of(value);
+}
+
+describe('without a credential', () => {
+  it("every operation the document secures answers API Gateway's 401 as documented; the open ones answer 200 (the document: the file)", async () => {
     // Prepare: one example of each operation, its ids those of the run above where learnt.
     const firstOfEach = [...new Map(scenarios.map((scenario) => [scenario.operationId, scenario])).values()];
 
@@ -216,16 +309,17 @@ describe('without a key', () => {
     );
 
     // Assess
-    const unauthorized = resolveResponse(doc, { $ref: '#/components/responses/Unauthorized' });
-    const schema = unauthorized.content?.['application/json']?.schema ?? {};
     for (const { scenario, answer } of answers) {
       const where = `${scenario.method} ${scenario.path}`;
       expect(answer.status, where).toBe(scenario.secured ? 401 : 200);
-      expect(answer.headers.get('trackingid'), where).toMatch(/\S/);
       if (scenario.path === '/openapi.json') expect(answer.text).toBe(readFileSync(OPENAPI_FILE, 'utf8'));
       if (scenario.secured) {
-        expect(ajv.validate(schema, JSON.parse(answer.text)), where).toEqual([]);
-        expect(JSON.parse(answer.text), where).toEqual(unauthorized.content?.['application/json']?.example);
+        // API Gateway's own answer: the API is not reached, so there is no Trackingid.
+        expect(ajv.validate(unauthorizedSchema, JSON.parse(answer.text)), where).toEqual([]);
+        expect(JSON.parse(answer.text), where).toEqual(unauthorizedExample('noCredential'));
+        expect(answer.headers.get('trackingid'), where).toBeNull();
+      } else {
+        expect(answer.headers.get('trackingid'), where).toMatch(/\S/);
       }
     }
     expect(
@@ -233,6 +327,87 @@ describe('without a key', () => {
         .filter(({ scenario }) => !scenario.secured)
         .map(({ scenario }) => scenario.path)
         .sort(),
-    ).toEqual(['/dashboard', '/openapi.json']);
+    ).toEqual(['/dashboard', '/openapi.json', '/portal']);
+  });
+
+  it('an admin key in x-api-key is not read: the request has no credential', async () => {
+    // Prepare
+    const scenario = byKey.get('listTenants:firstPage');
+    if (!scenario) throw new Error('no example listTenants:firstPage in openapi.json');
+
+    // Act
+    const answer = await send({ ...scenario, headers: { 'x-api-key': TEST_API_KEY } }, null);
+
+    // Assess
+    expect(answer.status).toBe(401);
+    expect(JSON.parse(answer.text)).toEqual(unauthorizedExample('noCredential'));
+  });
+});
+
+const unauthorized = resolveResponse(doc, { $ref: '#/components/responses/Unauthorized' });
+const unauthorizedSchema = unauthorized.content?.['application/json']?.schema ?? {};
+const unauthorizedExample = (name: string) =>
+  unauthorized.content?.['application/json']?.examples?.[name]?.value;
+const forbidden = resolveResponse(doc, { $ref: '#/components/responses/Forbidden' });
+
+describe('with a credential that is not valid, or not enough', () => {
+  /** GET /tenants (admin keys only) with `credential`. */
+  const listTenants = (credential: string) => {
+    const scenario = byKey.get('listTenants:firstPage');
+    if (!scenario) throw new Error('no example listTenants:firstPage in openapi.json');
+    return send(scenario, credential);
+  };
+
+  /** A portal session token signed with local mode's own key, expired an hour ago. */
+  async function expiredToken(): Promise<string> {
+    const secrets = new SecretsManagerClient({
+      endpoint: harness.moto.endpoints.secretsManager,
+      region: harness.stack.resources.region,
+      credentials: EMULATOR_CREDENTIALS,
+    });
+    const { SecretString } = await secrets.send(
+      new GetSecretValueCommand({ SecretId: harness.stack.resources.portalKeySecretId }),
+    );
+    const key = new TextEncoder().encode(SecretString ?? '');
+    return (await issuePortalToken(key, EXAMPLE.tenantId, Date.now() - 2 * 3600_000, 3600)).token;
+  }
+
+  const fixed = (credential: string) => async (): Promise<string> => credential;
+  const cases: Array<[string, () => Promise<string>]> = [
+    ['unknownKey', fixed('whk_not-one-of-ours')],
+    ['notACredential', fixed('not-a-key-nor-a-token')],
+    ['invalidToken', fixed('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhY21lIn0.c2lnbmF0dXJl')],
+    ['expiredToken', expiredToken],
+  ];
+
+  it.each(cases)(
+    '%s: the API answers the documented 401, with a Trackingid and WWW-Authenticate: Bearer',
+    async (name, credential) => {
+      // Act
+      const answer = await listTenants(await credential());
+
+      // Assess
+      expect(answer.status, answer.text).toBe(401);
+      expect(answer.headers.get('trackingid')).toMatch(/\S/);
+      expect(answer.headers.get('www-authenticate')).toBe('Bearer');
+      expect(ajv.validate(unauthorizedSchema, JSON.parse(answer.text))).toEqual([]);
+      expect(JSON.parse(answer.text)).toEqual(unauthorizedExample(name));
+    },
+  );
+
+  it("a portal session on an admin key's route: the documented 403", async () => {
+    // Prepare: the token the run was given (its tenant since deleted: the route is refused first).
+    const token = credentials.get('portal');
+    if (!token) throw new Error('the run was given no portal session token');
+
+    // Act
+    const answer = await listTenants(token);
+
+    // Assess
+    expect(answer.status, answer.text).toBe(403);
+    expect(answer.headers.get('trackingid')).toMatch(/\S/);
+    expect(JSON.parse(answer.text)).toEqual(
+      forbidden.content?.['application/json']?.examples?.portalSession?.value,
+    );
   });
 });

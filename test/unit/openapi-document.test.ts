@@ -106,12 +106,11 @@ describe('the committed document', () => {
 });
 
 describe('routes', () => {
-  /** The app's route table (private: read here, as test/dashboard/redrive-and-auth.test.ts does). */
-  function appRoutes(): readonly Route[] {
-    // Nothing is called: building the app only builds its routes.
+  /** An app whose dependencies all fail: building it only builds its routes. */
+  function appFor(): ApiApp {
     const untouchable = <T>() =>
       new Proxy({}, { get: () => () => Promise.reject(new Error('unused')) }) as unknown as T;
-    const app = new ApiApp({
+    return new ApiApp({
       store: untouchable<ApiDeps['store']>(),
       secrets: untouchable<ApiDeps['secrets']>(),
       apiKeys: { get: async () => [] },
@@ -119,7 +118,11 @@ describe('routes', () => {
       queue: untouchable<ApiDeps['queue']>(),
       guard: { allowLoopback: false, blockedHosts: [] },
     });
-    const routes = (app as unknown as { routes?: readonly Route[] }).routes;
+  }
+
+  /** The app's route table (private: read here, as test/dashboard/redrive-and-auth.test.ts does). */
+  function appRoutes(): readonly Route[] {
+    const routes = (appFor() as unknown as { routes?: readonly Route[] }).routes;
     if (!routes) throw new Error('ApiApp no longer keeps its table in `routes`: update this test');
     return routes;
   }
@@ -181,6 +184,66 @@ describe('routes', () => {
         }
       }
     }
+  });
+
+  it('answer a send-only key and a portal session 403 exactly where their access does not let them in, as documented', async () => {
+    // Prepare: each credential kind the authorizer can hand over, and the documented 403s.
+    const forbidden = resolveResponse(doc, { $ref: '#/components/responses/Forbidden' });
+    const documentedMessage = (name: string) =>
+      (forbidden.content?.['application/json']?.examples?.[name]?.value as { error?: { message?: string } })
+        ?.error?.message;
+    const principals = {
+      send: { kind: 'send', keyId: 'key_send' },
+      portal: { kind: 'portal', tenantId: 'acme', expiresAtMs: Date.now() + 3_600_000 },
+    } as const;
+    const app = appFor();
+
+    // Act: every secured operation, with each kind (the ids are well-formed; nothing is found).
+    const outcomes: Array<{ where: string; kind: string; status: number | undefined; message: string }> = [];
+    for (const { method, path, operation } of operationsOf(doc)) {
+      if (operation['x-access'] === 'open') continue;
+      const concrete = path.replace(/\{(\w+)\}/g, (_, name: string) =>
+        name === 'tenantId' ? 'acme' : name === 'id' && path.startsWith('/api-keys') ? 'key_x' : 'x',
+      );
+      for (const [kind, auth] of Object.entries(principals)) {
+        const failure = await app
+          .handle({
+            method: method.toUpperCase(),
+            path: concrete,
+            headers: {},
+            query: {},
+            trackingId: 't',
+            auth,
+          })
+          .then(
+            () => undefined,
+            (error: unknown) => error as { status?: number; code?: string; message: string },
+          );
+        outcomes.push({
+          where: `${method} ${path} ${operation['x-access']}`,
+          kind,
+          status: failure?.code === 'forbidden' ? failure.status : undefined,
+          message: failure?.code === 'forbidden' ? failure.message : '',
+        });
+      }
+    }
+
+    // Assess
+    const allowed = (access: string, kind: string) => access === kind;
+    for (const outcome of outcomes) {
+      const access = outcome.where.split(' ')[2] ?? '';
+      if (allowed(access, outcome.kind)) {
+        expect(outcome.status, `${outcome.where} as ${outcome.kind}`).toBeUndefined();
+      } else {
+        expect(outcome, `${outcome.where} as ${outcome.kind}`).toEqual({
+          ...outcome,
+          status: 403,
+          message: documentedMessage(outcome.kind === 'send' ? 'sendKey' : 'portalSession'),
+        });
+      }
+    }
+    expect(outcomes.filter((outcome) => outcome.status === 403).length).toBeGreaterThanOrEqual(20);
+    expect(outcomes.filter((outcome) => outcome.status === undefined).length).toBeGreaterThanOrEqual(10);
   });
 
   it("401: API Gateway's answer and the API's are both valid, and nothing else", () => {
