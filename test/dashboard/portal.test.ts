@@ -207,6 +207,24 @@ describe('the consumer portal', () => {
     expect(await page.locator('#deliveries-body tr').count()).toBe(1);
     expect(await page.locator('body').textContent()).not.toContain('globex');
 
+    // Act / Assess: the filters (since, endpoint, status) narrow the list.
+    const apply = () => page.getByRole('button', { name: 'Apply filters' }).click();
+    await page.locator('#filter-since').fill('2099-01-01T00:00');
+    await apply();
+    await deliveryRow(acmeDelivery).waitFor({ state: 'detached' });
+    expect(await page.locator('#deliveries-empty').isVisible()).toBe(true);
+    await page.locator('#filter-since').fill('');
+    await page.locator('#filter-endpoint').selectOption(acmeEndpoint.id);
+    await page.locator('#filter-status').selectOption('dead');
+    await apply();
+    await deliveryRow(acmeDelivery).locator('.badge', { hasText: 'dead' }).waitFor();
+    await page.locator('#filter-status').selectOption('delivered');
+    await apply();
+    await deliveryRow(acmeDelivery).waitFor({ state: 'detached' });
+    await page.locator('#filter-status').selectOption('');
+    await apply();
+    await deliveryRow(acmeDelivery).waitFor();
+
     // Act: open the dead delivery's attempts.
     await deliveryRow(acmeDelivery).getByRole('button', { name: 'invoice.paid: show attempts' }).click();
 
@@ -282,6 +300,90 @@ describe('the consumer portal', () => {
     ).not.toContain(secret);
     expect(pageProblems).toEqual([]);
   }, 90_000);
+
+  it('adds, edits, disables, enables and deletes an endpoint, and recovers failed deliveries since a time', async () => {
+    // Prepare
+    await openPortal((await portalLink('acme')).token);
+    await endpointRow(acmeEndpoint.id).waitFor();
+    const url = acmeReceiver.url.replace('/webhooks', '/acme/second');
+
+    // Act: add one for two event types.
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.getByLabel('URL').fill(url);
+    await page.getByLabel('Event types').fill('invoice.paid, invoice.refunded');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+
+    // Assess: listed for Acme, its secret shown once, stored under Acme.
+    await page.locator('#secret-box').waitFor({ state: 'visible' });
+    expect(await page.locator('#secret-value').textContent()).toMatch(/^whsec_/);
+    const added = page.locator('#endpoints-body tr', { hasText: url });
+    await added.waitFor();
+    const addedId = (await added.getAttribute('data-endpoint-id')) ?? '';
+    expect((await harness.api('GET', `/endpoints/${addedId}`)).body).toMatchObject({
+      url,
+      eventTypes: ['invoice.paid', 'invoice.refunded'],
+      tenantId: 'acme',
+    });
+    expect(await added.locator('td.types').textContent()).toBe('invoice.paid, invoice.refunded');
+
+    // Act: edit its event types and description.
+    await added.getByRole('button', { name: /^Edit/ }).click();
+    await page.getByLabel('Event types').fill('');
+    await page.getByLabel('Description').fill('second receiver');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+
+    // Assess
+    await added.locator('td.types', { hasText: /^all$/ }).waitFor();
+    await added.getByText('second receiver').waitFor();
+    expect((await harness.api('GET', `/endpoints/${addedId}`)).body).toMatchObject({
+      eventTypes: ['*'],
+      description: 'second receiver',
+    });
+
+    // Act / Assess: disable, then enable.
+    await added.getByRole('button', { name: /^Disable/ }).click();
+    await added.locator('.badge', { hasText: 'disabled' }).waitFor();
+    expect((await harness.api('GET', `/endpoints/${addedId}`)).body).toMatchObject({ enabled: false });
+    await added.getByRole('button', { name: /^Enable/ }).click();
+    await added.locator('.badge', { hasText: 'enabled' }).waitFor();
+    expect((await harness.api('GET', `/endpoints/${addedId}`)).body).toMatchObject({ enabled: true });
+
+    // Act: delete asks for a confirmation first.
+    await added.getByRole('button', { name: /^Delete/ }).click();
+    expect((await harness.api('GET', `/endpoints/${addedId}`)).status).toBe(200);
+    await added.getByRole('button', { name: /^Confirm delete/ }).click();
+
+    // Assess
+    await added.waitFor({ state: 'detached' });
+    expect((await harness.api('GET', `/endpoints/${addedId}`)).status).toBe(404);
+
+    // Prepare: a delivery to Acme's first endpoint that dies while its receiver fails.
+    acmeReceiver.behave(() => ({ status: 503, body: 'down' }));
+    const since = new Date(Date.now() - 60_000);
+    const dead = (await send('invoice.paid', 'acme', acmeEndpoint.id, { invoiceId: 'inv_2' })).deliveries[0]!
+      .id;
+    await eventually(
+      async () => ((await deliveryStatus(dead)) === 'dead' ? true : undefined),
+      UI_TIMEOUT_MS,
+      'the second Acme delivery dead',
+    );
+    acmeReceiver.behave(() => ({ status: 200, body: 'ok' }));
+
+    // Act: recover since a minute before it.
+    const local = new Date(since.getTime() - since.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await page.locator('#recover-since').fill(local);
+    await page.locator('#recover-endpoint').selectOption(acmeEndpoint.id);
+    await page.getByRole('button', { name: 'Recover since' }).click();
+
+    // Assess: queued again and delivered.
+    await page.locator('#notice', { hasText: /^Queued 1 delivery to .*acme\/webhooks again/ }).waitFor();
+    await eventually(
+      async () => ((await deliveryStatus(dead)) === 'delivered' ? true : undefined),
+      UI_TIMEOUT_MS,
+      'the recovered delivery delivered',
+    );
+    expect(pageProblems).toEqual([]);
+  }, 120_000);
 
   it('reaches nothing of another tenant, whatever ids the requests or the address name', async () => {
     // Prepare
