@@ -1,8 +1,9 @@
 /**
  * `GET /dashboard` (the operator page) and `GET /portal` (one tenant's page, opened from a
- * portal link): the routes served without a credential. They hold no data: the dashboard asks
- * the operator for a key, the portal reads its token from the link's fragment, and both call
- * the API with it, from the same origin, as `Authorization: Bearer`.
+ * portal link): two of the three routes served without a credential (the API description is the
+ * third). They hold no data: the dashboard asks the operator for a key, the portal reads its
+ * token from the link's fragment, and both call the API with it, from the same origin, as
+ * `Authorization: Bearer`.
  *
  * The pages are static (built from lambdas/api/pages/ by scripts/dashboard.ts), so each one's
  * inline style and script are allowed by their SHA-256 hashes: nothing else may run or style
