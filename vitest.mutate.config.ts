@@ -9,6 +9,10 @@
  * - `inprocess`: those and the other hardening tests that start no moto server and take well
  *   under a second (the worker and backlog on the store fakes, the API's response headers):
  *   for lambdas/delivery/backlog.ts and the pure parts of lambdas/api.
+ * - `adapters-sqs`, `adapters-store`, `adapters-http`, `adapters-clients`: the adapters' focused
+ *   tests, one set per group of lambdas/adapters (see docs/mutation-testing.md). The moto-backed
+ *   ones share one moto server for the whole run (test/support/mutants-moto-global.ts) instead
+ *   of starting one each time Stryker runs them for a mutant.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -26,7 +30,33 @@ const inProcess = [
   'test/hardening/response-headers.test.ts',
 ];
 
-const selected = { unit, inprocess: inProcess }[process.env.STRYKER_TESTS ?? ''];
+/** The adapters' sets; each needs the shared moto server if it lists a test/integration file. */
+const adapters: Record<string, string[]> = {
+  'adapters-sqs': [
+    'test/unit/adapters-pure.test.ts',
+    'test/integration/mutants-queue.test.ts',
+    'test/integration/mutants-dlq.test.ts',
+  ],
+  'adapters-store': [
+    'test/integration/mutants-store-tables.test.ts',
+    'test/integration/mutants-store-deliveries.test.ts',
+  ],
+  'adapters-http': [
+    'test/unit/mutants-adapters-http.test.ts',
+    'test/hardening/dns-resolver.test.ts',
+    'test/hardening/hostile-receivers.test.ts',
+    'test/hardening/ssrf-delivery.test.ts',
+  ],
+  'adapters-clients': [
+    'test/unit/adapters-pure.test.ts',
+    'test/unit/mutants-adapters-clients.test.ts',
+    'test/hardening/sdk-deadlines.test.ts',
+  ],
+};
+
+const name = process.env.STRYKER_TESTS ?? '';
+const selected = { unit, inprocess: inProcess, ...adapters }[name];
+const needsMoto = adapters[name]?.some((file) => file.startsWith('test/integration/')) ?? false;
 
 export default defineConfig({
   test: {
@@ -37,6 +67,7 @@ export default defineConfig({
       'test/hardening/chaos.test.ts',
       '**/node_modules/**',
     ],
+    ...(needsMoto ? { globalSetup: ['test/support/mutants-moto-global.ts'] } : {}),
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },
