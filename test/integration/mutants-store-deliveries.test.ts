@@ -233,6 +233,40 @@ describe('recordOutcome', () => {
   });
 });
 
+describe('correlation', () => {
+  it('keeps the tenant and tracking id on the record when an outcome or a hold gives them, and leaves them out otherwise', async () => {
+    // Prepare
+    const endpointId = newEndpoint();
+    const [recorded, held, plain] = [key(endpointId, 1), key(endpointId, 2), key(endpointId, 3)];
+
+    // Act
+    await store.recordOutcome(
+      outcome(recorded, {
+        status: 'failed',
+        attempt: failedAttempt(1),
+        tenantId: 'acme',
+        trackingId: 'trk_1',
+      }),
+    );
+    await store.holdDelivery({ ...held, tenantId: 'acme', trackingId: 'trk_2' }, 'circuit_open', 1);
+    await store.holdDelivery({ ...key(endpointId, 4), trackingId: 'trk_4' }, 'circuit_open', 1);
+    await store.recordOutcome(outcome(plain, { status: 'failed', attempt: failedAttempt(1) }));
+
+    // Assess
+    expect(await rawDelivery(endpointId, recorded.id)).toMatchObject({
+      tenantId: 'acme',
+      trackingId: 'trk_1',
+    });
+    expect(await rawDelivery(endpointId, held.id)).toMatchObject({ tenantId: 'acme', trackingId: 'trk_2' });
+    const trackedOnly = await rawDelivery(endpointId, deliveryId(4));
+    expect(trackedOnly).toMatchObject({ trackingId: 'trk_4', status: 'pending' });
+    expect(trackedOnly).not.toHaveProperty('tenantId');
+    const none = await rawDelivery(endpointId, plain.id);
+    expect(none).not.toHaveProperty('tenantId');
+    expect(none).not.toHaveProperty('trackingId');
+  });
+});
+
 describe('the backlog', () => {
   it('holdDelivery creates a pending record in the backlog, keeps a known status, never touches delivered', async () => {
     // Prepare
@@ -520,5 +554,43 @@ describe('listDeliveries', () => {
       undefined,
     ]);
     expect(recorder.sent.map((command) => command.input.Limit)).toEqual([2, 2, 2]);
+    expect(recorder.sent.map((command) => command.input.KeyConditionExpression)).toEqual([
+      'failedKey = :pk',
+      'endpointId = :pk',
+      'endpointId = :pk',
+    ]);
+  });
+
+  it('sends only the values its key condition uses when both bounds are given', async () => {
+    await store.listDeliveries({
+      endpointIds: [newEndpoint()],
+      limit: 1,
+      sinceId: deliveryId(1),
+      beforeId: deliveryId(5),
+    });
+    expect(recorder.sent[0]?.input.KeyConditionExpression).toBe(
+      'endpointId = :pk AND id BETWEEN :since AND :beforeInclusive',
+    );
+    expect(Object.keys(recorder.sent[0]?.input.ExpressionAttributeValues as object).sort()).toEqual([
+      ':beforeInclusive',
+      ':pk',
+      ':since',
+    ]);
+  });
+
+  it('asks for the next page when a full page may hide more, and says there is none when it is empty', async () => {
+    // Prepare: exactly as many deliveries as the limit, on pages of that size.
+    const endpointId = newEndpoint();
+    for (const n of [1, 2])
+      await store.recordOutcome(outcome(key(endpointId, n), { status: 'delivered', attempt: okAttempt(1) }));
+    recorder.intercept = (command, send) =>
+      command.command === 'QueryCommand' ? send({ ...command.input, Limit: 2 }) : undefined;
+
+    // Act
+    const page = await store.listDeliveries({ endpointIds: [endpointId], limit: 2 });
+
+    // Assess
+    expect(ids(page)).toEqual(['000002', '000001']);
+    expect(page.more).toBe(false);
   });
 });
