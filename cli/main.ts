@@ -9,6 +9,7 @@ import { registerDlq } from './commands/dlq.ts';
 import { registerEndpoints } from './commands/endpoints.ts';
 import { registerRedrive } from './commands/redrive.ts';
 import { registerSend, registerSendBatch } from './commands/send.ts';
+import { registerTenants } from './commands/tenants.ts';
 import type { Io } from './context.ts';
 import { describeError, EXIT_FAILURE, EXIT_USAGE, oneLine } from './errors.ts';
 import { terminalSafe } from './terminal-safe.ts';
@@ -74,6 +75,7 @@ with a one-line reason on stderr; WEBHOOKS_DEBUG=1 adds the stack trace.`,
   registerDeliveries(program, io);
   registerDlq(program, io);
   registerRedrive(program, io);
+  registerTenants(program, io);
   return program;
 }
 

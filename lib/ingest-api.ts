@@ -152,7 +152,10 @@ export class IngestApi extends Construct {
       storage.endpoints,
       ENDPOINTS_TABLE.envVar,
       API_ACCESS.endpoints,
-      ENDPOINTS_TABLE.indexes.map((index) => index.indexName),
+      // byEndpointId only: the backlog index is the sweeper's.
+      ENDPOINTS_TABLE.indexes
+        .filter((index) => index.indexName === 'byEndpointId')
+        .map((index) => index.indexName),
     );
     this.function.bindQueue(props.deliveryQueue, ENV.deliveryQueueUrl, API_ACCESS.deliveryQueue);
     this.function.bindQueue(props.deadLetterQueue, ENV.deadLetterQueueUrl, API_ACCESS.deadLetterQueue);

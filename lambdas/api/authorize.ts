@@ -1,11 +1,11 @@
 /**
  * Who a request's credential is: the authorizer function runs this on AWS (lambdas/authorizer/),
  * and in local mode and in-process tests it runs before the API in the same way. Credentials come
- * in `Authorization: Bearer <credential>`: an API key (`whk_...`, admin or send-only) or a portal
- * session token (a JWT). A request without the header never gets this far on AWS: the
+ * in `Authorization: Bearer <credential>`: a portal session token (a JWT) or an API key (admin
+ * or send-only). A request without the header never gets this far on AWS: the
  * authorizer's identity source is that header, so API Gateway answers 401 by itself.
  */
-import { API_KEY_PREFIX, matchApiKey, type StoredApiKey } from '../core/api-keys.ts';
+import { matchApiKey, type StoredApiKey } from '../core/api-keys.ts';
 import { type Denial, deny, type Principal } from '../core/principal.ts';
 import { looksLikeToken, verifyPortalToken } from './portal-tokens.ts';
 
@@ -31,15 +31,13 @@ export async function authorize(
   if (!credential) {
     return deny('unauthorized', 'send an API key or a portal token as "Authorization: Bearer <credential>"');
   }
-  if (credential.startsWith(API_KEY_PREFIX)) {
-    const keys = await deps.apiKeys.get();
-    const id = matchApiKey(credential, keys);
-    const key = keys.find((stored) => stored.id === id);
-    if (!key) return deny('unauthorized', 'this API key is not valid (unknown or revoked)');
-    return { kind: key.scope ?? 'admin', keyId: key.id };
-  }
   if (looksLikeToken(credential)) {
     return verifyPortalToken(await deps.portalKey.get(), credential, deps.now());
   }
-  return deny('unauthorized', 'the credential is neither an API key nor a portal token');
+  // Anything else is an API key (ours start with whk_; local mode may be given its own).
+  const keys = await deps.apiKeys.get();
+  const id = matchApiKey(credential, keys);
+  const key = keys.find((stored) => stored.id === id);
+  if (!key) return deny('unauthorized', 'this API key is not valid (unknown or revoked)');
+  return { kind: key.scope ?? 'admin', keyId: key.id };
 }

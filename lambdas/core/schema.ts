@@ -154,4 +154,9 @@ export const ENV = {
   allowLoopback: 'WEBHOOKS_ALLOW_LOOPBACK',
   /** Comma-separated host names deliveries must never reach (the stack's own API). */
   blockedHosts: 'WEBHOOKS_BLOCKED_HOSTS',
+  /**
+   * Name of the EventBridge bus operational events go to (`default`: the account's default bus);
+   * unset, none are published (lambdas/adapters/event-bus.ts).
+   */
+  operationalEventBus: 'WEBHOOKS_OPERATIONAL_EVENT_BUS',
 } as const;

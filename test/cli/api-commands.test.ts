@@ -411,7 +411,7 @@ describe('API commands against the local stack', () => {
     const badKey = await cli(['endpoints', 'list', '--state-file', wrongKey]);
     expect(badKey.code).toBe(1);
     expect(badKey.stderr).toMatch(
-      /^webhooks: unauthorized \(HTTP 401\): a valid x-api-key header is required/,
+      /^webhooks: unauthorized \(HTTP 401\): this API key is not valid \(unknown or revoked\)/,
     );
 
     const args = [

@@ -261,7 +261,7 @@ describe('CLI contract', () => {
   const io = { out: () => {}, err: () => {}, env: {}, stderrIsTTY: false };
   const commands = leafCommands(buildProgram(io));
 
-  it('has the commands of the design, batch sends and rate limits included', () => {
+  it('has the commands of the design, batch sends, rate limits, tenants, keys and portal links included', () => {
     expect(commands.map((path) => path.join(' '))).toEqual([
       'send',
       'send-batch',
@@ -279,6 +279,14 @@ describe('CLI contract', () => {
       'dlq count',
       'dlq peek',
       'redrive',
+      'tenants list',
+      'tenants show',
+      'tenants put',
+      'tenants delete',
+      'keys create',
+      'keys list',
+      'keys revoke',
+      'portal',
     ]);
   });
 

@@ -98,6 +98,14 @@ async function scenario(): Promise<void> {
   await harness.api('GET', `/deliveries?endpointId=${flakyId}`);
   await harness.api('GET', `/deliveries?endpointId=${goneId}&status=dead`);
   await harness.api('GET', '/dlq');
+  // Tenants, keys and portal links; the cross-tenant failure view; an endpoint id this instance
+  // has never seen (its tenant is looked up in byEndpointId).
+  await harness.api('PUT', '/tenants/fidelity', { name: 'Fidelity' });
+  await harness.api('POST', '/tenants/fidelity/portal-sessions', {});
+  const key = await harness.api<{ id: string }>('POST', '/api-keys', { scope: 'send' });
+  await harness.api('DELETE', `/api-keys/${key.body.id}`);
+  await harness.api('GET', '/deliveries?status=dead');
+  await harness.api('GET', '/endpoints/ep_00000000000000000000000000');
   // The 410 parked its message in the DLQ: redrive it (on moto the move task is refused and
   // the copy fallback receives, sends and deletes).
   await eventually(async () =>

@@ -136,7 +136,7 @@ describe('fan-out and listings', () => {
     await eventually(async () => {
       const failed = await harness.api<{ items: Json[] }>('GET', '/deliveries?status=failed');
       return failed.body.items.length > 0 ? true : undefined;
-    });
+    }, 90_000);
     const paths = [
       '/deliveries?tenantId=acme&limit=10',
       '/deliveries?status=failed&limit=10',
@@ -152,7 +152,7 @@ describe('fan-out and listings', () => {
     expect(large).toEqual(small);
     // acme's two partitions' worth (its endpoint list, then its one endpoint), eight failure shards, one list.
     expect(small).toEqual([2, 8, 1]);
-  }, 120_000);
+  }, 240_000);
 });
 
 interface Case {

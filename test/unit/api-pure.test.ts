@@ -39,6 +39,7 @@ describe('views', () => {
   it('shows an endpoint with its defaults, and never its secret name', () => {
     expect(publicEndpoint(endpoint)).toStrictEqual({
       id: 'ep_1',
+      tenantId: 'default',
       url: 'https://r.example/hook',
       eventTypes: ['*'],
       description: null,
@@ -48,6 +49,8 @@ describe('views', () => {
       failingSince: null,
       circuitOpenUntil: null,
       rateLimit: null,
+      filter: null,
+      headerNames: [],
       hasBacklog: false,
       createdAt: '2026-12-01T00:00:00.000Z',
       updatedAt: '2026-12-01T01:00:00.000Z',
@@ -66,6 +69,9 @@ describe('views', () => {
       circuitOpenUntil: T0,
       rateLimit: 3,
       backlogShard: 'held',
+      tenantId: 'acme',
+      filter: { type: 'a.b' },
+      headerNames: ['X-Api-Key'],
     });
     expect(view).toMatchObject({
       eventTypes: ['a.b'],
@@ -77,6 +83,9 @@ describe('views', () => {
       circuitOpenUntil: '2026-12-01T10:00:00.000Z',
       rateLimit: 3,
       hasBacklog: true,
+      tenantId: 'acme',
+      filter: { type: 'a.b' },
+      headerNames: ['X-Api-Key'],
     });
     expect(JSON.stringify(view)).not.toContain('secret');
   });
@@ -85,12 +94,14 @@ describe('views', () => {
     const event = { id: 'msg_1', type: 'a', createdAtMs: T0, endpointIds: [], fingerprint: 'f' };
     expect(publicEvent(event, { n: 1 })).toStrictEqual({
       id: 'msg_1',
+      tenantId: 'default',
       type: 'a',
       createdAt: '2026-12-01T10:00:00.000Z',
       state: 'queued',
       data: { n: 1 },
     });
     expect(publicEvent({ ...event, state: 'accepted' }, null).state).toBe('accepted');
+    expect(publicEvent({ ...event, tenantId: 'acme' }, null).tenantId).toBe('acme');
   });
 
   it('shows a delivery with its defaults, its creation time read from the id when not stored', () => {
@@ -107,8 +118,10 @@ describe('views', () => {
       id,
       eventId,
       endpointId: 'ep_01M8FKCN41CGE3BC09CCS334NS',
+      tenantId: 'default',
       eventType: 'a',
       status: 'pending',
+      trackingId: null,
       attemptCount: 0,
       createdAt: '2026-12-01T10:00:00.000Z',
       lastAttempt: null,

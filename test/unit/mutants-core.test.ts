@@ -180,6 +180,11 @@ describe('the key schemas the stack and local mode build their tables from', () 
           partitionKey: { name: 'waitKey', type: 'S' },
           sortKey: { name: 'waitAt', type: 'S' },
         },
+        {
+          indexName: 'byFailedShard',
+          partitionKey: { name: 'failedShard', type: 'S' },
+          sortKey: { name: 'id', type: 'S' },
+        },
       ],
       ttlAttribute: 'expiresAt',
     });
@@ -202,6 +207,7 @@ describe('the key schemas the stack and local mode build their tables from', () 
           partitionKey: { name: 'backlogShard', type: 'S' },
           sortKey: { name: 'id', type: 'S' },
         },
+        { indexName: 'byEndpointId', partitionKey: { name: 'id', type: 'S' }, projection: 'KEYS_ONLY' },
       ],
     });
     expect(TABLES.map((table) => table.id)).toEqual(['Events', 'Deliveries', 'Attempts', 'Endpoints']);
@@ -212,9 +218,11 @@ describe('the key schemas the stack and local mode build their tables from', () 
       deliveryQueueUrl: 'DELIVERY_QUEUE_URL',
       deadLetterQueueUrl: 'DEAD_LETTER_QUEUE_URL',
       apiKeysSecretId: 'API_KEYS_SECRET_ID',
+      portalKeySecretId: 'PORTAL_KEY_SECRET_ID',
       endpointSecretPrefix: 'ENDPOINT_SECRET_PREFIX',
       allowLoopback: 'WEBHOOKS_ALLOW_LOOPBACK',
       blockedHosts: 'WEBHOOKS_BLOCKED_HOSTS',
+      operationalEventBus: 'WEBHOOKS_OPERATIONAL_EVENT_BUS',
     });
   });
 });

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   API_KEY_CACHE_TTL_MS,
+  AUTHORIZER_CACHE_SECONDS,
   breakerPolicyEnv,
   breakerPolicyFromEnv,
   DEFAULT_BREAKER_POLICY,
@@ -86,7 +87,11 @@ describe('validation messages name the field and the rule', () => {
       { url: 'https://x.test', description: 'a\ud800b' },
       'description: must be well-formed Unicode',
     ],
-    [updateEndpointSchema, {}, 'body: give at least one of url, eventTypes, enabled, description, rateLimit'],
+    [
+      updateEndpointSchema,
+      {},
+      'body: give at least one of url, eventTypes, enabled, description, rateLimit, headers, filter',
+    ],
     [listDeliveriesSchema, { since: 'yesterday' }, 'since: must be ISO-8601 or Unix seconds'],
     [listDeliveriesSchema, { limit: '1.5' }, 'limit: must be a whole number'],
     [listDeliveriesSchema, { limit: '0' }, 'limit: must be 1 to 100'],
@@ -221,10 +226,13 @@ describe('configuration the README documents', () => {
     expect(SECRET_ROTATION_OVERLAP_SECONDS).toBe(DAY);
   });
 
-  it('caches secrets 5 minutes, endpoints 30 s and API keys 60 s', () => {
+  it('caches secrets 5 minutes, a tenant’s endpoints 2 s, API keys 25 s and the authorizer’s answer 30 s', () => {
     expect(SECRET_CACHE_TTL_MS).toBe(300_000);
-    expect(ENDPOINT_CACHE_TTL_MS).toBe(30_000);
-    expect(API_KEY_CACHE_TTL_MS).toBe(60_000);
+    expect(ENDPOINT_CACHE_TTL_MS).toBe(2_000);
+    expect(API_KEY_CACHE_TTL_MS).toBe(25_000);
+    expect(AUTHORIZER_CACHE_SECONDS).toBe(30);
+    // A revoked key stops working within a minute: both caches together.
+    expect(API_KEY_CACHE_TTL_MS / 1000 + AUTHORIZER_CACHE_SECONDS).toBeLessThanOrEqual(60);
   });
 
   it('takes bodies up to 200 KiB, and keeps the visibility timeout six times the function timeout', () => {
