@@ -263,6 +263,11 @@ describe('the documented examples, sent to local mode', () => {
         expect(substitute((example.items as unknown[])[1])).toEqual((body as { items: unknown[] }).items[1]);
       }
       if (key === 'getOpenApi:document') expect(answer.text).toBe(readFileSync(OPENAPI_FILE, 'utf8'));
+      if (key === 'createPortalSession:created') {
+        // The link is to this server's portal page, the token in its fragment.
+        const session = body as { url: string; token: string };
+        expect(session.url).toBe(`${harness.stack.apiUrl}/portal#token=${session.token}`);
+      }
       const fields = SAME_AS_EXAMPLE[key];
       if (fields) expect(pick(body, fields)).toEqual(pick(substitute(example), fields));
     });
@@ -351,11 +356,13 @@ const unauthorizedExample = (name: string) =>
 const forbidden = resolveResponse(doc, { $ref: '#/components/responses/Forbidden' });
 
 describe('with a credential that is not valid, or not enough', () => {
-  /** GET /tenants (admin keys only) with `credential`. */
-  const listTenants = (credential: string) => {
+  /** GET /tenants (admin keys only) with `credential` as Bearer, or this whole Authorization header. */
+  const listTenants = (credential: string | { authorization: string }) => {
     const scenario = byKey.get('listTenants:firstPage');
     if (!scenario) throw new Error('no example listTenants:firstPage in openapi.json');
-    return send(scenario, credential);
+    return typeof credential === 'string'
+      ? send(scenario, credential)
+      : send({ ...scenario, headers: credential }, null);
   };
 
   /** A portal session token signed with local mode's own key, expired an hour ago. */
@@ -372,17 +379,23 @@ describe('with a credential that is not valid, or not enough', () => {
     return (await issuePortalToken(key, EXAMPLE.tenantId, Date.now() - 2 * 3600_000, 3600)).token;
   }
 
-  const fixed = (credential: string) => async (): Promise<string> => credential;
-  const cases: Array<[string, () => Promise<string>]> = [
-    ['unknownKey', fixed('whk_not-one-of-ours')],
-    ['notACredential', fixed('not-a-key-nor-a-token')],
-    ['invalidToken', fixed('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhY21lIn0.c2lnbmF0dXJl')],
-    ['expiredToken', expiredToken],
+  type Credential = string | { authorization: string };
+  const fixed = (credential: Credential) => async (): Promise<Credential> => credential;
+  const cases: Array<[string, string, () => Promise<Credential>]> = [
+    [
+      'notBearer',
+      'Basic',
+      fixed({ authorization: `Basic ${Buffer.from('admin:secret').toString('base64')}` }),
+    ],
+    ['unknownKey', 'whk_ key', fixed('whk_not-one-of-ours')],
+    ['unknownKey', 'other key', fixed('not-a-key-we-made')],
+    ['invalidToken', 'unsigned JWT', fixed('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhY21lIn0.c2lnbmF0dXJl')],
+    ['expiredToken', 'expired JWT', expiredToken],
   ];
 
   it.each(cases)(
-    '%s: the API answers the documented 401, with a Trackingid and WWW-Authenticate: Bearer',
-    async (name, credential) => {
+    '%s (%s): the API answers the documented 401, with a Trackingid and WWW-Authenticate: Bearer',
+    async (name, _what, credential) => {
       // Act
       const answer = await listTenants(await credential());
 
