@@ -13,7 +13,7 @@
  * Response schemas are written here once, from lambdas/api/views.ts and the routes. They live
  * only in this script: nothing here is imported by a lambda, so no function bundle grows except
  * by the finished document, which the API serves at `GET /openapi.json` from
- * lambdas/api/openapi-document.ts (written here too: the file brotli-compressed, about 11 KB).
+ * lambdas/api/openapi-document.ts (written here too: the file brotli-compressed and base64-encoded, about 20 KB).
  *
  * Examples come in two kinds. A *named* example (`examples: {name: ...}`) is a scenario: the
  * request under that name (body, parameters, headers) gets the response under the same name,
@@ -67,7 +67,7 @@ import {
 
 /** Where the document is committed. */
 export const OPENAPI_FILE = fileURLToPath(new URL('../openapi.json', import.meta.url));
-/** The copy the API serves, compressed (8 KB of brotli instead of 50 KB of minified JSON in the bundle). */
+/** The copy the API serves, compressed (about 20 KB of base64 brotli instead of 100 KB of minified JSON in the bundle). */
 export const SERVED_FILE = fileURLToPath(new URL('../lambdas/api/openapi-document.ts', import.meta.url));
 
 type Json = Record<string, unknown>;
