@@ -4,12 +4,15 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { requireEnv } from '../adapters/env.ts';
+import { EventBridgePublisher, OPERATIONAL_EVENTS_FAILED_METRIC } from '../adapters/event-bus.ts';
 import { WebhookSender } from '../adapters/http-sender.ts';
 import { EndpointSecrets } from '../adapters/secrets.ts';
+import { endpointTransitionsRepository } from '../adapters/store/endpoint-transitions.ts';
+import { tableName } from '../adapters/store/tables.ts';
 import { Store } from '../adapters/store.ts';
 import { Logger, Metrics, MetricUnit } from '../adapters/telemetry.ts';
 import { breakerPolicyFromEnv, isolationFromEnv, retryPolicyFromEnv } from '../core/config.ts';
-import { ENV } from '../core/schema.ts';
+import { ENDPOINTS_TABLE, ENV } from '../core/schema.ts';
 import { DeliveryWorker } from './worker.ts';
 
 const logger = new Logger({ serviceName: 'webhooks-delivery' });
@@ -21,6 +24,22 @@ const blockedHosts = (process.env[ENV.blockedHosts] ?? '')
   .filter(Boolean);
 const allowLoopback = process.env[ENV.allowLoopback] === 'true';
 
+// Operational events, when the stack names a bus: a lost one is counted and logged, never raised.
+const eventBus = process.env[ENV.operationalEventBus];
+const operationalEvents = eventBus
+  ? new EventBridgePublisher({
+      busName: eventBus,
+      onMiss: (event, error) => {
+        metrics.addMetric(OPERATIONAL_EVENTS_FAILED_METRIC, MetricUnit.Count, 1);
+        logger.warn('operational event not published', {
+          detailType: event.detailType,
+          ...('endpointId' in event.detail ? { endpointId: event.detail.endpointId } : {}),
+          error,
+        });
+      },
+    })
+  : undefined;
+
 const worker = new DeliveryWorker({
   store: new Store(),
   secrets: new EndpointSecrets(requireEnv(ENV.endpointSecretPrefix)),
@@ -30,6 +49,8 @@ const worker = new DeliveryWorker({
   policy: retryPolicyFromEnv(),
   breaker: breakerPolicyFromEnv(),
   isolation: isolationFromEnv(),
+  ...(operationalEvents ? { operationalEvents } : {}),
+  endpointTransitions: endpointTransitionsRepository(tableName(undefined, ENDPOINTS_TABLE)),
   logger,
   metric: (name, unit, value) =>
     metrics.addMetric(name, unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds, value),

@@ -11,6 +11,7 @@ import type { HttpAnswer } from '../adapters/http-sender.ts';
 import { deferMessage, enqueueDeliveries, sendRelease, sendToDeadLetter } from '../adapters/queue.ts';
 import type { EndpointSecrets } from '../adapters/secrets.ts';
 import { signingSecrets } from '../adapters/secrets.ts';
+import type { EndpointRef, EndpointTransitions } from '../adapters/store/endpoint-transitions.ts';
 import type { Store } from '../adapters/store.ts';
 import { type CircuitState, circuitState, failedTooLong } from '../core/circuit-breaker.ts';
 import {
@@ -26,6 +27,13 @@ import {
 import { withCustomHeaders } from '../core/custom-headers.ts';
 import { DeliveryError, errorName } from '../core/errors.ts';
 import { KeyedLimiter } from '../core/keyed-limiter.ts';
+import {
+  DEFAULT_TENANT_ID,
+  type DisableReason,
+  type OperationalEvent,
+  type OperationalEventPublisher,
+  operationalEvent,
+} from '../core/operational-events.ts';
 import { type DeliveryMessage, decodeEventCheck, decodeMessage, decodeRelease } from '../core/payload.ts';
 import { type AttemptRecord, type EndpointRecord, isQueued } from '../core/records.ts';
 import { webhookHeaders } from '../core/signing.ts';
@@ -92,6 +100,19 @@ export interface WorkerDeps {
   readonly random?: () => number;
   /** The backlog release rate and the short-wait window. @default DEFAULT_ISOLATION */
   readonly isolation?: Partial<IsolationSettings>;
+  /**
+   * Where operational events go: `endpoint.disabled`, `endpoint.circuit_opened`,
+   * `endpoint.recovered` and `delivery.dead`, each published by the one worker whose store write
+   * made it happen. Never awaited by a delivery: a batch waits for its events only once every
+   * record's fate is settled. @default none published
+   */
+  readonly operationalEvents?: OperationalEventPublisher;
+  /**
+   * The endpoint changes those events report, as conditional writes: of workers disabling an
+   * endpoint (or ending its failure run) at once, one is told it did.
+   * @default the store's own writes, after a read: exact within one process only (the tests' fakes)
+   */
+  readonly endpointTransitions?: EndpointTransitions;
 }
 
 /** An unexpected failure (not the receiver's) is retried after this, not the queue's whole visibility timeout. */
@@ -123,6 +144,8 @@ interface Job {
   readonly logger: WorkerLogger;
   /** Adds one to a per-batch counter metric. */
   readonly count: (metric: string) => void;
+  /** Publishes an operational event before the batch ends (never throws, never delays the record). */
+  readonly emit: (event: OperationalEvent) => void;
 }
 
 /** Processes SQS batches of delivery messages. */
@@ -134,8 +157,12 @@ export class DeliveryWorker {
   private readonly metric: MetricSink;
   private readonly breaker: BreakerPolicy;
   private readonly isolation: IsolationSettings;
+  private readonly transitions: EndpointTransitions;
+  private readonly events: OperationalEventPublisher | undefined;
 
   constructor(private readonly deps: WorkerDeps) {
+    this.transitions = deps.endpointTransitions ?? storeTransitions(deps.store);
+    this.events = deps.operationalEvents;
     this.isolation = { ...DEFAULT_ISOLATION, ...deps.isolation };
     this.now = deps.now ?? Date.now;
     this.endpoints = new TtlCache(ENDPOINT_CACHE_TTL_MS, this.now);
@@ -155,7 +182,15 @@ export class DeliveryWorker {
    */
   async processBatch(records: readonly SQSRecord[]): Promise<SQSBatchResponse> {
     const counts = new Map<string, number>();
-    const fates = await Promise.all(records.map((record) => this.processRecordSafely(record, counts)));
+    const published: Promise<void>[] = [];
+    const emit = (event: OperationalEvent) => {
+      // A publisher never rejects; the catch is for one that breaks that promise.
+      if (this.events) published.push(this.events.publish(event).catch(() => undefined));
+    };
+    const fates = await Promise.all(records.map((record) => this.processRecordSafely(record, counts, emit)));
+    // Every record's fate is settled: the events go out before the batch answers (Lambda may
+    // freeze the instance after), without having held any delivery up.
+    await Promise.all(published);
     // Counters go out once per batch: one EMF entry per metric instead of one per record.
     for (const [name, value] of counts) this.metric(name, 'Count', value);
     return {
@@ -165,11 +200,16 @@ export class DeliveryWorker {
     };
   }
 
-  private async processRecordSafely(record: SQSRecord, counts: Map<string, number>): Promise<RecordFate> {
+  private async processRecordSafely(
+    record: SQSRecord,
+    counts: Map<string, number>,
+    emit: (event: OperationalEvent) => void,
+  ): Promise<RecordFate> {
     // Filled in once the record is read as a delivery, so that even this line carries its ids.
     const seen: { keys?: Record<string, unknown> } = {};
     try {
-      return await this.processRecord(record, (name) => counts.set(name, (counts.get(name) ?? 0) + 1), seen);
+      const count = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
+      return await this.processRecord(record, count, emit, seen);
     } catch (error) {
       // Anything unexpected (a DynamoDB throttle or timeout, a bug): keep the message, and bring
       // it back soon rather than after the queue's whole visibility timeout. A delivery already
@@ -188,6 +228,7 @@ export class DeliveryWorker {
   private async processRecord(
     record: SQSRecord,
     count: (name: string) => void,
+    emit: (event: OperationalEvent) => void,
     seen: { keys?: Record<string, unknown> },
   ): Promise<RecordFate> {
     const receivedAt = this.now();
@@ -252,6 +293,7 @@ export class DeliveryWorker {
       ...(redrive ? { newScheduleBase: base } : {}),
       logger,
       count,
+      emit,
     };
 
     // The gate: what can be decided before sending (from the endpoint's current circuit).
@@ -324,20 +366,38 @@ export class DeliveryWorker {
         // Only decided after a send: the endpoint was read.
         return this.delivered(job, endpoint as EndpointRecord, attempt, decision.slow);
       case 'retry':
-        return this.retryLater(job, attempt, decision);
-      case 'dead':
-        if (decision.cause === 'gone')
-          await this.disableEndpoint(job.message.endpointId, 'receiver answered 410 Gone');
-        if (!(await this.deadLetter(job, attempt)) && decision.cause !== 'endpoint_unavailable')
-          return 'done';
+        return this.retryLater(job, endpoint, attempt, decision);
+      case 'dead': {
+        if (decision.cause === 'gone') {
+          await this.disableEndpoint(job, endpoint, 'gone', 'receiver answered 410 Gone');
+        }
+        const recorded = await this.deadLetter(job, attempt);
+        if (recorded === undefined && decision.cause !== 'endpoint_unavailable') return 'done';
+        if (recorded !== undefined) {
+          // Only the copy whose dead outcome was recorded reports it.
+          job.emit(
+            operationalEvent('delivery.dead', {
+              ...this.eventKeys(job, endpoint),
+              deliveryId: job.message.deliveryId,
+              eventId: job.message.eventId,
+              eventType: job.message.eventType,
+              cause: decision.cause,
+              attempts: recorded,
+              ...(attempt.statusCode !== undefined ? { lastStatusCode: attempt.statusCode } : {}),
+              ...(attempt.error !== undefined ? { lastError: attempt.error } : {}),
+              ...(job.message.trackingId !== undefined ? { trackingId: job.message.trackingId } : {}),
+            }),
+          );
+        }
         if (decision.cause === 'budget_spent') {
-          await this.noteEndpointFailure(job);
+          await this.noteEndpointFailure(job, endpoint, attempt);
           job.count('DeliveryFailed');
         }
         job.logger.warn(DEAD_LOG[decision.cause], {
           ...(decision.cause === 'gone' ? {} : { statusCode: attempt.statusCode, error: attempt.error }),
         });
         return 'done';
+      }
     }
   }
 
@@ -359,11 +419,28 @@ export class DeliveryWorker {
       // Delivered, but slowly enough to hold a worker's slot for seconds: it counts against
       // the circuit like a failure, so one slow receiver cannot slow every other's deliveries.
       job.count('SlowAnswers');
-      await this.noteEndpointFailure(job);
+      await this.noteEndpointFailure(job, endpoint, attempt);
     } else if ((endpoint.failureStreak ?? 0) > 0 || endpoint.failingSince || endpoint.circuitOpenUntil) {
       // Any trace of a failure run (a streak, its start, an open circuit) ends with a success.
-      await this.deps.store.resetEndpointFailures(endpoint.id);
+      const ended = await this.transitions.endFailureRun(endpoint);
       this.endpoints.delete(endpoint.id);
+      // Recovered: the run this success ended had opened the circuit (a run too short to open
+      // it is a retry that worked, not an outage). Reported by the worker whose write ended it.
+      if (ended && this.circuitOpened(ended)) {
+        job.emit(
+          operationalEvent('endpoint.recovered', {
+            ...this.eventKeys(job, ended),
+            failureStreak: ended.failureStreak ?? 0,
+            ...(ended.failingSince
+              ? {
+                  failingSince: ended.failingSince,
+                  downSeconds: Math.max(0, Math.floor((this.now() - Date.parse(ended.failingSince)) / 1000)),
+                }
+              : {}),
+            deliveryId: message.deliveryId,
+          }),
+        );
+      }
       // The endpoint takes deliveries again: what its open circuit held goes out now, at the release rate.
       if (endpoint.circuitOpenUntil || endpoint.backlogShard) await this.queue.release(endpoint.id, 0);
     }
@@ -494,13 +571,56 @@ export class DeliveryWorker {
     return claimed;
   }
 
-  private async disableEndpoint(id: string, reason: string): Promise<void> {
-    await this.deps.store.updateEndpoint(id, {
-      enabled: false,
-      disabledReason: reason,
-      updatedAt: new Date(this.now()).toISOString(),
-    });
-    this.endpoints.delete(id);
+  /**
+   * Disables the endpoint, if it is still enabled; the worker whose write disabled it publishes
+   * `endpoint.disabled` (others, at the same moment, find it disabled already).
+   */
+  private async disableEndpoint(
+    job: Job,
+    endpoint: EndpointRecord | undefined,
+    reason: DisableReason,
+    description: string,
+  ): Promise<void> {
+    const ref = this.refOf(job, endpoint);
+    const before = await this.transitions.disableIfEnabled(
+      ref,
+      description,
+      new Date(this.now()).toISOString(),
+    );
+    this.endpoints.delete(ref.id);
+    if (!before) return;
+    job.emit(
+      operationalEvent('endpoint.disabled', {
+        ...this.eventKeys(job, before),
+        reason,
+        description,
+        ...(before.failureStreak !== undefined ? { failureStreak: before.failureStreak } : {}),
+        ...(before.failingSince !== undefined ? { failingSince: before.failingSince } : {}),
+        ...(reason === 'gone' ? { deliveryId: job.message.deliveryId } : {}),
+      }),
+    );
+  }
+
+  /** The endpoint as read, or what the message says of it. */
+  private refOf(job: Job, endpoint: EndpointRecord | undefined): EndpointRef {
+    return endpoint ?? { id: job.message.endpointId, tenantId: job.message.tenantId };
+  }
+
+  /** What every endpoint event carries: when, which endpoint, whose. */
+  private eventKeys(job: Job, endpoint: EndpointRecord | undefined) {
+    return {
+      occurredAt: new Date(this.now()).toISOString(),
+      endpointId: job.message.endpointId,
+      tenantId: endpoint?.tenantId ?? job.message.tenantId ?? DEFAULT_TENANT_ID,
+    };
+  }
+
+  /** Whether a failure run had opened the endpoint's circuit. */
+  private circuitOpened(endpoint: EndpointRecord): boolean {
+    return (
+      (endpoint.failureStreak ?? 0) >= this.breaker.failureThreshold ||
+      endpoint.circuitOpenUntil !== undefined
+    );
   }
 
   /**
@@ -510,6 +630,7 @@ export class DeliveryWorker {
    */
   private async retryLater(
     job: Job,
+    endpoint: EndpointRecord | undefined,
     attempt: AttemptRecord,
     decision: Extract<Decision, { kind: 'retry' }>,
   ): Promise<RecordFate> {
@@ -523,8 +644,8 @@ export class DeliveryWorker {
       new Date(atMs).toISOString(),
       outOfQueue ? atMs : undefined,
     );
-    if (!recorded) return 'done';
-    await this.noteEndpointFailure(job);
+    if (recorded === undefined) return 'done';
+    await this.noteEndpointFailure(job, endpoint, attempt);
     job.count('DeliveryFailed');
     if (outOfQueue) job.count('RetriesOutOfQueue');
     job.logger.warn(
@@ -557,7 +678,11 @@ export class DeliveryWorker {
   }
 
   /** Counts a failure against the endpoint: opens its circuit, or disables it after days of failing. */
-  private async noteEndpointFailure(job: Job): Promise<void> {
+  private async noteEndpointFailure(
+    job: Job,
+    endpoint: EndpointRecord | undefined,
+    attempt: AttemptRecord,
+  ): Promise<void> {
     const { endpointId } = job.message;
     const now = this.now();
     const run = await this.deps.store.addEndpointFailure(endpointId, new Date(now).toISOString());
@@ -565,12 +690,29 @@ export class DeliveryWorker {
     if (!run) return;
     if (failedTooLong(run.failingSince, now, this.breaker)) {
       const reason = `failing without a success since ${run.failingSince}`;
-      await this.disableEndpoint(endpointId, reason);
+      await this.disableEndpoint(job, endpoint, 'failing_too_long', reason);
       job.logger.warn('endpoint disabled: failing for too long', { endpointId, reason });
       return;
     }
     if (run.failureStreak >= this.breaker.failureThreshold) {
-      await this.deps.store.openCircuit(endpointId, now + this.breaker.openSeconds * 1000);
+      const openUntil = now + this.breaker.openSeconds * 1000;
+      await this.deps.store.openCircuit(endpointId, openUntil);
+      // The streak is an atomic counter: exactly one failure takes it to the threshold, and that
+      // one opened the circuit. The failures after it (in flight meanwhile, a failed probe) only
+      // keep it open.
+      if (run.failureStreak === this.breaker.failureThreshold) {
+        job.emit(
+          operationalEvent('endpoint.circuit_opened', {
+            ...this.eventKeys(job, endpoint),
+            failureStreak: run.failureStreak,
+            failingSince: run.failingSince,
+            openUntil: new Date(openUntil).toISOString(),
+            openSeconds: this.breaker.openSeconds,
+            ...(attempt.statusCode !== undefined ? { lastStatusCode: attempt.statusCode } : {}),
+            ...(attempt.error !== undefined ? { lastError: attempt.error } : {}),
+          }),
+        );
+      }
       job.logger.warn("circuit opened: deferring this endpoint's messages", {
         endpointId,
         failureStreak: run.failureStreak,
@@ -582,21 +724,26 @@ export class DeliveryWorker {
   /**
    * A dead delivery: mark it dead and copy the message to the DLQ now (the queue's
    * maxReceiveCount is only a backstop above the budget, for receives the worker never saw).
-   * False when another copy of the message delivered it meanwhile (then nothing is copied).
+   * Its attempts so far, or undefined when another copy of the message delivered it meanwhile
+   * (then nothing is copied).
    */
-  private async deadLetter(job: Job, attempt: AttemptRecord): Promise<boolean> {
-    if (!(await this.recordFailure(job, 'dead', { ...attempt, attempt: job.attemptNumber }, undefined))) {
-      return false;
-    }
+  private async deadLetter(job: Job, attempt: AttemptRecord): Promise<number | undefined> {
+    const attempts = await this.recordFailure(
+      job,
+      'dead',
+      { ...attempt, attempt: job.attemptNumber },
+      undefined,
+    );
+    if (attempts === undefined) return undefined;
     await this.queue.deadLetter(job.record.body);
     job.count('DeliveryDead');
-    return true;
+    return attempts;
   }
 
   /**
-   * Records a failed or dead outcome and its attempt. False when the delivery was delivered
-   * meanwhile by another copy of the message: a failure never overwrites `delivered`, and the
-   * losing copy ends as a counted duplicate.
+   * Records a failed or dead outcome and its attempt: the delivery's attempt count after it.
+   * Undefined when the delivery was delivered meanwhile by another copy of the message: a failure
+   * never overwrites `delivered`, and the losing copy ends as a counted duplicate.
    */
   private async recordFailure(
     job: Job,
@@ -604,7 +751,7 @@ export class DeliveryWorker {
     attempt: AttemptRecord,
     nextAttemptAt: string | undefined,
     dueAtMs?: number,
-  ): Promise<boolean> {
+  ): Promise<number | undefined> {
     const number = await this.deps.store.recordOutcome({
       ...this.keyOf(job.message),
       status,
@@ -617,10 +764,10 @@ export class DeliveryWorker {
     if (number === undefined) {
       job.logger.info('delivered by another copy meanwhile; this failure is not recorded', {});
       job.count('DuplicateSuppressed');
-      return false;
+      return undefined;
     }
     await this.deps.store.putAttempt(job.message.deliveryId, { ...attempt, attempt: number });
-    return true;
+    return number;
   }
 
   /**
@@ -679,6 +826,30 @@ function failedSend(error: unknown): AttemptOutcome {
 }
 
 const CLOSED: CircuitState = { state: 'closed' };
+
+/**
+ * The endpoint transitions made of the store's own writes, each after a read of the endpoint:
+ * right within one process (the tests' in-memory stores), not across concurrent workers, which
+ * is why the delivery function is given the conditional ones (lambdas/adapters/store/endpoint-transitions.ts).
+ */
+function storeTransitions(store: WorkerDeps['store']): EndpointTransitions {
+  return {
+    async disableIfEnabled(endpoint, reason, nowIso) {
+      const before = await store.getEndpoint(endpoint.id);
+      await store.updateEndpoint(endpoint.id, { enabled: false, disabledReason: reason, updatedAt: nowIso });
+      return before?.enabled ? before : undefined;
+    },
+    async endFailureRun(endpoint) {
+      const before = await store.getEndpoint(endpoint.id);
+      await store.resetEndpointFailures(endpoint.id);
+      const hadRun =
+        (before?.failureStreak ?? 0) > 0 ||
+        before?.failingSince !== undefined ||
+        before?.circuitOpenUntil !== undefined;
+      return hadRun ? before : undefined;
+    },
+  };
+}
 
 /** A logger whose every line also carries `keys`, as a Powertools child logger's persistent keys do. */
 function withPersistentKeys(logger: WorkerLogger, keys: Record<string, unknown>): WorkerLogger {

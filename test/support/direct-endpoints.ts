@@ -5,6 +5,7 @@
 import { EndpointSecrets } from '../../lambdas/adapters/secrets.ts';
 import { Store } from '../../lambdas/adapters/store.ts';
 import { newEndpointId } from '../../lambdas/core/ids.ts';
+import type { DeliveryMessage } from '../../lambdas/core/payload.ts';
 import type { EndpointRecord } from '../../lambdas/core/records.ts';
 import type { Harness } from './harness.ts';
 
@@ -14,18 +15,39 @@ export interface DirectEndpoint {
   readonly record: EndpointRecord;
 }
 
+function storeOf(harness: Harness): Store {
+  const { tables } = harness.stack.resources;
+  return new Store({
+    endpoints: tables.Endpoints,
+    events: tables.Events,
+    deliveries: tables.Deliveries,
+    attempts: tables.Attempts,
+  });
+}
+
+/**
+ * Stores the event a delivery message is of, queued, as ingest stores it: a delivery released
+ * from a backlog is rebuilt from it (lambdas/delivery/backlog.ts).
+ */
+export async function storeEventOf(harness: Harness, message: DeliveryMessage): Promise<void> {
+  await storeOf(harness).putEventIfAbsent({
+    id: message.eventId,
+    type: message.eventType,
+    createdAtMs: message.createdAtMs,
+    endpointIds: [message.endpointId],
+    fingerprint: 'direct',
+    body: message.body,
+    state: 'queued',
+  });
+}
+
 export async function createEndpointDirect(
   harness: Harness,
   url: string,
   options: { headers?: Record<string, string>; extra?: Partial<EndpointRecord> } = {},
 ): Promise<DirectEndpoint> {
   const { resources } = harness.stack;
-  const store = new Store({
-    endpoints: resources.tables.Endpoints,
-    events: resources.tables.Events,
-    deliveries: resources.tables.Deliveries,
-    attempts: resources.tables.Attempts,
-  });
+  const store = storeOf(harness);
   const secrets = new EndpointSecrets(resources.endpointSecretPrefix);
   const id = newEndpointId();
   const secret = `whsec_${Buffer.from(`direct-${id}-secret-bytes-32!!`).toString('base64')}`;
