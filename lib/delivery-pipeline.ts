@@ -29,6 +29,7 @@ import {
   ENV,
   EVENTS_TABLE,
 } from '../lambdas/core/schema.ts';
+import type { OperationalEventBus } from './event-bus.ts';
 import type { Storage } from './storage.ts';
 import { WebhookFunction } from './webhook-function.ts';
 
@@ -78,6 +79,11 @@ export interface DeliveryPipelineProps {
    * @default `<stackName>-delivery`
    */
   readonly deliveryQueueName?: string;
+  /**
+   * Where the worker publishes operational events (events:PutEvents on that bus only).
+   * @default none published
+   */
+  readonly operationalEvents?: OperationalEventBus;
 }
 
 /**
@@ -169,6 +175,8 @@ export class DeliveryPipeline extends Construct {
       ENV.endpointSecretPrefix,
       DELIVERY_ACCESS.endpointSecrets,
     );
+    // endpoint.disabled, circuit_opened, recovered and delivery.dead (lambdas/core/operational-events.ts).
+    props.operationalEvents?.bindPublisher(this.function);
 
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
