@@ -9,6 +9,7 @@ import {
 } from '../lambdas/core/config.ts';
 import { ApiKeys } from './api-keys.ts';
 import { DELIVERY_SERVICE_NAME, DeliveryPipeline } from './delivery-pipeline.ts';
+import { Heartbeat, heartbeatEnabled } from './heartbeat.ts';
 import { API_SERVICE_NAME, IngestApi } from './ingest-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { Storage } from './storage.ts';
@@ -33,6 +34,12 @@ export interface WebhooksStackProps extends StackProps {
    * @default DEFAULT_ISOLATION (25 per second; waits over 15 minutes leave the queue)
    */
   readonly isolation?: Partial<IsolationSettings>;
+  /**
+   * The synthetic delivery check (lib/heartbeat.ts): a heartbeat through the public API every
+   * minute, an alarm when none arrives verified for 5 minutes. `-c heartbeat=false` also turns it off.
+   * @default true
+   */
+  readonly heartbeat?: boolean;
 }
 
 /**
@@ -52,6 +59,8 @@ export class WebhooksStack extends Stack {
   public readonly sweeper: Sweeper;
   /** Alarm topic, alarms and dashboard. */
   public readonly monitoring: Monitoring;
+  /** The synthetic delivery check, when on. */
+  public readonly heartbeat?: Heartbeat;
 
   constructor(scope: Construct, id: string, props: WebhooksStackProps = {}) {
     super(scope, id, props);
@@ -99,6 +108,17 @@ export class WebhooksStack extends Stack {
       deliveryServiceName: DELIVERY_SERVICE_NAME,
       apiServiceName: API_SERVICE_NAME,
     });
+
+    if (heartbeatEnabled(this, props.heartbeat)) {
+      this.heartbeat = new Heartbeat(this, 'Heartbeat', {
+        apiUrl: this.api.url,
+        apiKeyHashes: this.apiKeys.apiKeyHashes,
+        apiKeysWriter: this.apiKeys,
+        endpoints: this.storage.endpoints,
+        endpointSecretPrefix,
+        alarmTopic: this.monitoring.alarmTopic,
+      });
+    }
 
     this.outputs();
   }

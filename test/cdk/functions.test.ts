@@ -125,6 +125,7 @@ describe('functions', () => {
       DELIVERY_QUEUE_URL: { Ref: logicalId(stack.delivery.queue) },
       DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack.delivery.deadLetterQueue) },
       API_KEYS_SECRET_ID: { Ref: logicalId(stack.apiKeys.apiKeyHashes) },
+      PORTAL_KEY_SECRET_ID: { Ref: logicalId(stack.apiKeys.portalSigningKey) },
       ENDPOINT_SECRET_PREFIX: 'webhooks/Webhooks/endpoints',
       WEBHOOKS_BLOCKED_HOSTS: apiHost(),
     });

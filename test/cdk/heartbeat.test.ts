@@ -223,14 +223,12 @@ describe('heartbeat (synthetic delivery check)', () => {
     // Prepare: every finding, as if nothing were acknowledged (cdk-nag's own hook switched off).
     const checks = new AwsSolutionsChecks(undefined, {});
     Object.assign(checks, { isAcknowledged: () => false });
-    const raw = checks
-      .validateScope(heartbeat)
-      .violations.flatMap((violation) =>
-        violation.violatingResources.map((resource) => ({
-          rule: violation.ruleName,
-          path: resource.constructPath,
-        })),
-      );
+    const raw = checks.validateScope(heartbeat).violations.flatMap((violation) =>
+      violation.violatingResources.map((resource) => ({
+        rule: violation.ruleName,
+        path: resource.constructPath,
+      })),
+    );
     const acknowledged = heartbeat.node.findAll().flatMap((construct) =>
       construct.node.metadata
         .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)

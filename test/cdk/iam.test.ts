@@ -93,7 +93,11 @@ describe('IAM', () => {
       [arn(`${stack.storage.deliveries.tableArn}/index/byFailure`)]: ['dynamodb:Query'],
       // An endpoint's backlog size and oldest entry.
       [arn(`${stack.storage.deliveries.tableArn}/index/byWait`)]: ['dynamodb:Query'],
+      // The cross-tenant failure view.
+      [arn(`${stack.storage.deliveries.tableArn}/index/byFailedShard`)]: ['dynamodb:Query'],
       [arn(stack.storage.attempts.tableArn)]: ['dynamodb:Query'],
+      // An endpoint's tenant from its id.
+      [arn(`${stack.storage.endpoints.tableArn}/index/byEndpointId`)]: ['dynamodb:Query'],
       [arn(stack.storage.endpoints.tableArn)]: [
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
@@ -110,7 +114,12 @@ describe('IAM', () => {
         'sqs:ReceiveMessage',
         'sqs:StartMessageMoveTask',
       ],
-      [arn(stack.apiKeys.apiKeyHashes.secretArn)]: ['secretsmanager:GetSecretValue'],
+      // Read, and written by POST and DELETE /api-keys.
+      [arn(stack.apiKeys.apiKeyHashes.secretArn)]: [
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ],
+      [arn(stack.apiKeys.portalSigningKey.secretArn)]: ['secretsmanager:GetSecretValue'],
       [ENDPOINT_SECRETS]: [
         'secretsmanager:CreateSecret',
         'secretsmanager:DeleteSecret',

@@ -4,6 +4,7 @@ import {
   API_FUNCTION_TIMEOUT_SECONDS,
   API_THROTTLE_BURST,
   API_THROTTLE_RATE_PER_SECOND,
+  AUTHORIZER_CACHE_SECONDS,
 } from '../../lambdas/core/config.ts';
 import { logicalId, type Synthesized, synthesize } from './stack-fixture.ts';
 
@@ -44,8 +45,8 @@ describe('ingest API', () => {
     );
   });
 
-  it.each(['ANY /{proxy+}', 'GET /dashboard', 'GET /openapi.json'])(
-    'routes %s to the API function without an authorizer',
+  it.each(['GET /dashboard', 'GET /portal', 'GET /openapi.json'])(
+    'routes %s to the API function without an authorizer (a page or the API description)',
     (routeKey) => {
       synth.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         ApiId: { Ref: apiId },
@@ -55,9 +56,31 @@ describe('ingest API', () => {
     },
   );
 
-  it('has only those three routes', () => {
-    synth.template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
-    synth.template.resourceCountIs('AWS::ApiGatewayV2::Authorizer', 0);
+  it('routes everything else through the Lambda authorizer, its identity source the Authorization header', () => {
+    const authorizers = synth.template.findResources('AWS::ApiGatewayV2::Authorizer');
+    const [authorizerId, authorizer] = Object.entries(authorizers)[0] ?? [];
+    expect(Object.keys(authorizers)).toHaveLength(1);
+    expect(authorizer?.Properties).toMatchObject({
+      ApiId: { Ref: apiId },
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerResultTtlInSeconds: AUTHORIZER_CACHE_SECONDS,
+    });
+    expect(JSON.stringify(authorizer?.Properties.AuthorizerUri)).toContain(
+      logicalId(synth.stack.api.authorizerFunction),
+    );
+    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      ApiId: { Ref: apiId },
+      RouteKey: 'ANY /{proxy+}',
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: { Ref: authorizerId },
+    });
+  });
+
+  it('has only those four routes', () => {
+    synth.template.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
   });
 
   it('invokes the function with payload format 2.0', () => {

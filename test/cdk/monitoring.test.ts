@@ -15,7 +15,8 @@ describe('monitoring', () => {
   it('notifies the alarm topic from every alarm, on ALARM and on OK', () => {
     const alarms = Object.values(synth.template.findResources('AWS::CloudWatch::Alarm'));
 
-    expect(alarms).toHaveLength(4);
+    // DLQ depth, failure rate, API errors, delivery errors, and the heartbeat's.
+    expect(alarms).toHaveLength(5);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);

@@ -75,6 +75,7 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-APIG4',
         'AwsSolutions-IAM5[Resource::*]',
         'AwsSolutions-IAM5[Resource::<ApiKeysBootstrapFunction25271E62.Arn>:*]',
+        'AwsSolutions-IAM5[Resource::<HeartbeatSetupFunctionB5FF1997.Arn>:*]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:webhooks/Webhooks/endpoints/*]',
         'AwsSolutions-L1',
         'AwsSolutions-SMG4',

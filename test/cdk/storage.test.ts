@@ -63,7 +63,7 @@ describe('storage', () => {
     },
   );
 
-  it('indexes failed deliveries by endpoint and status, and waiting ones by wait, projecting every attribute', () => {
+  it('indexes failed deliveries by endpoint and status and across tenants by shard, and waiting ones by wait, projecting every attribute', () => {
     expect(tableOf('Deliveries').Properties.GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'byFailure',
@@ -81,10 +81,18 @@ describe('storage', () => {
         ],
         Projection: { ProjectionType: 'ALL' },
       },
+      {
+        IndexName: 'byFailedShard',
+        KeySchema: [
+          { AttributeName: 'failedShard', KeyType: 'HASH' },
+          { AttributeName: 'id', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
     ]);
   });
 
-  it('indexes endpoints with a backlog (one new index per table: CloudFormation adds one per update)', () => {
+  it('indexes endpoints with a backlog, and every endpoint by id, keys only (one new index per table: CloudFormation adds one per update)', () => {
     expect(tableOf('Endpoints').Properties.GlobalSecondaryIndexes).toEqual([
       {
         IndexName: 'byBacklog',
@@ -93,6 +101,11 @@ describe('storage', () => {
           { AttributeName: 'id', KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: 'byEndpointId',
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
       },
     ]);
   });
