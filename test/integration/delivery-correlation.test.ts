@@ -88,9 +88,13 @@ describe('a delivery message with a trackingId', () => {
     expect(record.trackingId).toBe('trk-correlation-1');
     expect(record.tenantId).toBe('acme');
     expect(receiver.received).toHaveLength(2);
-    const lines = logs.lines.filter(
-      (line) => line.service === 'webhooks-delivery' && JSON.stringify(line).includes(message.deliveryId),
-    );
+    // The success's line is written just after its record: wait for it.
+    const lines = await eventually(async () => {
+      const found = logs.lines.filter(
+        (line) => line.service === 'webhooks-delivery' && JSON.stringify(line).includes(message.deliveryId),
+      );
+      return found.some((line) => line.message === 'delivered') ? found : undefined;
+    });
     const messages = lines.map((line) => line.message);
     expect(messages).toContain('attempt failed; retry scheduled');
     expect(messages).toContain('delivered');
