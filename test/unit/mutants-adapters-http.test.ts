@@ -59,8 +59,8 @@ beforeAll(async () => {
     'four.test': { a: ['192.0.2.20'] },
     'hang.test': 'hang',
   });
-  // A server that answers every query SERVFAIL (a broken authoritative server), A queries
-  // only when `aaaaNoData` names the question: the AAAA question then gets NODATA.
+  // A server that answers SERVFAIL (a broken authoritative server): every question, but for
+  // names starting `aaaa-nodata` only A and for `a-nodata` only AAAA (the other gets NODATA).
   servfail = createSocket('udp4');
   servfail.on('message', (message: Buffer, peer: RemoteInfo) => {
     let end = 12;
@@ -69,7 +69,12 @@ beforeAll(async () => {
     const name = message.subarray(12, end).toString('latin1');
     const header = Buffer.alloc(12);
     message.copy(header, 0, 0, 2);
-    const fail = type === 1 || !name.includes('aaaa-nodata');
+    // `aaaa-nodata...`: A fails, AAAA has no record; `a-nodata...`: the other way round.
+    const fail = name.startsWith('aaaa-nodata')
+      ? type === 1
+      : name.startsWith('a-nodata')
+        ? type !== 1
+        : true;
     header.writeUInt16BE(0x8180 | (fail ? 2 : 0), 2);
     header.writeUInt16BE(1, 4);
     servfail.send(Buffer.concat([header, message.subarray(12, end + 5)]), peer.port, peer.address);
@@ -377,6 +382,11 @@ describe('the c-ares resolver', () => {
   it('prefers a real failure (SERVFAIL) to "no such record", whichever family had it', async () => {
     const both = (await ask('broken.test', [servfailAddress])) as DnsLookupError;
     const oneFamily = (await ask('aaaa-nodata.test', [servfailAddress])) as DnsLookupError;
+    const otherFamily = (await ask('a-nodata.test', [servfailAddress])) as DnsLookupError;
+    expect(otherFamily).toMatchObject({
+      code: 'ESERVFAIL',
+      message: 'DNS lookup of a-nodata.test failed (ESERVFAIL)',
+    });
     expect(both).toMatchObject({
       code: 'ESERVFAIL',
       message: 'DNS lookup of broken.test failed (ESERVFAIL)',
