@@ -167,6 +167,8 @@ export class DeliveryPipeline extends Construct {
     this.function.grantIndexQuery(storage.deliveries, ['byWait']);
     this.function.bindTable(storage.attempts, ATTEMPTS_TABLE.envVar, DELIVERY_ACCESS.attempts);
     this.function.bindTable(storage.endpoints, ENDPOINTS_TABLE.envVar, DELIVERY_ACCESS.endpoints);
+    // A backlog release names only its endpoint: its tenant's partition is found in byEndpointId.
+    this.function.grantIndexQuery(storage.endpoints, ['byEndpointId']);
     this.function.bindTable(storage.events, EVENTS_TABLE.envVar, DELIVERY_ACCESS.events);
     this.function.bindQueue(this.queue, ENV.deliveryQueueUrl, DELIVERY_ACCESS.deliveryQueue);
     this.function.bindQueue(this.deadLetterQueue, ENV.deadLetterQueueUrl, DELIVERY_ACCESS.deadLetterQueue);

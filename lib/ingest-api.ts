@@ -30,6 +30,7 @@ import {
   ENV,
   EVENTS_TABLE,
 } from '../lambdas/core/schema.ts';
+import type { OperationalEventBus } from './event-bus.ts';
 import type { Storage } from './storage.ts';
 import { WebhookFunction } from './webhook-function.ts';
 
@@ -103,6 +104,8 @@ export interface IngestApiProps {
   readonly portalSigningKey: secretsmanager.ISecret;
   /** Name prefix of the per-endpoint signing secrets, e.g. `webhooks/<stack>/endpoints`. */
   readonly endpointSecretPrefix: string;
+  /** Where the API publishes `dlq.redriven` and `endpoint.disabled` by hand. @default none */
+  readonly operationalEvents?: OperationalEventBus;
 }
 
 /**
@@ -166,6 +169,7 @@ export class IngestApi extends Construct {
       ENV.endpointSecretPrefix,
       API_ACCESS.endpointSecrets,
     );
+    props.operationalEvents?.bindPublisher(this.function);
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Webhooks ingest and management API',

@@ -9,6 +9,7 @@ import {
 } from '../lambdas/core/config.ts';
 import { ApiKeys } from './api-keys.ts';
 import { DELIVERY_SERVICE_NAME, DeliveryPipeline } from './delivery-pipeline.ts';
+import { OperationalEventBus, type OperationalEventBusMode, operationalEventBusMode } from './event-bus.ts';
 import { Heartbeat, heartbeatEnabled } from './heartbeat.ts';
 import { API_SERVICE_NAME, IngestApi } from './ingest-api.ts';
 import { Monitoring } from './monitoring.ts';
@@ -40,6 +41,12 @@ export interface WebhooksStackProps extends StackProps {
    * @default true
    */
   readonly heartbeat?: boolean;
+  /**
+   * Where operational events go (lib/event-bus.ts): the account's `default` bus or one the
+   * `stack` creates. `-c operationalEventBus=stack` sets it too.
+   * @default 'default'
+   */
+  readonly operationalEventBus?: OperationalEventBusMode;
 }
 
 /**
@@ -59,6 +66,8 @@ export class WebhooksStack extends Stack {
   public readonly sweeper: Sweeper;
   /** Alarm topic, alarms and dashboard. */
   public readonly monitoring: Monitoring;
+  /** The bus operational events are published to. */
+  public readonly operationalEvents: OperationalEventBus;
   /** The synthetic delivery check, when on. */
   public readonly heartbeat?: Heartbeat;
 
@@ -72,12 +81,18 @@ export class WebhooksStack extends Stack {
 
     this.apiKeys = new ApiKeys(this, 'ApiKeys');
 
+    this.operationalEvents = new OperationalEventBus(this, 'OperationalEvents', {
+      mode:
+        props.operationalEventBus ?? operationalEventBusMode(this.node.tryGetContext('operationalEventBus')),
+    });
+
     this.delivery = new DeliveryPipeline(this, 'Delivery', {
       retryPolicy,
       maxConcurrency: props.deliveryMaxConcurrency ?? DELIVERY_MAX_CONCURRENCY,
       isolation: { ...DEFAULT_ISOLATION, ...props.isolation },
       storage: this.storage,
       endpointSecretPrefix,
+      operationalEvents: this.operationalEvents,
     });
 
     this.api = new IngestApi(this, 'Api', {
@@ -88,6 +103,7 @@ export class WebhooksStack extends Stack {
       apiKeyHashes: this.apiKeys.apiKeyHashes,
       portalSigningKey: this.apiKeys.portalSigningKey,
       endpointSecretPrefix,
+      operationalEvents: this.operationalEvents,
     });
     // An endpoint URL pointing at our own API would make every delivery a new event.
     this.delivery.blockHost(this.api.host);

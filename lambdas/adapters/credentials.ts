@@ -19,17 +19,32 @@ async function readSecret(secretId: string): Promise<string> {
   return SecretString;
 }
 
+/** Least time between two reads of the key document caused by keys not found. */
+const REFRESH_AFTER_MS = 5_000;
+
 /** The stored API key hashes: read (cached), added to, revoked from. */
 export class ApiKeyStore {
   private readonly cache = new TtlCache<readonly StoredApiKey[]>(API_KEY_CACHE_TTL_MS);
 
   constructor(private readonly secretId: string) {}
 
+  private loadedAtMs = 0;
+
   async get(): Promise<readonly StoredApiKey[]> {
-    return this.cache.get(
-      this.secretId,
-      async () => parseApiKeyDocument(await readSecret(this.secretId)).keys,
-    );
+    return this.cache.get(this.secretId, async () => {
+      this.loadedAtMs = Date.now();
+      return parseApiKeyDocument(await readSecret(this.secretId)).keys;
+    });
+  }
+
+  /**
+   * Reads the keys afresh when the cached copy is older than {@link REFRESH_AFTER_MS} (a key made a
+   * moment ago by another instance works at once); at most one read per that time, so unknown
+   * keys cannot make every request a Secrets Manager call.
+   */
+  async refresh(): Promise<readonly StoredApiKey[]> {
+    if (Date.now() - this.loadedAtMs >= REFRESH_AFTER_MS) this.cache.delete(this.secretId);
+    return this.get();
   }
 
   /** Adds a key's record. */

@@ -31,7 +31,6 @@ export {
   type Page,
   SWEEP_SHARD,
 } from '../core/records.ts';
-export { noteEndpointTenant } from './store/endpoints.ts';
 export { decodeCursor, encodeCursor, type TableNames } from './store/tables.ts';
 
 /** Every table's operations, as one object (no two repositories share an operation's name). */

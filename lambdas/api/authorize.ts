@@ -10,7 +10,8 @@ import { type Denial, deny, type Principal } from '../core/principal.ts';
 import { looksLikeToken, verifyPortalToken } from './portal-tokens.ts';
 
 export interface AuthorizeDeps {
-  readonly apiKeys: { get(): Promise<readonly StoredApiKey[]> };
+  /** `refresh` re-reads a cached copy that may predate a key just made (at most every few seconds). */
+  readonly apiKeys: { get(): Promise<readonly StoredApiKey[]>; refresh?(): Promise<readonly StoredApiKey[]> };
   /** The portal session signing key. */
   readonly portalKey: { get(): Promise<Uint8Array> };
   readonly now: () => number;
@@ -35,8 +36,12 @@ export async function authorize(
     return verifyPortalToken(await deps.portalKey.get(), credential, deps.now());
   }
   // Anything else is an API key (ours start with whk_; local mode may be given its own).
-  const keys = await deps.apiKeys.get();
-  const id = matchApiKey(credential, keys);
+  let keys = await deps.apiKeys.get();
+  let id = matchApiKey(credential, keys);
+  if (id === undefined && deps.apiKeys.refresh) {
+    keys = await deps.apiKeys.refresh();
+    id = matchApiKey(credential, keys);
+  }
   const key = keys.find((stored) => stored.id === id);
   if (!key) return deny('unauthorized', 'this API key is not valid (unknown or revoked)');
   return { kind: key.scope ?? 'admin', keyId: key.id };

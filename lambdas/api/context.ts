@@ -11,6 +11,7 @@ import type { StoredApiKey } from '../core/api-keys.ts';
 import { ENDPOINT_CACHE_TTL_MS } from '../core/config.ts';
 import { badRequest, HttpError, notFound } from '../core/errors.ts';
 import { isEndpointId } from '../core/ids.ts';
+import type { OperationalEventPublisher } from '../core/operational-events.ts';
 import type { DeliveryMessage } from '../core/payload.ts';
 import type { Principal } from '../core/principal.ts';
 import { checkEndpointUrl, type GuardOptions } from '../core/ssrf.ts';
@@ -44,6 +45,8 @@ export interface ApiDeps {
     redriveDeadLetters(): Promise<RedriveOutcome>;
   };
   readonly guard: GuardOptions;
+  /** Where `dlq.redriven` and `endpoint.disabled` by hand are published; none when absent. */
+  readonly operationalEvents?: OperationalEventPublisher;
   readonly now?: () => number;
   /** Warnings that are not a request's failure (an event left to the sweep). */
   readonly warn?: (message: string, extra: Record<string, unknown>) => void;

@@ -6,6 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { ApiKeyStore, PortalKey } from '../adapters/credentials.ts';
 import { redriveDeadLetters } from '../adapters/dlq.ts';
 import { requireEnv } from '../adapters/env.ts';
+import { EventBridgePublisher, OPERATIONAL_EVENTS_FAILED_METRIC } from '../adapters/event-bus.ts';
 import {
   enqueueDeliveries,
   enqueueOne,
@@ -27,6 +28,7 @@ const metrics = new Metrics({ namespace: 'Webhooks', serviceName: 'webhooks-api'
 const queueUrl = requireEnv(ENV.deliveryQueueUrl);
 const deadLetterQueueUrl = requireEnv(ENV.deadLetterQueueUrl);
 const eventCheckDelaySeconds = eventCheckDelayFromEnv();
+const operationalEventBus = process.env[ENV.operationalEventBus];
 
 const app = new ApiApp({
   store: new Store(),
@@ -42,6 +44,17 @@ const app = new ApiApp({
     redriveDeadLetters: () => redriveDeadLetters(deadLetterQueueUrl, queueUrl),
   },
   warn: (message, extra) => logger.warn(message, extra),
+  ...(operationalEventBus
+    ? {
+        operationalEvents: new EventBridgePublisher({
+          busName: operationalEventBus,
+          onMiss: (event, error) => {
+            metrics.addMetric(OPERATIONAL_EVENTS_FAILED_METRIC, MetricUnit.Count, 1);
+            logger.warn('operational event not published', { detailType: event.detailType, error });
+          },
+        }),
+      }
+    : {}),
   guard: {
     allowLoopback: process.env[ENV.allowLoopback] === 'true',
     blockedHosts: (process.env[ENV.blockedHosts] ?? '').split(',').filter(Boolean),

@@ -206,6 +206,9 @@ async function send(
       createdAtMs: delivery.createdAtMs,
       body: unpackBody(event),
       reason,
+      // Correlation and the tenant travel with it, as in the message ingest sent.
+      ...(event.tenantId ? { tenantId: event.tenantId } : {}),
+      ...(event.trackingId ? { trackingId: event.trackingId } : {}),
     });
   }
   const enqueued =

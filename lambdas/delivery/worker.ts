@@ -64,6 +64,7 @@ export type MetricSink = (name: string, unit: 'Count' | 'Milliseconds', value: n
 export interface WorkerDeps {
   readonly store: Pick<
     Store,
+    | 'noteEndpointTenant'
     | 'getEndpoint'
     | 'getDelivery'
     | 'recordOutcome'
@@ -239,6 +240,8 @@ export class DeliveryWorker {
     let message: DeliveryMessage;
     try {
       message = decodeMessage(record.body);
+      // The message names the endpoint's tenant: the store finds the endpoint without a lookup.
+      this.deps.store.noteEndpointTenant(message.endpointId, message.tenantId);
     } catch (error) {
       // A poisoned record can never succeed: park it where an operator sees it.
       this.deps.logger.error('poisoned message moved to the dead-letter queue', {

@@ -27,7 +27,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { secretsManager } from '../adapters/clients.ts';
 import { requireEnv } from '../adapters/env.ts';
 import { EndpointSecrets } from '../adapters/secrets.ts';
-import { noteEndpointTenant, Store } from '../adapters/store.ts';
+import { Store } from '../adapters/store.ts';
 import { generateApiKey, hashApiKey, type StoredApiKey } from '../core/api-keys.ts';
 import { ENV } from '../core/schema.ts';
 import { generateSecret } from '../core/signing.ts';
@@ -101,7 +101,7 @@ async function revokeKey(): Promise<void> {
 async function ensureEndpoint(url: string, nowIso: string): Promise<void> {
   await store.putTenant({ id: HEARTBEAT_TENANT_ID, name: 'Synthetic delivery check', updatedAt: nowIso });
   // Operations by id then need no index lookup of the endpoint's partition.
-  noteEndpointTenant(HEARTBEAT_ENDPOINT_ID, HEARTBEAT_TENANT_ID);
+  store.noteEndpointTenant(HEARTBEAT_ENDPOINT_ID, HEARTBEAT_TENANT_ID);
   const existing = await store.getEndpoint(HEARTBEAT_ENDPOINT_ID);
   if (existing) {
     if (existing.url !== url || !existing.enabled) {
@@ -134,7 +134,7 @@ async function ensureEndpoint(url: string, nowIso: string): Promise<void> {
 }
 
 async function removeEndpoint(): Promise<void> {
-  noteEndpointTenant(HEARTBEAT_ENDPOINT_ID, HEARTBEAT_TENANT_ID);
+  store.noteEndpointTenant(HEARTBEAT_ENDPOINT_ID, HEARTBEAT_TENANT_ID);
   await store.deleteEndpoint(HEARTBEAT_ENDPOINT_ID);
   try {
     // At once, not after the usual 7-day recovery window: a heartbeat turned off and on again

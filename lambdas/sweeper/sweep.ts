@@ -119,6 +119,9 @@ export async function sendDueRetries(
       createdAtMs: delivery.createdAtMs,
       body: unpackBody(record),
       reason: 'due',
+      // Correlation and the tenant travel with it, as in the message ingest sent.
+      ...(record.tenantId ? { tenantId: record.tenantId } : {}),
+      ...(record.trackingId ? { trackingId: record.trackingId } : {}),
     });
   }
   const unsent = messages.length > 0 ? await deps.enqueue(messages, { deadlineMs: options.deadlineMs }) : [];

@@ -41,6 +41,12 @@ export class FakeStore {
   readonly endpoints = new Map<string, EndpointRecord>();
   readonly deliveries = new Map<string, DeliveryRecord>();
   readonly events = new Map<string, EventRecord>();
+  /** Tenant hints the worker gave (one map here: the fake keys endpoints by id alone). */
+  readonly tenantHints = new Map<string, string | undefined>();
+
+  noteEndpointTenant = (id: string, tenantId: string | undefined): void => {
+    this.tenantHints.set(id, tenantId);
+  };
   readonly outcomes: RecordedOutcome[] = [];
   readonly attempts: Array<{ deliveryId: string; attempt: AttemptRecord }> = [];
   readonly endpointUpdates: Array<{ id: string; set: Record<string, unknown> }> = [];

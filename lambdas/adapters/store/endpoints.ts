@@ -16,26 +16,26 @@ import { conditionally, conditionalUpdate, decodeCursor, encodeCursor, type Tabl
 /** The `byEndpointId` index (keys only): an endpoint id to the partition, so its tenant. */
 const BY_ENDPOINT_ID = 'byEndpointId';
 
-/** Endpoint id to partition, as learnt by this process (an endpoint never changes tenant). */
-const partitions = new LRUCache<string, string>(50_000);
-
-/**
- * Tells the store which tenant an endpoint belongs to, when the caller knows it (a delivery
- * message carries it), so that operations by id need no lookup.
- */
-export function noteEndpointTenant(id: string, tenantId: string | undefined): void {
-  partitions.set(id, endpointPartition(tenantId ?? DEFAULT_TENANT));
-}
-
-function toRecord(item: Record<string, unknown>): EndpointRecord {
-  const { pk, ...rest } = item;
-  const tenantId = tenantOfPartition(String(pk)) ?? DEFAULT_TENANT;
-  partitions.set(String(rest.id), String(pk));
-  return { ...(rest as unknown as EndpointRecord), tenantId };
-}
-
 /** Operations on the Endpoints table named by `table`. */
 export function endpointsRepository(table: TableName) {
+  /** Endpoint id to partition, as learnt by this repository (an endpoint never changes tenant). */
+  const partitions = new LRUCache<string, string>(50_000);
+
+  /**
+   * Tells the store which tenant an endpoint belongs to, when the caller knows it (a delivery
+   * message carries it), so that operations by id need no lookup.
+   */
+  function noteEndpointTenant(id: string, tenantId: string | undefined): void {
+    partitions.set(id, endpointPartition(tenantId ?? DEFAULT_TENANT));
+  }
+
+  function toRecord(item: Record<string, unknown>): EndpointRecord {
+    const { pk, ...rest } = item;
+    const tenantId = tenantOfPartition(String(pk)) ?? DEFAULT_TENANT;
+    partitions.set(String(rest.id), String(pk));
+    return { ...(rest as unknown as EndpointRecord), tenantId };
+  }
+
   /**
    * The partition of an endpoint: known, else looked up in the `byEndpointId` index (eventually
    * consistent: an endpoint made a moment ago by another process may not be there yet), else the
@@ -365,6 +365,7 @@ export function endpointsRepository(table: TableName) {
   }
 
   return {
+    noteEndpointTenant,
     putEndpoint,
     getEndpoint,
     listEndpoints,

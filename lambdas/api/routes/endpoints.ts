@@ -8,6 +8,7 @@ import { parseCustomHeaders } from '../../core/custom-headers.ts';
 import { badRequest, HttpError, notFound } from '../../core/errors.ts';
 import { parseFilter } from '../../core/filter.ts';
 import { isEndpointId, newEndpointId } from '../../core/ids.ts';
+import { operationalEvent } from '../../core/operational-events.ts';
 import { generateSecret } from '../../core/signing.ts';
 import { DEFAULT_TENANT, endpointPartition } from '../../core/tenants.ts';
 import {
@@ -145,6 +146,17 @@ async function updateEndpoint(ctx: ApiContext, request: ApiRequest, id: string):
   const updated = await ctx.deps.store.updateEndpoint(id, set, remove);
   if (!updated) throw notFound('endpoint', id);
   ctx.endpointsChanged(existing.tenantId ?? DEFAULT_TENANT);
+  if (existing.enabled && !updated.enabled) {
+    await ctx.deps.operationalEvents?.publish(
+      operationalEvent('endpoint.disabled', {
+        occurredAt: String(set.updatedAt),
+        endpointId: updated.id,
+        tenantId: updated.tenantId ?? DEFAULT_TENANT,
+        reason: 'manual',
+        description: updated.disabledReason ?? 'disabled through the API',
+      }),
+    );
+  }
   // Re-enabled (circuit closed), disabled (drained into the DLQ) or a rate changed: the backlog
   // moves at once, at the release rate, rather than at the next minute's sweep.
   if (updated.backlogShard && (input.enabled !== undefined || input.rateLimit !== undefined)) {
