@@ -1,8 +1,8 @@
 /**
- * Secrets Manager access: per-endpoint signing secrets (current, and the previous one during
- * a rotation, and the endpoint's custom headers, whose values are as secret) and the API key
- * hashes. Reads are cached per process for a short time, so a
- * warm delivery function makes no Secrets Manager call per webhook.
+ * Secrets Manager access to the per-endpoint secrets: the signing keys (current, and the previous
+ * one during a rotation) and the endpoint's custom headers, whose values are as secret. Reads are
+ * cached per process for a short time, so a warm delivery function makes no Secrets Manager call
+ * per webhook. The API's own credentials are in ./credentials.ts.
  */
 import {
   CreateSecretCommand,
@@ -10,12 +10,7 @@ import {
   GetSecretValueCommand,
   PutSecretValueCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { parseApiKeyDocument, type StoredApiKey } from '../core/api-keys.ts';
-import {
-  API_KEY_CACHE_TTL_MS,
-  SECRET_CACHE_TTL_MS,
-  SECRET_ROTATION_OVERLAP_SECONDS,
-} from '../core/config.ts';
+import { SECRET_CACHE_TTL_MS, SECRET_ROTATION_OVERLAP_SECONDS } from '../core/config.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
 import { secretsManager } from './clients.ts';
 
@@ -140,19 +135,5 @@ export class EndpointSecrets {
   async delete(name: string): Promise<void> {
     await secretsManager.send(new DeleteSecretCommand({ SecretId: name, RecoveryWindowInDays: 7 }));
     this.cache.delete(name);
-  }
-}
-
-/** The stored API key hashes, cached briefly. */
-export class ApiKeyHashes {
-  private readonly cache = new TtlCache<readonly StoredApiKey[]>(API_KEY_CACHE_TTL_MS);
-
-  constructor(private readonly secretId: string) {}
-
-  async get(): Promise<readonly StoredApiKey[]> {
-    return this.cache.get(
-      this.secretId,
-      async () => parseApiKeyDocument(await readSecretString(this.secretId)).keys,
-    );
   }
 }

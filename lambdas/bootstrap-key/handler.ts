@@ -2,7 +2,7 @@
  * onEvent handler of the custom resource that creates the stack's first API key.
  *
  * On Create it generates a key, writes the plaintext to the InitialApiKey secret (which only
- * operators read) and its hash to the ApiKeyHashes secret (which the API function reads). On
+ * operators read) and its hash to the API key hashes secret (which the authorizer and the API function read). On
  * Update and Delete it does nothing: keys are rotated by operators, never silently by a deploy.
  * The key never appears in the response, which CloudFormation would show and log.
  */

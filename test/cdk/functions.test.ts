@@ -126,6 +126,7 @@ describe('functions', () => {
       DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack.delivery.deadLetterQueue) },
       API_KEYS_SECRET_ID: { Ref: logicalId(stack.apiKeys.apiKeyHashes) },
       PORTAL_KEY_SECRET_ID: { Ref: logicalId(stack.apiKeys.portalSigningKey) },
+      WEBHOOKS_OPERATIONAL_EVENT_BUS: 'default',
       ENDPOINT_SECRET_PREFIX: 'webhooks/Webhooks/endpoints',
       WEBHOOKS_BLOCKED_HOSTS: apiHost(),
     });
@@ -152,6 +153,7 @@ describe('functions', () => {
       ENDPOINTS_TABLE: { Ref: logicalId(stack.storage.endpoints) },
       DELIVERY_QUEUE_URL: { Ref: logicalId(stack.delivery.queue) },
       DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack.delivery.deadLetterQueue) },
+      WEBHOOKS_OPERATIONAL_EVENT_BUS: 'default',
       ENDPOINT_SECRET_PREFIX: 'webhooks/Webhooks/endpoints',
       WEBHOOKS_BLOCKED_HOSTS: apiHost(),
     });

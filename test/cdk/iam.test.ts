@@ -2,6 +2,7 @@
  * Exact IAM actions per function role, per resource. The action lists must match the AWS calls
  * the handlers make; a change on either side shows up here as a named difference.
  */
+import { Aws } from 'aws-cdk-lib';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +121,10 @@ describe('IAM', () => {
         'secretsmanager:PutSecretValue',
       ],
       [arn(stack.apiKeys.portalSigningKey.secretArn)]: ['secretsmanager:GetSecretValue'],
+      // Operational events, on the account's default bus only.
+      [arn(`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`)]: [
+        'events:PutEvents',
+      ],
       [ENDPOINT_SECRETS]: [
         'secretsmanager:CreateSecret',
         'secretsmanager:DeleteSecret',
@@ -141,6 +146,12 @@ describe('IAM', () => {
       [arn(`${stack.storage.deliveries.tableArn}/index/byWait`)]: ['dynamodb:Query'],
       [arn(stack.storage.attempts.tableArn)]: ['dynamodb:PutItem'],
       [arn(stack.storage.endpoints.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      // A backlog release names only its endpoint: its tenant's partition from its id.
+      [arn(`${stack.storage.endpoints.tableArn}/index/byEndpointId`)]: ['dynamodb:Query'],
+      // Operational events, on the account's default bus only.
+      [arn(`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`)]: [
+        'events:PutEvents',
+      ],
       // Event checks: read the event, hand it to the sweep.
       [arn(stack.storage.events.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       // ChangeMessageVisibility for backoff, SendMessage for released backlogs; the rest is what

@@ -7,10 +7,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../lambdas/adapters/store.ts';
 import { deliveryId } from '../../lambdas/core/ids.ts';
+import { encodeRelease } from '../../lambdas/core/payload.ts';
 import { synthesize } from '../cdk/stack-fixture.ts';
 import { eventually, type Harness, type RecordedCall, startHarness } from '../support/harness.ts';
 import { startReceiver, type TestReceiver } from '../support/receiver.ts';
@@ -127,6 +129,24 @@ async function scenario(): Promise<void> {
   await harness.api('PATCH', `/endpoints/${goneId}`, { enabled: true });
   const recovered = await harness.api('POST', `/endpoints/${goneId}/recover?since=0`);
   expect(recovered.status).toBe(202);
+
+  // A backlog release for an endpoint the delivery function has not seen: it finds the
+  // endpoint's tenant in byEndpointId (a release names only the endpoint).
+  const unseenId = await create(ok.url);
+  await harness.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: harness.stack.resources.deliveryQueueUrl,
+      MessageBody: encodeRelease(unseenId),
+    }),
+  );
+  await eventually(async () =>
+    harness.calls.some(
+      (call) =>
+        call.fn === 'delivery' && call.command === 'QueryCommand' && call.input.IndexName === 'byEndpointId',
+    )
+      ? true
+      : undefined,
+  );
 
   // An SQS outage during fan-out: the event is stored accepted and handed to the sweep, whose
   // run queues it.

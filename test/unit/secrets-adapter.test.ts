@@ -12,7 +12,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiKeyHashes, EndpointSecrets, signingSecrets } from '../../lambdas/adapters/secrets.ts';
+import { ApiKeyStore } from '../../lambdas/adapters/credentials.ts';
+import { EndpointSecrets, signingSecrets } from '../../lambdas/adapters/secrets.ts';
 
 const sm = mockClient(SecretsManagerClient);
 const HOUR = 60 * 60 * 1000;
@@ -105,20 +106,31 @@ describe('cache lifetimes', () => {
     expect((await secrets.get(name)).current).toBe('whsec_a');
   });
 
-  it('reads the API key hashes once per 60 seconds', async () => {
+  it('reads the API key hashes once per 25 seconds; a key not found re-reads them at most every 5 s', async () => {
     const secretId = `webhooks/test/api-keys-${run}`;
     const first = { id: 'k1', sha256: 'a'.repeat(64) };
     const second = { id: 'k2', sha256: 'b'.repeat(64) };
+    const third = { id: 'k3', sha256: 'c'.repeat(64) };
     sm.on(GetSecretValueCommand, { SecretId: secretId })
       .resolvesOnce(stored({ keys: [first] }))
-      .resolves(stored({ keys: [first, second] }));
-    const keys = new ApiKeyHashes(secretId);
+      .resolvesOnce(stored({ keys: [first, second] }))
+      .resolves(stored({ keys: [first, second, third] }));
+    const keys = new ApiKeyStore(secretId);
+    const reads = () => sm.commandCalls(GetSecretValueCommand, { SecretId: secretId }).length;
 
     expect(await keys.get()).toEqual([first]);
-    vi.setSystemTime(T0 + 59_999);
-    expect(await keys.get()).toEqual([first]);
-    vi.setSystemTime(T0 + 60_000);
+    // A refresh within 5 s of the last read reads nothing.
+    vi.setSystemTime(T0 + 4_999);
+    expect(await keys.refresh()).toEqual([first]);
+    expect(reads()).toBe(1);
+    vi.setSystemTime(T0 + 5_000);
+    expect(await keys.refresh()).toEqual([first, second]);
+    expect(reads()).toBe(2);
+    // The plain read keeps that copy for 25 s (a revoked key works that long at most).
+    vi.setSystemTime(T0 + 5_000 + 24_999);
     expect(await keys.get()).toEqual([first, second]);
+    vi.setSystemTime(T0 + 5_000 + 25_000);
+    expect(await keys.get()).toEqual([first, second, third]);
   });
 });
 
