@@ -5,6 +5,7 @@
  */
 import type { RedriveOutcome } from '../adapters/dlq.ts';
 import type { EndpointSecrets } from '../adapters/secrets.ts';
+import type { EndpointTransitions } from '../adapters/store/endpoint-transitions.ts';
 import type { EndpointRecord, Store } from '../adapters/store.ts';
 import { decodeCursor } from '../adapters/store.ts';
 import type { StoredApiKey } from '../core/api-keys.ts';
@@ -47,6 +48,8 @@ export interface ApiDeps {
   readonly guard: GuardOptions;
   /** Where `dlq.redriven` and `endpoint.disabled` by hand are published; none when absent. */
   readonly operationalEvents?: OperationalEventPublisher;
+  /** The conditional disable whose success is the one `endpoint.disabled` of a PATCH. */
+  readonly endpointTransitions?: Pick<EndpointTransitions, 'disableIfEnabled'>;
   readonly now?: () => number;
   /** Warnings that are not a request's failure (an event left to the sweep). */
   readonly warn?: (message: string, extra: Record<string, unknown>) => void;

@@ -15,11 +15,13 @@ import {
   sendRelease,
 } from '../adapters/queue.ts';
 import { EndpointSecrets } from '../adapters/secrets.ts';
+import { endpointTransitionsRepository } from '../adapters/store/endpoint-transitions.ts';
+import { tableName } from '../adapters/store/tables.ts';
 import { Store } from '../adapters/store.ts';
 import { Logger, Metrics, MetricUnit } from '../adapters/telemetry.ts';
 import { eventCheckDelayFromEnv } from '../core/config.ts';
 import { fromAuthorizerContext } from '../core/principal.ts';
-import { ENV } from '../core/schema.ts';
+import { ENDPOINTS_TABLE, ENV } from '../core/schema.ts';
 import { ApiApp, type ApiRequest } from './app.ts';
 import { toHttpResponse } from './respond.ts';
 
@@ -46,6 +48,7 @@ const app = new ApiApp({
   warn: (message, extra) => logger.warn(message, extra),
   ...(operationalEventBus
     ? {
+        endpointTransitions: endpointTransitionsRepository(tableName(undefined, ENDPOINTS_TABLE)),
         operationalEvents: new EventBridgePublisher({
           busName: operationalEventBus,
           onMiss: (event, error) => {

@@ -129,6 +129,35 @@ function expectPublishedShape(events: DeliveredEvent[]): void {
 }
 
 describe('operational events', () => {
+  it('an operator disabling an endpoint twice: one endpoint.disabled (manual); a DLQ redrive: one dlq.redriven', async () => {
+    // Prepare
+    const receiver = await receivers.start(() => ({ status: 200 }));
+    const created = await harness.api<{ id: string }>('POST', '/endpoints', { url: receiver.url });
+    expect(created.status).toBe(201);
+
+    // Act
+    for (let round = 0; round < 2; round++) {
+      const patched = await harness.api('PATCH', `/endpoints/${created.body.id}`, { enabled: false });
+      expect(patched.status).toBe(200);
+    }
+    const redriven = await harness.api('POST', '/dlq/redrive');
+    expect(redriven.status).toBe(200);
+
+    // Assess
+    const events = await eventsOf(created.body.id, (seen) => ofType(seen, 'endpoint.disabled').length >= 1);
+    expectPublishedShape(events);
+    expect(events.map((event) => [event['detail-type'], event.detail.reason])).toEqual([
+      ['endpoint.disabled', 'manual'],
+    ]);
+    const redrives = await eventually(async () => {
+      const found = ofType(distinct(await bus.drain()), 'dlq.redriven');
+      return found.length > 0 ? found : undefined;
+    });
+    expectPublishedShape(redrives);
+    expect(redrives).toHaveLength(1);
+    expect(redrives[0]?.detail).toMatchObject({ mode: 'copied' });
+  });
+
   it('a receiver answering 410: one endpoint.disabled, then one delivery.dead per delivery', async () => {
     // Prepare
     const receiver = await receivers.start(() => ({ status: 410 }));

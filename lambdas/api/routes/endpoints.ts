@@ -143,10 +143,19 @@ async function updateEndpoint(ctx: ApiContext, request: ApiRequest, id: string):
       set.disabledReason = 'disabled through the API';
     }
   }
+  // Disabling by hand is published once: by the request whose conditional write disabled it.
+  const disabledNow =
+    input.enabled === false && ctx.deps.operationalEvents && ctx.deps.endpointTransitions
+      ? await ctx.deps.endpointTransitions.disableIfEnabled(
+          existing,
+          String(set.disabledReason),
+          String(set.updatedAt),
+        )
+      : undefined;
   const updated = await ctx.deps.store.updateEndpoint(id, set, remove);
   if (!updated) throw notFound('endpoint', id);
   ctx.endpointsChanged(existing.tenantId ?? DEFAULT_TENANT);
-  if (existing.enabled && !updated.enabled) {
+  if (disabledNow) {
     await ctx.deps.operationalEvents?.publish(
       operationalEvent('endpoint.disabled', {
         occurredAt: String(set.updatedAt),
