@@ -15,6 +15,8 @@ export function dummyHandlerEnv(): Record<string, string> {
     [ENV.deliveryQueueUrl]: queue('bench-deliveries'),
     [ENV.deadLetterQueueUrl]: queue('bench-dlq'),
     [ENV.apiKeysSecretId]: 'bench/api-keys',
+    [ENV.portalKeySecretId]: 'bench/portal-signing-key',
+    [ENV.operationalEventBus]: 'default',
     [ENV.endpointSecretPrefix]: 'bench/endpoints',
     [ENV.allowLoopback]: 'false',
     [ENV.blockedHosts]: 'api.example.com',

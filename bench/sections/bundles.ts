@@ -44,15 +44,21 @@ const sharedClients = (names: readonly string[]) =>
  * way the handler builds them. The SDK client packages in each pair's bundles are compared, so a
  * handler that gains or loses a client fails the run until its baseline follows.
  */
+/** The operational events' client, built as lambdas/adapters/event-bus.ts builds it (on first use there). */
+const eventBridgeClient =
+  "import { EventBridgeClient } from '@aws-sdk/client-eventbridge';\n" +
+  'export const eventBridge = new EventBridgeClient({ maxAttempts: 2 });';
+
 export const FUNCTIONS = {
   api: {
     entry: 'lambdas/api/handler.ts',
-    clients: sharedClients(['documents', 'sqs', 'secretsManager']),
+    clients: `${sharedClients(['documents', 'sqs', 'secretsManager'])}\n${eventBridgeClient}`,
   },
   delivery: {
     entry: 'lambdas/delivery/handler.ts',
-    clients: sharedClients(['documents', 'sqs', 'secretsManager']),
+    clients: `${sharedClients(['documents', 'sqs', 'secretsManager'])}\n${eventBridgeClient}`,
   },
+  authorizer: { entry: 'lambdas/authorizer/handler.ts', clients: sharedClients(['secretsManager']) },
   sweeper: { entry: 'lambdas/sweeper/handler.ts', clients: sharedClients(['documents', 'sqs']) },
   'bootstrap-key': {
     entry: 'lambdas/bootstrap-key/handler.ts',

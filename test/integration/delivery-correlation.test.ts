@@ -62,7 +62,8 @@ describe('a delivery message with a trackingId', () => {
   it('puts it (and the tenant) on every worker log line of the delivery and on the delivery record', async () => {
     // Prepare: a receiver that fails the first attempt, so the delivery logs a retry and a success.
     const receiver = await receivers.start((_, index) => ({ status: index === 0 ? 500 : 200 }));
-    const created = await createEndpointDirect(harness, receiver.url);
+    // The endpoint is acme's, as the message says (the worker looks for it in acme's partition).
+    const created = await createEndpointDirect(harness, receiver.url, { extra: { tenantId: 'acme' } });
     const message = messageFor(created.id, { trackingId: 'trk-correlation-1', tenantId: 'acme' });
 
     // Act: the message as ingest queues it.

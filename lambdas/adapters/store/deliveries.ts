@@ -3,7 +3,7 @@
  * endpoint, written when an attempt has an outcome, with the sparse `byFailure` index (failed,
  * dead and pending deliveries) and `byWait` index (long retry waits, and each endpoint's backlog).
  */
-import { GetCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DELIVERY_RETENTION_SECONDS } from '../../core/config.ts';
 import {
   type AttemptRecord,
@@ -17,7 +17,13 @@ import {
 } from '../../core/records.ts';
 import { DELIVERIES_TABLE } from '../../core/schema.ts';
 import { documents } from '../clients.ts';
-import { conditionally, conditionalUpdate, epochSeconds, type TableName } from './tables.ts';
+import {
+  conditionally,
+  conditionalUpdate,
+  epochSeconds,
+  queryNewestFirst,
+  type TableName,
+} from './tables.ts';
 
 const WAIT_INDEX = DELIVERIES_TABLE.indexes.find((index) => index.indexName === 'byWait')?.indexName;
 
@@ -415,30 +421,18 @@ export function deliveriesRepository(table: TableName) {
       values[':beforeInclusive'] = `${query.beforeId as string}`;
       delete values[':before'];
     }
-    const items: DeliveryRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const input: QueryCommandInput = {
+    return queryNewestFirst<DeliveryRecord>(
+      {
         TableName: table(),
         ...(byFailure ? { IndexName: DELIVERIES_TABLE.indexes[0]?.indexName } : {}),
         KeyConditionExpression: `${partition}${rangeCondition}`,
         ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
         ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
         ExpressionAttributeValues: values,
-        ScanIndexForward: false,
-        // One more than asked, to know whether another page exists.
-        Limit: query.limit + 1,
-        ExclusiveStartKey: start,
-      };
-      const { Items = [], LastEvaluatedKey } = await documents.send(new QueryCommand(input));
-      // BETWEEN includes the upper bound; the cursor's own item was on the previous page.
-      items.push(...(Items as DeliveryRecord[]).filter((item) => item.id !== query.beforeId));
-      start = LastEvaluatedKey;
-    } while (start && items.length <= query.limit);
-    return {
-      items: items.slice(0, query.limit + 1),
-      more: items.length > query.limit || start !== undefined,
-    };
+      },
+      query.limit,
+      query.beforeId,
+    );
   }
 
   return {

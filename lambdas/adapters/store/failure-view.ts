@@ -4,10 +4,8 @@
  * one Query per shard (FAILED_SHARDS of them) merged by id, whatever the number of endpoints or
  * tenants; delivery ids start with the event time, so `sinceId` and the cursor are key conditions.
  */
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { type DeliveryRecord, FAILED_SHARDS } from '../../core/records.ts';
-import { documents } from '../clients.ts';
-import type { TableName } from './tables.ts';
+import { queryNewestFirst, type TableName } from './tables.ts';
 
 const BY_FAILED_SHARD = 'byFailedShard';
 
@@ -31,25 +29,17 @@ export function failureViewRepository(table: TableName) {
       values[':before'] = query.beforeId;
     }
     if (query.eventType) values[':type'] = query.eventType;
-    const items: DeliveryRecord[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const input: QueryCommandInput = {
+    return queryNewestFirst<DeliveryRecord>(
+      {
         TableName: table(),
         IndexName: BY_FAILED_SHARD,
         KeyConditionExpression: `failedShard = :shard${range}`,
         ...(query.eventType ? { FilterExpression: 'eventType = :type' } : {}),
         ExpressionAttributeValues: values,
-        ScanIndexForward: false,
-        Limit: query.limit + 1,
-        ExclusiveStartKey: start,
-      };
-      const { Items = [], LastEvaluatedKey } = await documents.send(new QueryCommand(input));
-      // BETWEEN includes the upper bound; the cursor's own item was on the previous page.
-      items.push(...(Items as DeliveryRecord[]).filter((item) => item.id !== query.beforeId));
-      start = LastEvaluatedKey;
-    } while (start && items.length <= query.limit);
-    return { items, more: items.length > query.limit || start !== undefined };
+      },
+      query.limit,
+      query.beforeId,
+    );
   }
 
   /** Failed (or dead) deliveries across every tenant, newest first. */

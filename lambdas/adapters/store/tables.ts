@@ -3,7 +3,12 @@
  * local mode, set), the failed write condition, and the opaque cursors of the API's pages.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import type { UpdateCommand, UpdateCommandOutput } from '@aws-sdk/lib-dynamodb';
+import {
+  QueryCommand,
+  type QueryCommandInput,
+  type UpdateCommand,
+  type UpdateCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import type { TableDefinition } from '../../core/schema.ts';
 import { documents } from '../clients.ts';
 
@@ -71,4 +76,27 @@ export function decodeCursor(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Deliveries of one partition newest first: Queries (each asking one more than `limit`, to know
+ * whether another page exists) until `limit` + 1 items or the end. `input` is sorted newest first;
+ * its key condition may use BETWEEN up to the cursor's id, which includes the upper bound, so the
+ * item `excludeId` (the cursor's own, on the previous page) is left out.
+ */
+export async function queryNewestFirst<T extends { id: string }>(
+  input: Omit<QueryCommandInput, 'Limit' | 'ExclusiveStartKey' | 'ScanIndexForward'>,
+  limit: number,
+  excludeId: string | undefined,
+): Promise<{ items: T[]; more: boolean }> {
+  const items: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const { Items = [], LastEvaluatedKey } = await documents.send(
+      new QueryCommand({ ...input, ScanIndexForward: false, Limit: limit + 1, ExclusiveStartKey: start }),
+    );
+    items.push(...(Items as T[]).filter((item) => item.id !== excludeId));
+    start = LastEvaluatedKey;
+  } while (start && items.length <= limit);
+  return { items: items.slice(0, limit + 1), more: items.length > limit || start !== undefined };
 }
