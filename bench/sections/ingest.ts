@@ -22,6 +22,18 @@ const SIMULATED_AWS_LATENCY_MS = 1;
 const SEQUENTIAL_REQUESTS = Number(process.env.BENCH_INGEST_REQUESTS ?? 1500);
 const CONCURRENCY = 16;
 const CONCURRENT_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 3);
+/**
+ * With BENCH_INGEST_FILTER=1 the endpoint has a payload filter that every event passes (its type
+ * in a list, `data.seq` at least 0, `data.customer` present), so the figure is fan-out's cost
+ * with a filter evaluated per event, against the same work without one.
+ */
+const WITH_FILTER = process.env.BENCH_INGEST_FILTER === '1';
+const FILTER_ITEM = {
+  M: {
+    type: { M: { $in: { L: [{ S: 'invoice.paid' }, { S: 'invoice.created' }] } } },
+    data: { M: { seq: { M: { $gte: { N: '0' } } }, customer: { M: { $exists: { BOOL: true } } } } },
+  },
+};
 
 export interface IngestResult {
   readonly p50Ms: number;
@@ -41,6 +53,7 @@ function responder(endpointId: string) {
     secretName: { S: `bench/endpoints/${endpointId}` },
     createdAt: { S: now },
     updatedAt: { S: now },
+    ...(WITH_FILTER ? { filter: FILTER_ITEM } : {}),
   };
   const apiKeys = JSON.stringify({
     keys: [{ id: 'key_bench', sha256: hashApiKey(API_KEY), createdAt: now }],
@@ -121,6 +134,7 @@ export async function run(): Promise<IngestResult> {
     p99Ms: round(percentile(sequential, 99), 3),
     rps: round(rps, 0),
     details: {
+      withFilter: WITH_FILTER,
       simulatedAwsLatencyMs: SIMULATED_AWS_LATENCY_MS,
       sequentialRequests: SEQUENTIAL_REQUESTS,
       meanMs: round(mean(sequential), 3),
