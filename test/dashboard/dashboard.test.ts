@@ -2,7 +2,8 @@
  * The operator dashboard in a real headless Chromium (Debian's, driven by playwright-core)
  * against the local stack on moto: connect with the key, read why a delivery died (the
  * receiver's own error body, among its attempts), retry it once the receiver is healthy, and
- * redrive the dead-letter queue; and receiver text with HTML in it is shown as text. Each test
+ * redrive the dead-letter queue; list one tenant at a time, or every tenant's failed and dead
+ * deliveries with their tenant ids; and receiver text with HTML in it is shown as text. Each test
  * has its own browser context (fresh sessionStorage) and connects itself, so none depends on
  * another. Screenshots land in test-output/ (git-ignored).
  */
@@ -28,6 +29,8 @@ interface Sent {
 let harness: Harness;
 let billing: TestReceiver;
 let crm: TestReceiver;
+/** Fails every request, whatever another test does to `billing`. */
+let failing: TestReceiver;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -56,6 +59,7 @@ beforeAll(async () => {
   harness = await startHarness({ policy: { scheduleSeconds: [1], maxAttempts: 2 } });
   billing = await startReceiver(() => ({ status: 500, body: `receiver-error: ${RECEIVER_ERROR}` }));
   crm = await startReceiver();
+  failing = await startReceiver(() => ({ status: 500, body: `receiver-error: ${RECEIVER_ERROR}` }));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -97,7 +101,7 @@ async function connect(): Promise<void> {
 
 afterAll(async () => {
   await browser?.close();
-  await Promise.all([billing?.close(), crm?.close()]);
+  await Promise.all([billing?.close(), crm?.close(), failing?.close()]);
   await harness?.stop();
 });
 
@@ -387,4 +391,82 @@ describe('the operator dashboard', () => {
     expect((await harness.api('DELETE', `/endpoints/${endpoint.body.id}`)).status).toBe(204);
     expect((await harness.api('DELETE', `/endpoints/${other.body.id}`)).status).toBe(204);
   }, 60_000);
+  it("lists every tenant's failed and dead deliveries, with their tenant ids, across tenants", async () => {
+    // Prepare: two tenants, each with an endpoint whose receiver answers 500, and a delivery each.
+    const sent: Array<{ tenantId: string; endpointId: string; deliveryId: string }> = [];
+    for (const tenantId of ['globex', 'umbrella']) {
+      expect([200, 201]).toContain(
+        (await harness.api('PUT', `/tenants/${tenantId}`, { name: tenantId })).status,
+      );
+      const endpoint = await harness.api<{ id: string }>('POST', '/endpoints', {
+        url: failing.url.replace('/webhooks', `/${tenantId}/webhooks`),
+        tenantId,
+      });
+      expect(endpoint.body.id).toBeTruthy();
+      const event = await harness.api<Sent>('POST', '/events', {
+        type: 'order.failed',
+        data: { tenantId },
+        tenantId,
+        endpointIds: [endpoint.body.id],
+      });
+      expect(event.status).toBe(202);
+      sent.push({ tenantId, endpointId: endpoint.body.id, deliveryId: event.body.deliveries[0]!.id });
+    }
+    await eventually(
+      async () => {
+        for (const { deliveryId } of sent)
+          if ((await deliveryStatus(deliveryId)) !== 'dead') return undefined;
+        return true;
+      },
+      UI_TIMEOUT_MS,
+      "both tenants' deliveries dead",
+    );
+    await connect();
+    await page.locator('#filter-tenant option[value="umbrella"]').waitFor({ state: 'attached' });
+
+    // Act: all tenants, dead deliveries.
+    await page.locator('#filter-tenant').selectOption({ label: 'All tenants: failed and dead' });
+    await page.locator('#choose-tenant').waitFor({ state: 'visible' });
+    await page.locator('#filter-status').selectOption('dead');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+
+    // Assess: both tenants' deliveries, each with its tenant id; no tenant's endpoints.
+    for (const { tenantId, deliveryId } of sent) {
+      await row(deliveryId).waitFor();
+      expect(await row(deliveryId).locator('td.tenant').textContent()).toBe(tenantId);
+      await row(deliveryId).locator('.badge', { hasText: 'dead' }).waitFor();
+      expect(await row(deliveryId).getByRole('button', { name: /Retry/ }).count()).toBe(1);
+    }
+    expect(await page.locator('#deliveries-tenant-col').isVisible()).toBe(true);
+    expect(await page.locator('#endpoints-card').isHidden()).toBe(true);
+    expect(await page.locator('#open-portal').isHidden()).toBe(true);
+    expect(await page.locator('#filter-status option[value="delivered"]').isDisabled()).toBe(true);
+
+    // Act: open one.
+    const second = sent[1]!;
+    await row(second.deliveryId).getByRole('button', { name: 'order.failed: show attempts' }).click();
+
+    // Assess: the same detail panel, its tenant named, with the receiver's words and Retry.
+    await page.locator('#detail-id', { hasText: second.deliveryId }).waitFor();
+    await page.locator('#attempts-body', { hasText: RECEIVER_ERROR }).waitFor();
+    expect(await page.locator('#detail-facts').textContent()).toContain(`Tenant${second.tenantId}`);
+    expect(await page.locator('#detail').getByRole('button', { name: 'Retry' }).isVisible()).toBe(true);
+    await page.screenshot({ path: `${OUTPUT_DIR}/dashboard-all-tenants.png`, fullPage: true });
+
+    // Act: back to one tenant.
+    await page.locator('#filter-tenant').selectOption('globex');
+
+    // Assess: that tenant's endpoint again, and only its delivery, without a tenant column.
+    await page.locator('#endpoints-body tr', { hasText: '/globex/webhooks' }).waitFor();
+    await row(second.deliveryId).waitFor({ state: 'detached' });
+    expect(await page.locator('#deliveries-tenant-col').isHidden()).toBe(true);
+    await row(sent[0]!.deliveryId).waitFor();
+    expect(await row(sent[0]!.deliveryId).locator('td.tenant').count()).toBe(0);
+    expect(pageProblems).toEqual([]);
+
+    // Clean up
+    for (const { endpointId } of sent) {
+      expect((await harness.api('DELETE', `/endpoints/${endpointId}`)).status).toBe(204);
+    }
+  }, 120_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The operator dashboard served at `GET /dashboard`: it talks to the API of the origin it was
  * served from with the key the operator pastes (kept in this tab's sessionStorage), one tenant
- * at a time (`default` first), and opens the consumer portal as that tenant.
+ * at a time (`default` first), and opens the consumer portal as that tenant; or, across every
+ * tenant, the failed or the dead deliveries (the API's cross-tenant failure view).
  *
  * Everything the API returns, and above all what receivers answered, goes on the page as text
  * (see shared/dom.ts); the page's policy forbids HTML sinks outright.
@@ -40,6 +41,27 @@ const api = new ApiClient(apiBase('dashboard'), () => state.key);
 /** The tenant whose endpoints and deliveries the page lists (the API's own default: `default`). */
 const DEFAULT_TENANT = 'default';
 const tenantFilter = (): string => fieldValue('filter-tenant') || DEFAULT_TENANT;
+/** The tenant select's value for the failure view across tenants (no tenant id has a `*`). */
+const ALL_TENANTS = '*';
+const allTenants = (): boolean => fieldValue('filter-tenant') === ALL_TENANTS;
+/** The statuses the cross-tenant failure view lists. */
+const FAILURE_STATUSES = ['failed', 'dead'];
+
+/**
+ * Shows what one tenant's view has (endpoints, the endpoint filter, the portal) or, across
+ * tenants, hides it, names each delivery's tenant and offers only `failed` and `dead`.
+ */
+function applyTenantMode(): void {
+  const all = allTenants();
+  for (const id of ['endpoints-card', 'endpoints-stat', 'filter-endpoint-label', 'open-portal']) {
+    byId(id).hidden = all;
+  }
+  byId('choose-tenant').hidden = !all;
+  byId('deliveries-tenant-col').hidden = !all;
+  const status = byId<HTMLSelectElement>('filter-status');
+  for (const option of status.options) option.disabled = all && !FAILURE_STATUSES.includes(option.value);
+  if (all && !FAILURE_STATUSES.includes(status.value)) status.value = 'failed';
+}
 
 /** Every page of a listing, up to {@link MAX_LIST_PAGES}. */
 async function listAll<T>(path: string, params: Record<string, string> = {}): Promise<T[]> {
@@ -143,14 +165,17 @@ async function loadTenants(): Promise<void> {
         text: tenant.name && tenant.name !== tenant.id ? `${tenant.name} (${tenant.id})` : tenant.id,
       }),
     ),
+    h('option', { value: ALL_TENANTS, text: 'All tenants: failed and dead' }),
   );
-  select.value = tenants.some((tenant) => tenant.id === current) ? current : DEFAULT_TENANT;
+  select.value =
+    current === ALL_TENANTS || tenants.some((tenant) => tenant.id === current) ? current : DEFAULT_TENANT;
   byId('tenant-summary').textContent = `${tenants.length} tenant${tenants.length === 1 ? '' : 's'}`;
 }
 
 async function changeTenant(): Promise<void> {
   clearError();
   deliveries.close();
+  applyTenantMode();
   try {
     await loadEndpoints();
     await loadDeliveries(true);
@@ -179,6 +204,13 @@ async function openPortal(): Promise<void> {
 // --- endpoints -----------------------------------------------------------------------------
 
 async function loadEndpoints(): Promise<void> {
+  if (allTenants()) {
+    // Endpoints are one tenant's: across tenants the page lists none (and says so).
+    state.backlogs = new Map();
+    state.endpoints = [];
+    renderEndpoints();
+    return;
+  }
   const tenantId = tenantFilter();
   const endpoints = await listAll<Endpoint>('/endpoints', { tenantId });
   // Backlogs (deliveries held while a circuit is open or over a rate limit) are counted per
@@ -289,15 +321,24 @@ const deliveries = new DeliveryView({
   api,
   endpointLabel,
   listQuery: (cursor) =>
-    query({
-      limit: String(PAGE_SIZE),
-      tenantId: tenantFilter(),
-      endpointId: fieldValue('filter-endpoint'),
-      status: fieldValue('filter-status'),
-      type: fieldValue('filter-type'),
-      cursor,
-    }),
+    allTenants()
+      ? // The cross-tenant failure view: a failure status, and neither tenant nor endpoint.
+        query({
+          limit: String(PAGE_SIZE),
+          status: fieldValue('filter-status'),
+          type: fieldValue('filter-type'),
+          cursor,
+        })
+      : query({
+          limit: String(PAGE_SIZE),
+          tenantId: tenantFilter(),
+          endpointId: fieldValue('filter-endpoint'),
+          status: fieldValue('filter-status'),
+          type: fieldValue('filter-type'),
+          cursor,
+        }),
   fail: refused,
+  showTenant: allTenants,
   onSettled: () => {
     loadDlq().catch((error: unknown) => refused('Could not refresh the dead-letter queue', error));
   },

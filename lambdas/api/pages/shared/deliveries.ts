@@ -20,6 +20,8 @@ export interface DeliveryViewOptions {
   /** The query of `GET /deliveries` for the page's filters and this cursor. */
   readonly listQuery: (cursor: string | null) => string;
   readonly fail: (context: string, error: unknown) => void;
+  /** Whether the list and the detail name each delivery's tenant (a view across tenants). */
+  readonly showTenant?: () => boolean;
   /** Called once a retried delivery has an outcome (or the page stopped following it). */
   readonly onSettled?: () => void;
 }
@@ -82,6 +84,7 @@ export class DeliveryView {
         },
       },
       h('td', {}, time(delivery.createdAt)),
+      this.options.showTenant?.() ? h('td', { class: 'tenant mono', text: delivery.tenantId ?? '' }) : null,
       h(
         'td',
         {},
@@ -153,6 +156,9 @@ export class DeliveryView {
     const facts: Array<[string, Node | string]> = [
       ['Event', h('span', { class: 'mono', text: delivery.eventId })],
       ['Type', h('span', { class: 'mono', text: delivery.eventType })],
+      ...(this.options.showTenant?.()
+        ? [['Tenant', h('span', { class: 'mono', text: delivery.tenantId ?? '' })] as [string, Node]]
+        : []),
       ['Endpoint', this.options.endpointLabel(delivery.endpointId)],
       ['Created', time(delivery.createdAt)],
       ['Attempts', String(delivery.attemptCount)],

@@ -50,6 +50,7 @@ export interface Delivery {
   readonly id: string;
   readonly eventId: string;
   readonly endpointId: string;
+  readonly tenantId?: string;
   readonly eventType: string;
   readonly status: DeliveryStatus;
   readonly attemptCount: number;
