@@ -19,6 +19,11 @@ export interface EndpointView {
   readonly failureStreak: number;
   readonly circuitOpenUntil?: string | null;
   readonly rateLimit?: number | null;
+  readonly tenantId?: string;
+  /** The payload filter (docs/filters.md), or null. */
+  readonly filter?: unknown;
+  /** The custom headers' names (their values are never shown). */
+  readonly headerNames?: readonly string[];
   /** Only on GET /endpoints/{id}: the deliveries held out of the queue (open circuit, rateLimit). */
   readonly backlog?: {
     readonly size: number;
@@ -69,6 +74,7 @@ function state(endpoint: EndpointView): string {
 function describe(endpoint: EndpointView): string {
   return fields([
     ['id', endpoint.id],
+    ...(endpoint.tenantId ? ([['tenant', endpoint.tenantId]] as const) : []),
     ['url', endpoint.url],
     ['types', endpoint.eventTypes.join(',')],
     ['state', endpoint.enabled ? 'enabled' : `disabled (${endpoint.disabledReason ?? 'no reason given'})`],
@@ -78,6 +84,8 @@ function describe(endpoint: EndpointView): string {
       : []),
     ...(endpoint.rateLimit ? ([['rate limit', `${endpoint.rateLimit}/s`]] as const) : []),
     ...(endpoint.backlog ? ([['backlog', backlogText(endpoint.backlog)]] as const) : []),
+    ...(endpoint.filter ? ([['filter', JSON.stringify(endpoint.filter)]] as const) : []),
+    ...(endpoint.headerNames?.length ? ([['headers', endpoint.headerNames.join(', ')]] as const) : []),
     ['description', endpoint.description],
     ['created', formatTime(endpoint.createdAt)],
     ['updated', formatTime(endpoint.updatedAt)],
@@ -85,6 +93,30 @@ function describe(endpoint: EndpointView): string {
 }
 
 const path = (id: string) => `/endpoints/${encodeURIComponent(id)}`;
+
+/** `--header "Name: value"` (repeatable) as the API's `headers` object. */
+function headersOf(raw: readonly string[] | undefined): Record<string, string> | undefined {
+  if (!raw?.length) return undefined;
+  const headers: Record<string, string> = {};
+  for (const entry of raw) {
+    const colon = entry.indexOf(':');
+    if (colon < 1) throw new CliError(`--header wants "Name: value", got "${entry}"`);
+    headers[entry.slice(0, colon).trim()] = entry.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+/** `--filter '<json>'` as the filter object (the API checks it and names the fault's path). */
+function filterOf(raw: unknown): unknown {
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(String(raw));
+  } catch {
+    throw new CliError('--filter wants a JSON object, e.g. \'{"data": {"amount": {"$gte": 100}}}\'');
+  }
+}
+
+const repeat = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** A rate as a number for the API to judge (JSON has no NaN: it would travel as null, i.e. "off"). */
 function perSecondOf(raw: string): number {
@@ -145,7 +177,14 @@ export function registerEndpoints(program: Command, io: Io): void {
       .option(
         '--rate-limit <perSecond>',
         'deliver at most this many per second (1-1000), across every worker',
-      ),
+      )
+      .option('--tenant <tenantId>', 'the tenant it belongs to (default: default)')
+      .option(
+        '--header <name: value>',
+        'a static header sent with every delivery (repeatable, up to 10)',
+        repeat,
+      )
+      .option('--filter <json>', 'a payload filter: only events it matches are sent (docs/filters.md)'),
     [
       'npx webhooks endpoints create --local --url http://127.0.0.1:4000/webhooks',
       'npx webhooks endpoints create --url https://example.com/hooks --types invoice.paid,invoice.voided --description "billing"',
@@ -162,6 +201,11 @@ export function registerEndpoints(program: Command, io: Io): void {
             ...(types?.length ? { eventTypes: types } : {}),
             ...(options.description !== undefined ? { description: options.description } : {}),
             ...(options.rateLimit !== undefined ? { rateLimit: perSecondOf(String(options.rateLimit)) } : {}),
+            ...(options.tenant !== undefined ? { tenantId: String(options.tenant) } : {}),
+            ...(headersOf(options.header as string[] | undefined)
+              ? { headers: headersOf(options.header as string[]) }
+              : {}),
+            ...(options.filter !== undefined ? { filter: filterOf(options.filter) } : {}),
           },
         },
       );
@@ -174,6 +218,35 @@ export function registerEndpoints(program: Command, io: Io): void {
           '',
         ].join('\n'),
       );
+    }),
+  );
+
+  withCommonOptions(
+    endpoints
+      .command('options')
+      .argument('<id>', 'endpoint id')
+      .option('--header <name: value>', 'replace the custom headers with these (repeatable)', repeat)
+      .option('--no-headers', 'remove every custom header')
+      .option('--filter <json>', 'set the payload filter (JSON), or "off" to remove it')
+      .description(
+        "set an endpoint's custom headers and payload filter (header values are never shown again)",
+      ),
+    [
+      'npx webhooks endpoints options ep_01J... --header "X-Api-Key: abc123" --local',
+      'npx webhooks endpoints options ep_01J... --filter \'{"data": {"amount": {"$gte": 100}}}\'',
+      'npx webhooks endpoints options ep_01J... --no-headers --filter off',
+    ],
+  ).action(
+    action(io, async (context, [id = ''], options) => {
+      const headers = options.headers === false ? {} : headersOf(options.header as string[] | undefined);
+      const filter = options.filter === 'off' ? null : filterOf(options.filter);
+      if (headers === undefined && filter === undefined) {
+        throw new CliError('give --header, --no-headers or --filter');
+      }
+      const { body } = await (await context.api()).request<EndpointView>('PATCH', path(id), {
+        body: { ...(headers !== undefined ? { headers } : {}), ...(filter !== undefined ? { filter } : {}) },
+      });
+      context.print(body, () => describe(body));
     }),
   );
 

@@ -268,6 +268,7 @@ describe('CLI contract', () => {
       'endpoints list',
       'endpoints show',
       'endpoints create',
+      'endpoints options',
       'endpoints rate-limit',
       'endpoints enable',
       'endpoints disable',

@@ -137,4 +137,48 @@ describe('tenant, key and portal commands against the local stack', () => {
     expect(refused.stdout).toBe('');
     expect(refused.stderr).toBe('webhooks: --hours must be a whole number from 1 to 24\n');
   });
+
+  it('endpoints create and options set a tenant, custom headers and a filter; show names the headers only', async () => {
+    await json('tenants', 'put', 'hooks-co');
+    const created = await json<{ id: string; tenantId: string; headerNames: string[]; filter: unknown }>(
+      'endpoints',
+      'create',
+      '--url',
+      'https://example.com/hooks',
+      '--tenant',
+      'hooks-co',
+      '--header',
+      'X-Api-Key: s3cret-value',
+      '--filter',
+      '{"data": {"amount": {"$gte": 100}}}',
+    );
+    expect(created).toMatchObject({
+      tenantId: 'hooks-co',
+      headerNames: ['X-Api-Key'],
+      filter: { data: { amount: { $gte: 100 } } },
+    });
+    const shown = await human('endpoints', 'show', created.id);
+    expect(shown).toContain('X-Api-Key');
+    expect(shown).not.toContain('s3cret-value');
+    const changed = await json<{ headerNames: string[]; filter: unknown }>(
+      'endpoints',
+      'options',
+      created.id,
+      '--no-headers',
+      '--filter',
+      'off',
+    );
+    expect(changed).toMatchObject({ headerNames: [], filter: null });
+    const refused = await cli([
+      'endpoints',
+      'options',
+      created.id,
+      '--filter',
+      '{"data": {"$gte": "x"}}',
+      '--state-file',
+      stateFile,
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^webhooks: invalid_filter \(HTTP 400\): /);
+  });
 });
