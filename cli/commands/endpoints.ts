@@ -55,12 +55,14 @@ interface EndpointPage {
   readonly nextCursor: string | null;
 }
 
-/** Pages through GET /endpoints (the API hands out at most 100 per page). */
-async function allEndpoints(api: ApiClient): Promise<EndpointView[]> {
+/** Pages through GET /endpoints of one tenant (the API hands out at most 100 per page). */
+async function allEndpoints(api: ApiClient, tenantId: string | undefined): Promise<EndpointView[]> {
   const items: EndpointView[] = [];
   let cursor: string | undefined;
   do {
-    const { body } = await api.request<EndpointPage>('GET', '/endpoints', { query: { limit: 100, cursor } });
+    const { body } = await api.request<EndpointPage>('GET', '/endpoints', {
+      query: { limit: 100, cursor, ...(tenantId ? { tenantId } : {}) },
+    });
     items.push(...body.items);
     cursor = body.nextCursor ?? undefined;
   } while (cursor);
@@ -131,12 +133,21 @@ export function registerEndpoints(program: Command, io: Io): void {
     .helpCommand(false)
     .description('list, create, enable, disable, recover endpoints and rotate their signing secrets');
 
-  withCommonOptions(endpoints.command('list').description('list every endpoint'), [
-    'npx webhooks endpoints list --local',
-    'npx webhooks endpoints list --stack Webhooks --json',
-  ]).action(
-    action(io, async (context) => {
-      const items = await allEndpoints(await context.api());
+  withCommonOptions(
+    endpoints
+      .command('list')
+      .option('--tenant <tenantId>', 'whose endpoints (default: the default tenant)')
+      .description("list one tenant's endpoints"),
+    [
+      'npx webhooks endpoints list --local',
+      'npx webhooks endpoints list --tenant acme --stack Webhooks --json',
+    ],
+  ).action(
+    action(io, async (context, _, options) => {
+      const items = await allEndpoints(
+        await context.api(),
+        options.tenant === undefined ? undefined : String(options.tenant),
+      );
       context.print({ items }, () =>
         table(
           ['ID', 'STATE', 'FAILURES', 'TYPES', 'URL', 'DESCRIPTION'],

@@ -157,6 +157,10 @@ describe('tenant, key and portal commands against the local stack', () => {
       headerNames: ['X-Api-Key'],
       filter: { data: { amount: { $gte: 100 } } },
     });
+    const listed = await json<{ items: { id: string }[] }>('endpoints', 'list', '--tenant', 'hooks-co');
+    expect(listed.items.map((endpoint) => endpoint.id)).toEqual([created.id]);
+    const ofDefault = await json<{ items: { id: string }[] }>('endpoints', 'list');
+    expect(ofDefault.items.map((endpoint) => endpoint.id)).not.toContain(created.id);
     const shown = await human('endpoints', 'show', created.id);
     expect(shown).toContain('X-Api-Key');
     expect(shown).not.toContain('s3cret-value');
