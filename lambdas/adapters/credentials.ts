@@ -57,21 +57,22 @@ export class ApiKeyStore {
 
   /** Removes the key `id`; false if there was none. */
   async revoke(id: string): Promise<boolean> {
-    const before = parseApiKeyDocument(await readSecret(this.secretId)).keys;
-    if (!before.some((stored) => stored.id === id)) return false;
-    await this.change(
+    const before = await this.change(
       (keys) => keys.filter((stored) => stored.id !== id),
       (keys) => !keys.some((stored) => stored.id === id),
     );
-    return true;
+    return before.some((stored) => stored.id === id);
   }
 
+  /** Applies `apply` to the stored keys until `applied` holds on a read-back; the keys it found first. */
   private async change(
     apply: (keys: readonly StoredApiKey[]) => StoredApiKey[],
     applied: (keys: readonly StoredApiKey[]) => boolean,
-  ): Promise<void> {
+  ): Promise<readonly StoredApiKey[]> {
+    let first: readonly StoredApiKey[] | undefined;
     for (let round = 0; round < 3; round++) {
       const current = parseApiKeyDocument(await readSecret(this.secretId)).keys;
+      first ??= current;
       const next: ApiKeyDocument = { keys: apply(current) };
       await secretsManager.send(
         new PutSecretValueCommand({ SecretId: this.secretId, SecretString: JSON.stringify(next) }),
@@ -79,7 +80,7 @@ export class ApiKeyStore {
       const written = parseApiKeyDocument(await readSecret(this.secretId)).keys;
       if (applied(written)) {
         this.cache.set(this.secretId, written);
-        return;
+        return first;
       }
     }
     throw new Error('the API key document kept changing under this update; try again');

@@ -10,7 +10,8 @@
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { EndpointRecord } from '../../core/records.ts';
-import { DEFAULT_TENANT, endpointPartition, tenantOfPartition } from '../../core/tenants.ts';
+import { DEFAULT_TENANT, endpointPartition } from '../../core/tenants.ts';
+import { endpointFromItem } from './endpoints.ts';
 import { conditionalUpdate, type TableName } from './tables.ts';
 
 /** What identifies an endpoint's item: its id and its tenant (absent: the default tenant's). */
@@ -36,14 +37,8 @@ const keyOf = (endpoint: EndpointRef) => ({
   id: endpoint.id,
 });
 
-function toRecord(item: Record<string, unknown> | undefined): EndpointRecord | undefined {
-  if (!item) return undefined;
-  const { pk, ...rest } = item;
-  return {
-    ...(rest as unknown as EndpointRecord),
-    tenantId: tenantOfPartition(String(pk)) ?? DEFAULT_TENANT,
-  };
-}
+const toRecord = (item: Record<string, unknown> | undefined): EndpointRecord | undefined =>
+  item ? endpointFromItem(item) : undefined;
 
 /** The transitions on the Endpoints table named by `table`. */
 export function endpointTransitionsRepository(table: TableName): EndpointTransitions {

@@ -16,6 +16,15 @@ import { conditionally, conditionalUpdate, decodeCursor, encodeCursor, type Tabl
 /** The `byEndpointId` index (keys only): an endpoint id to the partition, so its tenant. */
 const BY_ENDPOINT_ID = 'byEndpointId';
 
+/** An endpoint item as a record: its partition becomes its `tenantId`. */
+export function endpointFromItem(item: Record<string, unknown>): EndpointRecord {
+  const { pk, ...rest } = item;
+  return {
+    ...(rest as unknown as EndpointRecord),
+    tenantId: tenantOfPartition(String(pk)) ?? DEFAULT_TENANT,
+  };
+}
+
 /** Operations on the Endpoints table named by `table`. */
 export function endpointsRepository(table: TableName) {
   /** Endpoint id to partition, as learnt by this repository (an endpoint never changes tenant). */
@@ -30,10 +39,8 @@ export function endpointsRepository(table: TableName) {
   }
 
   function toRecord(item: Record<string, unknown>): EndpointRecord {
-    const { pk, ...rest } = item;
-    const tenantId = tenantOfPartition(String(pk)) ?? DEFAULT_TENANT;
-    partitions.set(String(rest.id), String(pk));
-    return { ...(rest as unknown as EndpointRecord), tenantId };
+    partitions.set(String(item.id), String(item.pk));
+    return endpointFromItem(item);
   }
 
   /**

@@ -58,7 +58,8 @@ export async function queryDeliveries(ctx: ApiContext, request: ApiRequest, limi
   let endpointIds: string[];
   if (query.endpointId) {
     const endpoint = await ctx.endpointOr404(query.endpointId, request);
-    if ((endpoint.tenantId ?? DEFAULT_TENANT) !== tenantId && query.tenantId !== undefined) {
+    // Both named: they must agree (a portal session's own tenant is checked by endpointOr404).
+    if (query.tenantId !== undefined && endpoint.tenantId !== query.tenantId) {
       throw notFound('endpoint', query.endpointId);
     }
     endpointIds = [endpoint.id];
