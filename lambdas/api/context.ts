@@ -10,7 +10,7 @@ import type { EndpointRecord, Store } from '../adapters/store.ts';
 import { decodeCursor } from '../adapters/store.ts';
 import type { StoredApiKey } from '../core/api-keys.ts';
 import { ENDPOINT_CACHE_TTL_MS } from '../core/config.ts';
-import { badRequest, HttpError, notFound } from '../core/errors.ts';
+import { badRequest, notFound } from '../core/errors.ts';
 import { isEndpointId } from '../core/ids.ts';
 import type { OperationalEventPublisher } from '../core/operational-events.ts';
 import type { DeliveryMessage } from '../core/payload.ts';
@@ -136,13 +136,6 @@ export class ApiContext {
     if (limited !== undefined && (endpoint.tenantId ?? DEFAULT_TENANT) !== limited)
       throw notFound('endpoint', id);
     return endpoint;
-  }
-
-  /** 403 unless the caller is an admin key. */
-  requireAdmin(request: ApiRequest): void {
-    if (principalOf(request).kind !== 'admin') {
-      throw new HttpError(403, 'forbidden', 'this route needs an admin API key');
-    }
   }
 
   checkUrl(raw: string): string {

@@ -105,7 +105,7 @@ async function listEndpoints(ctx: ApiContext, request: ApiRequest): Promise<ApiR
   if (cursor && (cursor.pk !== endpointPartition(tenantId) || !isEndpointId(String(cursor.id)))) {
     throw badRequest('invalid_cursor', 'cursor is not one this API issued for this query');
   }
-  if (tenantId !== DEFAULT_TENANT && !(await ctx.tenantExists(tenantId))) throw notFound('tenant', tenantId);
+  if (!(await ctx.tenantExists(tenantId))) throw notFound('tenant', tenantId);
   const page = await ctx.deps.store.listEndpoints(tenantId, query.limit ?? DEFAULT_PAGE_SIZE, cursor);
   return { status: 200, body: pageBody(page, publicEndpoint) };
 }
