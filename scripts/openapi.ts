@@ -352,14 +352,14 @@ const deliveryProperties: Record<string, Json> = {
   endpointId: idSchema('endpoint'),
   tenantId: {
     ...idSchema('tenant'),
-    description: "The endpoint's tenant; absent while the delivery has no record yet (`pending`).",
+    description: "The endpoint's tenant.",
   },
   eventType: { type: 'string' },
   status: ref('DeliveryStatus'),
   trackingId: {
     ...nullable({ type: 'string' }),
     description:
-      'The Trackingid of the request that sent the event: the worker logs of the delivery carry it too. Absent while the delivery has no record yet.',
+      'The Trackingid of the request that sent the event: the worker logs of the delivery carry it too.',
   },
   attemptCount: count,
   createdAt: dateTime,
@@ -369,15 +369,7 @@ const deliveryProperties: Record<string, Json> = {
   redrives: { ...count, description: 'How often it came back from the dead-letter queue.' },
   retryQueuedAt: { ...nullable(dateTime), description: 'When a manual retry or recover last queued it.' },
 };
-const withoutRecord = [
-  'tenantId',
-  'trackingId',
-  'lastAttempt',
-  'deliveredAt',
-  'nextAttemptAt',
-  'redrives',
-  'retryQueuedAt',
-];
+const withoutRecord = ['lastAttempt', 'deliveredAt', 'nextAttemptAt', 'redrives', 'retryQueuedAt'];
 
 const pendingRef = object({
   id: idSchema('delivery'),

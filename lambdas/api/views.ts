@@ -5,7 +5,7 @@
 
 import type { AttemptRecord, DeliveryRecord, EndpointRecord, EventRecord } from '../adapters/store.ts';
 import type { StoredApiKey } from '../core/api-keys.ts';
-import { parseDeliveryId } from '../core/ids.ts';
+import { deliveryId, parseDeliveryId } from '../core/ids.ts';
 import { DEFAULT_TENANT, type TenantRecord } from '../core/tenants.ts';
 
 export function publicEndpoint(endpoint: EndpointRecord) {
@@ -82,6 +82,24 @@ export function publicDelivery(record: DeliveryRecord) {
     nextAttemptAt: record.nextAttemptAt ?? null,
     redrives: record.redrives ?? 0,
     retryQueuedAt: record.retryQueuedAt ?? null,
+  };
+}
+
+/**
+ * A delivery with no record yet: its message is queued (or, while the event is accepted, about to
+ * be). Its tenant and Trackingid are the event's, as its record will carry them.
+ */
+export function pendingDelivery(event: EventRecord, endpointId: string) {
+  return {
+    id: deliveryId(event.id, endpointId, event.createdAtMs),
+    eventId: event.id,
+    endpointId,
+    tenantId: event.tenantId ?? DEFAULT_TENANT,
+    eventType: event.type,
+    status: 'pending',
+    trackingId: event.trackingId ?? null,
+    attemptCount: 0,
+    createdAt: new Date(event.createdAtMs).toISOString(),
   };
 }
 

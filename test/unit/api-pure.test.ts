@@ -9,7 +9,13 @@ import type { AttemptRecord, DeliveryRecord, EndpointRecord } from '../../lambda
 import { ApiApp, type ApiDeps } from '../../lambdas/api/app.ts';
 import { toHttpResponse } from '../../lambdas/api/respond.ts';
 import { type ApiRequest, matchRoute, route } from '../../lambdas/api/router.ts';
-import { publicAttempts, publicDelivery, publicEndpoint, publicEvent } from '../../lambdas/api/views.ts';
+import {
+  pendingDelivery,
+  publicAttempts,
+  publicDelivery,
+  publicEndpoint,
+  publicEvent,
+} from '../../lambdas/api/views.ts';
 import { hashApiKey } from '../../lambdas/core/api-keys.ts';
 import { MAX_BATCH_BODY_BYTES, MAX_REQUEST_BODY_BYTES } from '../../lambdas/core/config.ts';
 import { HttpError } from '../../lambdas/core/errors.ts';
@@ -157,6 +163,28 @@ describe('views', () => {
       retryQueuedAt: '2026-12-01T10:03:00.000Z',
     });
     expect(publicDelivery({ ...record, id: 'dlv_nonsense' }).createdAt).toBe('1970-01-01T00:00:00.000Z');
+  });
+
+  it("shows a delivery without a record with the fields of one: its tenant and Trackingid the event's", () => {
+    const eventId = newEventId(T0);
+    const endpointId = 'ep_01M8FKCN41CGE3BC09CCS334NS';
+    const event = { id: eventId, type: 'a', createdAtMs: T0, endpointIds: [endpointId], fingerprint: 'f' };
+    const pending = pendingDelivery({ ...event, tenantId: 'acme', trackingId: 'trk-1' }, endpointId);
+    expect(pending).toStrictEqual({
+      id: deliveryId(eventId, endpointId, T0),
+      eventId,
+      endpointId,
+      tenantId: 'acme',
+      eventType: 'a',
+      status: 'pending',
+      trackingId: 'trk-1',
+      attemptCount: 0,
+      createdAt: '2026-12-01T10:00:00.000Z',
+    });
+    expect(pendingDelivery(event, endpointId)).toMatchObject({ tenantId: 'default', trackingId: null });
+    // The same names as a delivery with a record, so one client reads both.
+    const record = { ...pending, attempts: 0, createdAtMs: T0 } as unknown as DeliveryRecord;
+    expect(Object.keys(publicDelivery(record))).toEqual(expect.arrayContaining(Object.keys(pending)));
   });
 
   it('lists attempts oldest first, adding the last one only when it is not stored already', () => {

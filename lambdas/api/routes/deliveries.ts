@@ -18,8 +18,7 @@ import { listDeliveriesSchema, parseOrThrow, recoverSchema } from '../../core/va
 import type { ApiContext } from '../context.ts';
 import { deliveryMessagesOf } from '../event-queueing.ts';
 import { type ApiRequest, type ApiResponse, type Route, route } from '../router.ts';
-import { publicAttempts, publicDelivery } from '../views.ts';
-import { pendingDelivery } from './events.ts';
+import { pendingDelivery, publicAttempts, publicDelivery } from '../views.ts';
 import { decodeListCursor, encodeListCursor } from './pages.ts';
 
 export function deliveryRoutes(ctx: ApiContext): Route[] {

@@ -21,7 +21,7 @@ import { BatchIngest, type BatchItemOutcome } from '../batch-ingest.ts';
 import { type ApiContext, principalOf } from '../context.ts';
 import { type EventOrigin, Ingest, type IngestDeps, type IngestOutcome } from '../ingest.ts';
 import { type ApiRequest, type ApiResponse, type Route, route } from '../router.ts';
-import { publicDelivery, publicEvent } from '../views.ts';
+import { pendingDelivery, publicDelivery, publicEvent } from '../views.ts';
 import { queryDeliveries } from './deliveries.ts';
 import { encodeListCursor } from './pages.ts';
 
@@ -292,18 +292,5 @@ function acceptedBody(event: EventRecord) {
       endpointId,
       status: 'pending',
     })),
-  };
-}
-
-/** A delivery with no record yet: its message is queued (or, while the event is accepted, about to be). */
-export function pendingDelivery(event: EventRecord, endpointId: string) {
-  return {
-    id: deliveryId(event.id, endpointId, event.createdAtMs),
-    eventId: event.id,
-    endpointId,
-    eventType: event.type,
-    status: 'pending',
-    attemptCount: 0,
-    createdAt: new Date(event.createdAtMs).toISOString(),
   };
 }
