@@ -9,7 +9,7 @@
  * - `inprocess`: those and the other hardening tests that start no moto server and take well
  *   under a second (the worker and backlog on the store fakes, the API's response headers):
  *   for lambdas/delivery/backlog.ts and the pure parts of lambdas/api.
- * - `adapters-sqs`, `adapters-store`, `adapters-http`, `adapters-clients`: the adapters' focused
+ * - `adapters-sqs`, `adapters-store`, `adapters-http`, `adapters-clients`, `adapters-new`: the adapters' focused
  *   tests, one set per group of lambdas/adapters (see docs/mutation-testing.md). The moto-backed
  *   ones share one moto server for the whole run (test/support/mutants-moto-global.ts) instead
  *   of starting one each time Stryker runs them for a mutant.
@@ -51,6 +51,14 @@ const adapters: Record<string, string[]> = {
     'test/unit/adapters-pure.test.ts',
     'test/unit/mutants-adapters-clients.test.ts',
     'test/hardening/sdk-deadlines.test.ts',
+  ],
+  'adapters-new': [
+    'test/unit/secrets-adapter.test.ts',
+    'test/integration/credentials-mutants.test.ts',
+    'test/integration/store-endpoints-mutants.test.ts',
+    'test/integration/store-tenants-mutants.test.ts',
+    'test/integration/store-failure-view-mutants.test.ts',
+    'test/integration/store-endpoint-transitions-mutants.test.ts',
   ],
 };
 
