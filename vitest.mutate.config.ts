@@ -62,8 +62,23 @@ const adapters: Record<string, string[]> = {
   ],
 };
 
+/**
+ * `delivery`: the in-process tests of lambdas/delivery (the worker, handler, decisions and backlog
+ * on the store fakes); no moto server, no simulation model (seconds per run, not tens).
+ */
+const delivery = [
+  'test/unit/decide.test.ts',
+  'test/unit/backlog-release.test.ts',
+  'test/unit/delivery-mutants*.test.ts',
+  'test/hardening/failure-modes.test.ts',
+  'test/hardening/isolation.test.ts',
+  'test/hardening/outcome-rules.test.ts',
+  'test/hardening/circuit-hold.test.ts',
+  'test/hardening/signing-rotation.test.ts',
+];
+
 const name = process.env.STRYKER_TESTS ?? '';
-const selected = { unit, inprocess: inProcess, ...adapters }[name];
+const selected = { unit, inprocess: inProcess, delivery, ...adapters }[name];
 const needsMoto = adapters[name]?.some((file) => file.startsWith('test/integration/')) ?? false;
 
 export default defineConfig({
