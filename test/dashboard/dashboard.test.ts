@@ -137,7 +137,8 @@ describe('the operator dashboard', () => {
     // Assess: endpoints, the DLQ and the dead deliveries are listed; the key is in the tab only.
     await page.locator('#endpoints-body', { hasText: '/billing/webhooks' }).waitFor();
     expect(await page.locator('#endpoints-body tr').count()).toBe(2);
-    expect(await page.locator('#dlq-count').textContent()).toBe('2');
+    // The DLQ depth is read after the endpoints, so it is waited for rather than read at once.
+    await page.locator('#dlq-count', { hasText: /^2$/ }).waitFor();
     await row(invoiceDelivery).locator('.badge', { hasText: 'dead' }).waitFor();
     await row(refundDelivery).locator('.badge', { hasText: 'dead' }).waitFor();
     expect(page.url()).not.toContain(TEST_API_KEY);
@@ -165,14 +166,14 @@ describe('the operator dashboard', () => {
     expect(await page.locator('#attempts-body tr').count()).toBe(3);
 
     // Act: a bad filter shows the API's error, code and message.
-    await page.getByLabel('Event type').fill('not a type!');
+    await page.getByLabel('Event type', { exact: true }).fill('not a type!');
     await page.getByRole('button', { name: 'Apply filters' }).click();
 
     // Assess
     await page.locator('#error', { hasText: 'invalid_query' }).waitFor();
     expect(await page.locator('#error').textContent()).toMatch(/type/);
     await page.getByRole('button', { name: 'Dismiss' }).click();
-    await page.getByLabel('Event type').fill('');
+    await page.getByLabel('Event type', { exact: true }).fill('');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await row(refundDelivery).waitFor();
 

@@ -10,6 +10,7 @@
 import { ApiClient, ApiError, apiBase, query, seg } from '../shared/api.ts';
 import { DeliveryView } from '../shared/deliveries.ts';
 import { byId, fieldValue, h } from '../shared/dom.ts';
+import { EndpointForm, optionsCell } from '../shared/endpoint-form.ts';
 import { badge } from '../shared/format.ts';
 import { clearError, notify, showError } from '../shared/messages.ts';
 import type {
@@ -114,6 +115,8 @@ async function connect(key: string): Promise<void> {
 
 function disconnect(): void {
   state.key = null;
+  form.close();
+  form.dismissSecret();
   sessionStorage.removeItem(KEY_STORAGE);
   deliveries.stop();
   clearTimeout(state.dlqTimer);
@@ -175,6 +178,7 @@ async function loadTenants(): Promise<void> {
 async function changeTenant(): Promise<void> {
   clearError();
   deliveries.close();
+  form.close();
   applyTenantMode();
   try {
     await loadEndpoints();
@@ -245,13 +249,25 @@ function renderEndpoints(): void {
   const rows = state.endpoints.map((endpoint) =>
     h(
       'tr',
-      {},
+      { 'data-endpoint-id': endpoint.id },
       h('td', { class: 'url mono', text: endpoint.url }),
+      optionsCell(endpoint),
       h('td', {}, badge(endpoint.enabled ? 'enabled' : 'disabled')),
       h('td', { class: 'num', text: String(endpoint.failureStreak) }),
       h('td', { class: 'backlog' }, backlogCell(endpoint)),
       h('td', {}, endpoint.disabledReason || h('span', { class: 'muted', text: '—' })),
       h('td', { class: 'mono muted', text: endpoint.id }),
+      h(
+        'td',
+        { class: 'actions' },
+        h('button', {
+          type: 'button',
+          class: 'small',
+          'aria-label': `Edit: ${endpoint.url}`,
+          text: 'Edit',
+          onclick: () => form.open(endpoint),
+        }),
+      ),
     ),
   );
   byId('endpoints-body').replaceChildren(...rows);
@@ -265,6 +281,14 @@ function renderEndpoints(): void {
   );
   select.value = state.endpoints.some((endpoint) => endpoint.id === current) ? current : '';
 }
+
+/** Adds endpoints to the chosen tenant, and edits them (headers and filter among the rest). */
+const form = new EndpointForm({
+  api,
+  fail: refused,
+  createFields: () => ({ tenantId: tenantFilter() }),
+  saved: () => loadEndpoints(),
+});
 
 // --- dead-letter queue ---------------------------------------------------------------------
 
@@ -359,6 +383,7 @@ byId('redrive').addEventListener('click', () => void redrive());
 byId('filter-tenant').addEventListener('change', () => void changeTenant());
 byId('tenant-form').addEventListener('submit', (event) => event.preventDefault());
 byId('open-portal').addEventListener('click', () => void openPortal());
+byId('add-endpoint').addEventListener('click', () => form.open(null));
 byId('filters').addEventListener('submit', (event) => {
   event.preventDefault();
   clearError();

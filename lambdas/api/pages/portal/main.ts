@@ -13,6 +13,7 @@
 import { ApiClient, ApiError, apiBase, query, seg } from '../shared/api.ts';
 import { DeliveryView } from '../shared/deliveries.ts';
 import { byId, fieldValue, h } from '../shared/dom.ts';
+import { allTypes, EndpointForm, optionsCell } from '../shared/endpoint-form.ts';
 import { badge, localInputToIso, time } from '../shared/format.ts';
 import { clearError, notify, showError } from '../shared/messages.ts';
 import type { Endpoint, Page, PortalSession, RecoverResult, WithSecret } from '../shared/types.ts';
@@ -26,8 +27,6 @@ const MAX_RECOVER_CALLS = 20;
 const state = {
   token: takeToken(),
   endpoints: [] as Endpoint[],
-  /** The endpoint the form edits (null: the form adds one). */
-  editing: null as string | null,
   /** The endpoint whose Delete button waits for its confirmation. */
   confirmingDelete: null as string | null,
   expiryTimer: undefined as number | undefined,
@@ -147,7 +146,6 @@ async function loadEndpoints(): Promise<void> {
 const endpointOf = (id: string): Endpoint | undefined =>
   state.endpoints.find((endpoint) => endpoint.id === id);
 const endpointLabel = (id: string): string => endpointOf(id)?.url ?? id;
-const allTypes = (types: readonly string[]): boolean => types.length === 0 || types.includes('*');
 
 function renderEndpoints(): void {
   const rows = state.endpoints.map((endpoint) => {
@@ -173,6 +171,7 @@ function renderEndpoints(): void {
         class: 'types mono',
         text: allTypes(endpoint.eventTypes) ? 'all' : endpoint.eventTypes.join(', '),
       }),
+      optionsCell(endpoint),
       h(
         'td',
         {},
@@ -182,7 +181,7 @@ function renderEndpoints(): void {
       h(
         'td',
         { class: 'actions' },
-        action('Edit', async () => editEndpoint(endpoint)),
+        action('Edit', async () => form.open(endpoint)),
         action(endpoint.enabled ? 'Disable' : 'Enable', () => setEnabled(endpoint, !endpoint.enabled)),
         action('Rotate secret', () => rotateSecret(endpoint)),
         action('Send test event', () => sendTest(endpoint)),
@@ -211,61 +210,7 @@ function renderEndpoints(): void {
   byId<HTMLButtonElement>('recover-submit').disabled = state.endpoints.length === 0;
 }
 
-/** `invoice.paid, invoice.refunded` (commas or spaces) as a list; empty means all. */
-const parseTypes = (text: string): string[] => text.split(/[\s,]+/).filter((type) => type && type !== 'all');
-
-function openForm(endpoint: Endpoint | null): void {
-  state.editing = endpoint?.id ?? null;
-  byId('endpoint-form-title').textContent = endpoint ? 'Edit endpoint' : 'Add endpoint';
-  byId<HTMLInputElement>('endpoint-url').value = endpoint?.url ?? '';
-  byId<HTMLInputElement>('endpoint-types').value =
-    endpoint && !allTypes(endpoint.eventTypes) ? endpoint.eventTypes.join(', ') : '';
-  byId<HTMLInputElement>('endpoint-description').value = endpoint?.description ?? '';
-  byId('endpoint-form').hidden = false;
-  byId('endpoint-url').focus();
-}
-
-function closeForm(): void {
-  state.editing = null;
-  byId('endpoint-form').hidden = true;
-}
-
-function editEndpoint(endpoint: Endpoint): void {
-  openForm(endpoint);
-}
-
-async function saveEndpoint(): Promise<void> {
-  clearError();
-  const url = fieldValue('endpoint-url');
-  const types = parseTypes(fieldValue('endpoint-types'));
-  const description = fieldValue('endpoint-description');
-  const save = byId<HTMLButtonElement>('endpoint-save');
-  save.disabled = true;
-  try {
-    if (state.editing) {
-      await api.request('PATCH', `/endpoints/${seg(state.editing)}`, {
-        url,
-        eventTypes: types.length > 0 ? types : null,
-        description: description || null,
-      });
-      notify(`Saved ${url}.`);
-    } else {
-      const { body } = await api.post<WithSecret>('/endpoints', {
-        url,
-        ...(types.length > 0 ? { eventTypes: types } : {}),
-        ...(description ? { description } : {}),
-      });
-      showSecret(`of the new endpoint ${url}`, body.secret);
-      notify(`Added ${url}.`);
-    }
-    closeForm();
-    await loadEndpoints();
-  } catch (error) {
-    fail(state.editing ? 'Could not save the endpoint' : 'Could not add the endpoint', error);
-  } finally {
-    save.disabled = false;
-  }
-}
+const form = new EndpointForm({ api, fail, saved: () => loadEndpoints() });
 
 async function setEnabled(endpoint: Endpoint, enabled: boolean): Promise<void> {
   clearError();
@@ -303,23 +248,10 @@ async function rotateSecret(endpoint: Endpoint): Promise<void> {
     const until = body.previousSecretExpiresAt
       ? `; the previous one keeps signing until ${new Date(body.previousSecretExpiresAt).toLocaleString()}`
       : '';
-    showSecret(`of ${endpoint.url}${until}`, body.secret);
+    form.showSecret(`of ${endpoint.url}${until}`, body.secret);
   } catch (error) {
     fail('Could not rotate the secret', error);
   }
-}
-
-/** Shows a secret until it is dismissed; it is kept nowhere, so it is shown this once. */
-function showSecret(context: string, secret: string): void {
-  byId('secret-context').textContent = `New signing secret ${context}.`;
-  byId('secret-value').textContent = secret;
-  byId('secret-box').hidden = false;
-}
-
-function dismissSecret(): void {
-  byId('secret-value').textContent = '';
-  byId('secret-context').textContent = '';
-  byId('secret-box').hidden = true;
 }
 
 async function sendTest(endpoint: Endpoint): Promise<void> {
@@ -390,13 +322,7 @@ const loadDeliveries = (reset: boolean): Promise<void> => deliveries.load(reset)
 // --- wiring --------------------------------------------------------------------------------
 
 byId('refresh').addEventListener('click', () => void refreshAll());
-byId('add-endpoint').addEventListener('click', () => openForm(null));
-byId('endpoint-cancel').addEventListener('click', closeForm);
-byId('endpoint-form').addEventListener('submit', (event) => {
-  event.preventDefault();
-  void saveEndpoint();
-});
-byId('secret-dismiss').addEventListener('click', dismissSecret);
+byId('add-endpoint').addEventListener('click', () => form.open(null));
 byId('recover-form').addEventListener('submit', (event) => {
   event.preventDefault();
   void recover();

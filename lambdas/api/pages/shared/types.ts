@@ -17,6 +17,10 @@ export interface Endpoint {
   readonly failureStreak: number;
   readonly hasBacklog: boolean;
   readonly tenantId?: string;
+  /** The payload filter as set (`null`: none). */
+  readonly filter?: unknown;
+  /** The custom headers' names: their values are write-only, never returned. */
+  readonly headerNames?: string[];
 }
 
 export interface Backlog {
