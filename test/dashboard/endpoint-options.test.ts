@@ -58,7 +58,7 @@ async function leaked(...values: string[]): Promise<string[]> {
   const html = await page.content();
   const inputs = await page
     .locator('input')
-    .evaluateAll((nodes) => nodes.map((node) => (node as HTMLInputElement).value));
+    .evaluateAll((nodes) => nodes.map((node) => (node as unknown as { value: string }).value));
   const bodies = await Promise.all(responseBodies);
   return values.filter(
     (value) =>
@@ -171,7 +171,7 @@ describe('custom headers and payload filters in the pages', () => {
     expect(await added.locator('td.options .chip').allTextContents()).toEqual(['X-Api-Key']);
     expect(await added.locator('td.options code').textContent()).toBe(JSON.stringify(filter));
     expect(await added.locator('#injected-bold, img').count()).toBe(0);
-    expect(await page.evaluate(() => (window as { __injected?: unknown }).__injected)).toBeUndefined();
+    expect(await page.evaluate('window.__injected')).toBeUndefined();
     await page.screenshot({ path: `${OUTPUT_DIR}/portal-endpoint-options.png`, fullPage: true });
 
     // Assess: the header reaches the receiver, and the filter holds events back at ingest.

@@ -143,16 +143,27 @@ describe('where an endpoint lives', () => {
   });
 
   it('skips a tenant record with the same id as the endpoint (the tenants partition is not an endpoint partition)', async () => {
-    // Prepare
-    const acme = endpoint({ tenantId: 'acme' });
-    await rawPut({ pk: 'tenants', id: acme.id, createdAt: 'x', updatedAt: 'x' });
-    await repository().putEndpoint(acme);
+    // Prepare: the tenant record written before the endpoint, and after it; and in a partition
+    // that sorts before and after the endpoint's
+    const cases = [
+      endpoint({ tenantId: 'acme' }),
+      endpoint({ tenantId: 'acme' }),
+      endpoint({ tenantId: 'zeta' }),
+      endpoint({ tenantId: 'zeta' }),
+    ];
+    for (const [index, each] of cases.entries()) {
+      const tenantRecord = { pk: 'tenants', id: each.id, createdAt: 'x', updatedAt: 'x' };
+      if (index % 2 === 0) await rawPut(tenantRecord);
+      await repository().putEndpoint(each);
+      if (index % 2 === 1) await rawPut(tenantRecord);
+    }
 
     // Act
-    const found = await repository().getEndpoint(acme.id);
+    const found = [];
+    for (const each of cases) found.push(await repository().getEndpoint(each.id));
 
     // Assess
-    expect(found).toStrictEqual(acme);
+    expect(found).toStrictEqual(cases);
   });
 
   it('falls back to the default partition for an id the index does not know, and asks the index again next time', async () => {

@@ -208,7 +208,7 @@ describe('validation in our words', () => {
     ]);
   });
 
-  const nested = (depth: number): string => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+  const nested = (depth: number): string => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 
   it('refuses a too-deep value that follows a sibling at exactly the limit', () => {
     expect(parseJsonBody(`[${nested(MAX_JSON_DEPTH - 1)},${nested(MAX_JSON_DEPTH - 1)}]`)).toHaveLength(2);

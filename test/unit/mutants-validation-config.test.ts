@@ -153,7 +153,7 @@ describe('validation messages name the field and the rule', () => {
 });
 
 describe('parseJsonBody', () => {
-  const nested = (depth: number): string => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+  const nested = (depth: number): string => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
   const arrays = (depth: number): string => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
 
   it('says what is missing or malformed', () => {
