@@ -113,6 +113,9 @@ async function main(): Promise<void> {
     deliveriesPerSecond: throughput?.deliveriesPerSecond ?? null,
     costPerMillionUsd: awsCalls?.costPerMillionUsd ?? null,
     costPerMillionUsdBatch: awsCalls?.batch.costPerMillionUsd ?? null,
+    // The same two with the functions' CPU time stretched to 256 MB's share of a vCPU (conservative).
+    costPerMillionUsdCpuScaled: awsCalls?.costPerMillionUsdCpuScaled ?? null,
+    costPerMillionUsdBatchCpuScaled: awsCalls?.batch.costPerMillionUsdCpuScaled ?? null,
     writeUnitsPerDelivery: awsCalls?.writeUnitsPerDelivery ?? null,
     sqsRequestsPerDelivery: awsCalls?.sqsRequestsPerDelivery ?? null,
     secretsCallsWarm: awsCalls?.secretsCallsWarm ?? null,

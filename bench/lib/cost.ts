@@ -57,3 +57,27 @@ export function costPerMillion(inputs: CostInputs): CostBreakdown {
   const total = Object.values(parts).reduce((sum, value) => sum + value, 0);
   return { ...parts, total };
 }
+
+/**
+ * The share of a vCPU a Lambda function gets at 256 MB: CPU is allocated in proportion to memory,
+ * one full vCPU at 1,769 MB. Work that takes `c` ms of CPU on this machine's full core takes
+ * about `c / share` ms there.
+ */
+export const LAMBDA_VCPU_SHARE = 256 / 1769;
+
+/**
+ * The inputs with each function's CPU time stretched to {@link LAMBDA_VCPU_SHARE} (its waits for
+ * AWS are left as measured): `cpu` is the CPU ms per API invocation and per delivery. A
+ * conservative reading, since the CPU charged includes the harness's own.
+ */
+export function cpuScaledInputs(
+  inputs: CostInputs,
+  cpu: { readonly apiMsPerInvocation: number; readonly deliveryMsPerDelivery: number },
+): CostInputs {
+  const stretch = 1 / LAMBDA_VCPU_SHARE - 1;
+  return {
+    ...inputs,
+    apiBilledMs: inputs.apiBilledMs + cpu.apiMsPerInvocation * stretch,
+    deliveryBilledMsPerDelivery: inputs.deliveryBilledMsPerDelivery + cpu.deliveryMsPerDelivery * stretch,
+  };
+}

@@ -36,8 +36,15 @@ export interface LocalRun {
   readonly endpointId: string;
   /** Commands sent while recording, in order. */
   readonly calls: AttributedCall[];
-  /** Handler invocation durations (ms) while recording. */
+  /**
+   * Handler invocation durations (ms) while recording. The authorizer runs as `api` (its calls
+   * are the API's) but is another function, invoked once per key per cache period: its
+   * invocations are kept apart in `authorizerDurations`.
+   */
   readonly durations: Record<FunctionName, number[]>;
+  readonly authorizerDurations: number[];
+  /** Runs `run` as an invocation of `fn`: its SDK calls attributed to `fn`, its duration recorded. */
+  invoke<T>(fn: FunctionName, run: () => T): T;
   /** Turns recording of calls and durations on or off. */
   record(on: boolean): void;
   /** POST /events with a ~1 KB event; resolves with the status and event id. */
@@ -58,6 +65,10 @@ export async function startLocalRun(options: { section: string; pollers: number 
   const actor = new AsyncLocalStorage<FunctionName>();
   const calls: AttributedCall[] = [];
   const durations: Record<FunctionName, number[]> = { api: [], delivery: [], sweeper: [] };
+  const authorizerDurations: number[] = [];
+  // The authorizer's answer (a simple response) tells its invocations from the API's.
+  const isAuthorizerAnswer = (value: unknown) =>
+    typeof value === 'object' && value !== null && 'isAuthorized' in value;
   let recording = false;
 
   const timed = <T>(fn: FunctionName, run: () => T): T => {
@@ -65,7 +76,16 @@ export async function startLocalRun(options: { section: string; pollers: number 
     const started = performance.now();
     const result = run();
     if (result instanceof Promise) {
-      return result.finally(() => durations[fn].push(performance.now() - started)) as T;
+      return result.then(
+        (value) => {
+          (isAuthorizerAnswer(value) ? authorizerDurations : durations[fn]).push(performance.now() - started);
+          return value;
+        },
+        (error) => {
+          durations[fn].push(performance.now() - started);
+          throw error;
+        },
+      ) as T;
     }
     return result;
   };
@@ -130,6 +150,8 @@ export async function startLocalRun(options: { section: string; pollers: number 
     endpointId: String(created.body.id),
     calls,
     durations,
+    authorizerDurations,
+    invoke: (fn, run) => actor.run(fn, () => timed(fn, run)),
     record: (on) => {
       recording = on;
     },
