@@ -9,6 +9,9 @@
  * - `inprocess`: those and the other hardening tests that start no moto server and take well
  *   under a second (the worker and backlog on the store fakes, the API's response headers):
  *   for lambdas/delivery/backlog.ts and the pure parts of lambdas/api.
+ * - `core-new`: the unit tests of lambdas/core's filter, custom headers, tenants and principal, and
+ *   the delivery mutation tests (the only ones that check operational-events.ts's events).
+ * - `portal`: the unit tests of lambdas/api/portal-tokens.ts.
  * - `adapters-sqs`, `adapters-store`, `adapters-http`, `adapters-clients`, `adapters-new`: the adapters' focused
  *   tests, one set per group of lambdas/adapters (see docs/mutation-testing.md). The moto-backed
  *   ones share one moto server for the whole run (test/support/mutants-moto-global.ts) instead
@@ -77,8 +80,19 @@ const delivery = [
   'test/hardening/signing-rotation.test.ts',
 ];
 
+/** `core-new` and `portal`: the modules added last session, each with its focused tests. */
+const coreNew = [
+  'test/unit/filter.test.ts',
+  'test/unit/filter-mutants.test.ts',
+  'test/unit/custom-headers.test.ts',
+  'test/unit/custom-headers-mutants.test.ts',
+  'test/unit/tenants-principal-mutants.test.ts',
+  'test/unit/delivery-mutants*.test.ts',
+];
+const portal = ['test/unit/portal-tokens-mutants.test.ts'];
+
 const name = process.env.STRYKER_TESTS ?? '';
-const selected = { unit, inprocess: inProcess, delivery, ...adapters }[name];
+const selected = { unit, inprocess: inProcess, delivery, 'core-new': coreNew, portal, ...adapters }[name];
 const needsMoto = adapters[name]?.some((file) => file.startsWith('test/integration/')) ?? false;
 
 export default defineConfig({
