@@ -9,15 +9,18 @@
  * ten to a request across events), and so do the event checks of keyed events. Events are
  * stored one PutItem each, several at once: DynamoDB bills write units, not requests, so
  * BatchWriteItem would save nothing but round trips, and granting it would let the function
- * delete events, which it must never do.
+ * delete events, which it must never do. The unkeyed events' puts run beside the keyed ones'
+ * and beside the sends, as in `POST /events`.
  *
  * The steps, each over the whole batch:
  * 1. parse each event (a bad one is refused alone; a key repeated in the batch is refused);
  * 2. read what decides each event (its targets, and for a key the event already stored): a store
  *    failure here fails the whole request, which has written nothing yet;
- * 3. store the new keyed events (conditional puts, as the single route) beside their checks;
+ * 3. store the new keyed events (conditional puts, as the single route) beside their checks, and
+ *    start storing the unkeyed ones (`queued`), which goes on through step 4;
  * 4. send the messages of every new event;
- * 5. mark the keyed events queued (or hand them to the sweep), and store the unkeyed ones.
+ * 5. mark the keyed events queued (or hand them to the sweep), and overwrite the unkeyed ones
+ *    some of whose messages did not go out with their sweep state.
  */
 import type { EndpointRecord, EventRecord } from '../adapters/store.ts';
 import { INGEST_DEADLINE_MS, MAX_BATCH_EVENTS, MAX_REQUEST_BODY_BYTES } from '../core/config.ts';
@@ -124,16 +127,23 @@ export class BatchIngest {
       else fresh.push(this.freshEvent(entry.item, entry.targets, startedAt, origin));
     }
 
-    // 3. Store the keyed events first: the conditional put is their idempotency check.
+    // 3. Store the keyed events before their sends (the conditional put is their idempotency
+    // check); the unkeyed ones are stored `queued` while everything else goes on.
+    const unkeyed = fresh.filter((item) => item.key === undefined);
+    const unkeyedStored = mapLimit(unkeyed, WRITE_CONCURRENCY, (item) =>
+      this.deps.store.putEventIfAbsent(item.event).then(
+        () => true,
+        () => false,
+      ),
+    );
     const keyed = fresh.filter((item) => item.key !== undefined);
     const created = await this.storeKeyed(keyed, outcomes, replay);
-    const unkeyed = fresh.filter((item) => item.key === undefined);
 
     // 4. Send every new event's messages together.
     const toSend = [...created, ...unkeyed];
     const unsent = await this.sendAll(toSend, deadlineMs);
 
-    // 5. Mark the keyed events, store the unkeyed ones.
+    // 5. Mark the keyed events, finish storing the unkeyed ones.
     await Promise.all([
       ...created.map(async (item) => {
         const outcome = await markSent(this.deps, item.event, unsent.get(item.event.id) ?? []);
@@ -142,7 +152,7 @@ export class BatchIngest {
             ? { kind: 'accepted', event: outcome.event, replayed: false }
             : { kind: 'not-queued', event: item.event, keyed: true };
       }),
-      this.storeUnkeyed(unkeyed, unsent, outcomes),
+      this.settleUnkeyed(unkeyed, unkeyedStored, unsent, outcomes),
       ...replays,
     ]);
     return outcomes;
@@ -228,33 +238,44 @@ export class BatchIngest {
     return unsent;
   }
 
-  /** Stores the unkeyed events, each in the state its messages left it in. */
-  private async storeUnkeyed(
+  /**
+   * Leaves each unkeyed event in the state its messages left it in. `stored` are the puts of
+   * their `queued` records (one per event, in order), awaited before anything else is written
+   * to them. An event some of whose messages did not go out is overwritten with its sweep state,
+   * as in `POST /events`: that write wins whether its first put landed, failed or timed out.
+   */
+  private async settleUnkeyed(
     unkeyed: readonly Fresh[],
+    stored: Promise<boolean[]>,
     unsent: ReadonlyMap<string, string[]>,
     outcomes: BatchItemOutcome[],
   ): Promise<void> {
     if (unkeyed.length === 0) return;
+    const queuedStored = await stored;
     const now = this.deps.now();
     const records = unkeyed.map((item) => {
       const missing = unsent.get(item.event.id);
       return missing ? leftToSweep(item.event, missing, now) : item.event;
     });
-    const stored = await mapLimit(records, WRITE_CONCURRENCY, (record) =>
-      this.deps.store.putEventIfAbsent(record).then(
-        () => true,
-        () => false,
-      ),
+    const leftStored = await mapLimit(
+      records.filter((record) => unsent.has(record.id)),
+      WRITE_CONCURRENCY,
+      (record) =>
+        this.deps.store.putEvent(record).then(
+          () => true,
+          () => false,
+        ),
     );
+    let left = 0;
     unkeyed.forEach((item, position) => {
       const record = records[position] as EventRecord;
       if (!unsent.has(record.id)) {
         // Every message is out and will be delivered, as with `POST /events`: an error would make
         // the caller send a second event under another id.
-        if (!stored[position])
+        if (!queuedStored[position])
           this.deps.warn?.('event queued but its record was not stored', { eventId: record.id });
         outcomes[item.index] = { kind: 'accepted', event: record, replayed: false };
-      } else if (stored[position]) {
+      } else if (leftStored[left++]) {
         outcomes[item.index] = { kind: 'not-queued', event: record, keyed: false };
       } else {
         outcomes[item.index] = {

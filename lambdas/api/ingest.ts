@@ -3,9 +3,9 @@
  * message per endpoint, and says what happened as a typed outcome the route turns into a
  * response (nothing here both returns and throws for the same decision).
  *
- * - Without an Idempotency-Key the messages go out first and the event is stored once, as
- *   `queued` (one write). If some messages do not go out, the event is stored `accepted` and
- *   handed to the sweep, which sends the rest within minutes; the caller gets 503.
+ * - Without an Idempotency-Key the event is stored once, as `queued` (one write), while its
+ *   messages go out. If some messages do not go out, the record is then overwritten `accepted`
+ *   and handed to the sweep, which sends the rest within minutes; the caller gets 503.
  * - With a key the event is stored first, `accepted` and leased to this request (the conditional
  *   put is the idempotency check), an event check is scheduled in case this request dies, the
  *   messages go out, and the event is marked `queued` (one more write). A retry with the same key
@@ -23,7 +23,7 @@ import { type QueueingDeps, resumeEvent, sendAndMark, sendMessages } from './eve
 
 /** What ingest needs beyond queueing. */
 export interface IngestDeps extends QueueingDeps {
-  readonly store: QueueingDeps['store'] & Pick<Store, 'putEventIfAbsent'>;
+  readonly store: QueueingDeps['store'] & Pick<Store, 'putEventIfAbsent' | 'putEvent'>;
   /** Schedules the check that hands this event to the sweep if this request dies. */
   readonly scheduleEventCheck: (eventId: string) => Promise<void>;
   /** The endpoints an event goes to; throws an HttpError (404, 422) for an unknown tenant or bad `endpointIds`. */
@@ -120,23 +120,41 @@ export class Ingest {
       state: 'queued',
       ...originExtras(origin),
     });
-    // The messages first: an event is stored once, with the state its messages left it in.
-    const unsent = await sendMessages(this.deps, event, event.endpointIds, deadlineMs, body);
+    // The record (`queued`) and the messages go out together: one write on the happy path,
+    // and the put's round trip overlaps the sends'. The put's outcome is awaited either way, so
+    // any later write of this record lands after it.
+    const put = this.deps.store.putEventIfAbsent(event).then(
+      () => true,
+      () => false,
+    );
+    let unsent: string[];
+    try {
+      unsent = await sendMessages(this.deps, event, event.endpointIds, deadlineMs, body);
+    } catch (error) {
+      // enqueue reports refusals by id and does not throw; if it does, nothing is known to be out,
+      // and a record saying `queued` must not stay behind. The caller gets an error, as before.
+      await put;
+      await this.deps.store.putEvent(leftToSweep(event, event.endpointIds, this.deps.now())).catch(() => {
+        this.deps.warn?.('event not handed to the sweep', { eventId: id });
+      });
+      throw error;
+    }
+    const stored = await put;
     if (unsent.length === 0) {
-      try {
-        await this.deps.store.putEventIfAbsent(event);
-      } catch {
-        // Every message is out and will be delivered; only the record is missing, so the event
-        // cannot be read back or retried by id. Answering an error would make the caller send a
-        // second event under another id.
-        this.deps.warn?.('event queued but its record was not stored', { eventId: id });
-      }
+      // Every message is out and will be delivered; if only the record is missing, the event
+      // cannot be read back or retried by id. Answering an error would make the caller send a
+      // second event under another id.
+      if (!stored) this.deps.warn?.('event queued but its record was not stored', { eventId: id });
       return { kind: 'accepted', event, replayed: false };
     }
     const accepted = leftToSweep(event, unsent, this.deps.now());
-    // If this put fails too the caller gets an error (500) and nothing records the messages
-    // that did go out; they are delivered all the same.
-    await this.deps.store.putEventIfAbsent(accepted);
+    // An overwrite, not a conditional put or an update: the record may say `queued` (the put
+    // landed), be missing (it failed), or be either (it timed out: landing late, that conditional
+    // put cannot replace this record), and the sweep state must win in every case. Nobody else
+    // writes an unkeyed event before the sweep lists it. If this
+    // write fails too the caller gets an error (500) and nothing records the messages that did
+    // go out; they are delivered all the same, and a record the first put left says `queued`.
+    await this.deps.store.putEvent(accepted);
     return { kind: 'not-queued', event: accepted, keyed: false };
   }
 }

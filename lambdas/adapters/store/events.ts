@@ -35,6 +35,20 @@ export function eventsRepository(table: TableName) {
     }
   }
 
+  /**
+   * Stores an event whatever is stored under its id. Only for an unkeyed event's own request,
+   * the one writer of its record until it is listed for the sweep: its sweep state must land
+   * whether the first put of the event did, did not, or is not known to have.
+   */
+  async function putEvent(event: EventRecord): Promise<void> {
+    await documents.send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...event, expiresAt: epochSeconds(event.createdAtMs) + EVENT_RETENTION_SECONDS },
+      }),
+    );
+  }
+
   async function getEvent(id: string): Promise<EventRecord | undefined> {
     const { Item } = await documents.send(
       new GetCommand({ TableName: table(), Key: { id }, ConsistentRead: true }),
@@ -123,7 +137,7 @@ export function eventsRepository(table: TableName) {
     return Items.map((item) => String(item.id));
   }
 
-  return { putEventIfAbsent, getEvent, claimEvent, markEventQueued, releaseEvent, sweepableEvents };
+  return { putEventIfAbsent, putEvent, getEvent, claimEvent, markEventQueued, releaseEvent, sweepableEvents };
 }
 
 /** The Events table's operations. */
