@@ -79,6 +79,20 @@ function responder(endpointId: string) {
   };
 }
 
+/**
+ * The event as the deployed API receives it: API Gateway's authorizer (lambdas/authorizer) has
+ * checked the key and put its answer in the request context; the API function does not check it.
+ */
+function withAuthorizerAnswer(event: APIGatewayProxyEventV2): APIGatewayProxyEventV2 {
+  return {
+    ...event,
+    requestContext: {
+      ...event.requestContext,
+      authorizer: { lambda: { kind: 'admin', keyId: 'key_bench' } },
+    },
+  } as APIGatewayProxyEventV2;
+}
+
 export async function run(): Promise<IngestResult> {
   useDummyHandlerEnv();
   const { allClients } = await import('../../lambdas/adapters/clients.ts');
@@ -86,10 +100,12 @@ export async function run(): Promise<IngestResult> {
   const { handler } = await import('../../lambdas/api/handler.ts');
 
   const events: APIGatewayProxyEventV2[] = Array.from({ length: 500 }, (_, seq) =>
-    gatewayEvent('POST', '/events', JSON.stringify(invoiceEvent(seq)), {
-      'content-type': 'application/json',
-      authorization: `Bearer ${API_KEY}`,
-    }),
+    withAuthorizerAnswer(
+      gatewayEvent('POST', '/events', JSON.stringify(invoiceEvent(seq)), {
+        'content-type': 'application/json',
+        authorization: `Bearer ${API_KEY}`,
+      }),
+    ),
   );
   let next = 0;
   const invoke = async (): Promise<number> => {

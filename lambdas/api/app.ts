@@ -3,12 +3,16 @@
  * payload 2.0) and the local server both turn a request into an {@link ApiRequest} and call
  * {@link ApiApp.handle}. Each resource's routes live in their own module under `routes/`;
  * this file only checks the body size and the caller, and dispatches.
+ *
+ * The credential check itself (./authorize.ts, with jose for portal tokens) is injected, not
+ * imported: deployed, the authorizer function runs it and the API function only reads its answer,
+ * so the API's bundle leaves it out.
  */
 import { MAX_BATCH_BODY_BYTES, MAX_REQUEST_BODY_BYTES } from '../core/config.ts';
 import { HttpError } from '../core/errors.ts';
-import { denialError, type Principal } from '../core/principal.ts';
+import { type Denial, denialError, deny, type Principal } from '../core/principal.ts';
 import { payloadTooLarge } from '../core/validation.ts';
-import { authorize } from './authorize.ts';
+import type { AuthorizeDeps } from './authorize.ts';
 import { ApiContext, type ApiDeps } from './context.ts';
 import { dashboardPage, portalPage } from './dashboard.ts';
 import { openApiDocument } from './openapi-document.ts';
@@ -24,13 +28,28 @@ import { tenantRoutes } from './routes/tenants.ts';
 export type { ApiDeps } from './context.ts';
 export type { ApiRequest, ApiResponse } from './router.ts';
 
+/** The authorizer's code (./authorize.ts's `authorize`): who an `Authorization` header names. */
+export type Authorize = (header: string | undefined, deps: AuthorizeDeps) => Promise<Principal | Denial>;
+
+/** How the app finds the caller of a request that arrives without the authorizer's answer. */
+export interface ApiAppOptions {
+  /**
+   * Runs the authorizer's code in process (in-process tests). The deployed handler passes none:
+   * API Gateway's authorizer has answered for every route that needs a caller.
+   * @default none: such a request is refused with 401
+   */
+  readonly authorize?: Authorize;
+}
+
 /** The API's routes and their logic. */
 export class ApiApp {
   private readonly ctx: ApiContext;
   private readonly routes: readonly Route[];
+  private readonly authorize: Authorize | undefined;
 
-  constructor(deps: ApiDeps) {
+  constructor(deps: ApiDeps, options: ApiAppOptions = {}) {
     this.ctx = new ApiContext(deps);
+    this.authorize = options.authorize;
     this.routes = [
       ...endpointRoutes(this.ctx),
       ...eventRoutes(this.ctx),
@@ -70,18 +89,20 @@ export class ApiApp {
   }
 
   /**
-   * The caller: what the authorizer found (on AWS, and in local mode), else the authorizer's code
-   * run here. A portal session past its expiry is refused even while API Gateway's cached answer
-   * for it lasts.
+   * The caller: what the authorizer found (on AWS, and in local mode), else the injected
+   * authorizer's code run here, else nobody. A portal session past its expiry is refused even
+   * while API Gateway's cached answer for it lasts.
    */
   private async authenticate(request: ApiRequest): Promise<Principal> {
     const auth =
       request.auth ??
-      (await authorize(request.headers.authorization, {
-        apiKeys: this.ctx.deps.apiKeys,
-        portalKey: this.ctx.deps.portalKey,
-        now: this.ctx.now,
-      }));
+      (this.authorize
+        ? await this.authorize(request.headers.authorization, {
+            apiKeys: this.ctx.deps.apiKeys,
+            portalKey: this.ctx.deps.portalKey,
+            now: this.ctx.now,
+          })
+        : deny('unauthorized', 'no authorizer answered for this request'));
     if (auth.kind === 'denied') throw denialError(auth);
     if (auth.kind === 'portal' && auth.expiresAtMs <= this.ctx.now()) {
       throw denialError({ kind: 'denied', code: 'token_expired', message: 'this portal link has expired' });

@@ -17,6 +17,7 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type RedriveOutcome, redriveDeadLetters } from '../../lambdas/adapters/dlq.ts';
 import type { Store } from '../../lambdas/adapters/store.ts';
 import { ApiApp, type ApiDeps, type ApiRequest } from '../../lambdas/api/app.ts';
+import { authorize } from '../../lambdas/api/authorize.ts';
 import { DASHBOARD_CSP, PORTAL_CSP } from '../../lambdas/api/dashboard.ts';
 import type { HttpError } from '../../lambdas/core/errors.ts';
 import { isMoveTaskUnsupported } from '../../lambdas/core/move-task.ts';
@@ -53,7 +54,8 @@ function appWith(redrive: () => Promise<RedriveOutcome> = () => Promise.reject(n
     },
     guard: { allowLoopback: false, blockedHosts: [] },
   };
-  return { app: new ApiApp(deps), apiKeys };
+  // The authorizer's code in process, as the gateway's authorizer runs it before the deployed API.
+  return { app: new ApiApp(deps, { authorize }), apiKeys };
 }
 
 const request = (method: string, path: string, headers: Record<string, string> = {}): ApiRequest => ({

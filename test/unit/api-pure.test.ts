@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AttemptRecord, DeliveryRecord, EndpointRecord } from '../../lambdas/adapters/store.ts';
 import { ApiApp, type ApiDeps } from '../../lambdas/api/app.ts';
+import { authorize } from '../../lambdas/api/authorize.ts';
 import { toHttpResponse } from '../../lambdas/api/respond.ts';
 import { type ApiRequest, matchRoute, route } from '../../lambdas/api/router.ts';
 import {
@@ -424,9 +425,8 @@ describe('toHttpResponse, what it measures and logs', () => {
 
 describe('ApiApp.handle before the routes', () => {
   const KEY = 'whk_unit';
-  const app = new ApiApp({
-    apiKeys: { get: async () => [{ id: 'k', sha256: hashApiKey(KEY) }] },
-  } as unknown as ApiDeps);
+  const deps = { apiKeys: { get: async () => [{ id: 'k', sha256: hashApiKey(KEY) }] } } as unknown as ApiDeps;
+  const app = new ApiApp(deps, { authorize });
   const authed = (fields: Partial<ApiRequest>) =>
     request({ headers: { authorization: `Bearer ${KEY}` }, ...fields });
 
@@ -475,6 +475,20 @@ describe('ApiApp.handle before the routes', () => {
     });
     expect((await app.handle(request({ path: '/dashboard' }))).status).toBe(200);
     expect((await app.handle(request({ path: '/openapi.json' }))).status).toBe(200);
+  });
+
+  it('without an injected authorizer (deployed), refuses a request the gateway did not answer for', async () => {
+    const deployed = new ApiApp(deps);
+    await expect(deployed.handle(authed({ path: '/endpoints' }))).rejects.toMatchObject({
+      status: 401,
+      code: 'unauthorized',
+      message: 'no authorizer answered for this request',
+    });
+    // The gateway authorizer's answer is what lets a request through; the open routes need none.
+    await expect(
+      deployed.handle(request({ method: 'DELETE', path: '/endpoints', auth: { kind: 'admin', keyId: 'k' } })),
+    ).rejects.toMatchObject({ status: 405 });
+    expect((await deployed.handle(request({ path: '/openapi.json' }))).status).toBe(200);
   });
 
   it('answers 405 with Allow for a known path and another method', async () => {
