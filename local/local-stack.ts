@@ -9,6 +9,11 @@ import type { SweepReport } from '../lambdas/sweeper/sweep.ts';
 import { startApiServer } from './api-server.ts';
 import { behindAuthorizer } from './gateway.ts';
 import type { EmulatorEndpoints } from './moto.ts';
+import {
+  type DeliveredOperationalEvent,
+  type OperationalEventLog,
+  startOperationalEventLog,
+} from './operational-event-log.ts';
 import { handlerEnvironment, type LocalResources, provision } from './provision.ts';
 import { type Poller, startPoller } from './queue-poller.ts';
 
@@ -36,6 +41,17 @@ export interface LocalStackOptions {
   readonly env?: Record<string, string>;
   readonly onPollError?: (error: Error) => void;
   /**
+   * Publish operational events to the emulator's EventBridge (local/provision.ts): its default
+   * bus, a rule for `source: webhooks`, and the queue `webhooks-operational-events`.
+   * @default false
+   */
+  readonly operationalEvents?: boolean;
+  /**
+   * Called with each operational event as it reaches that queue (a poller reads and deletes
+   * them); without it the queue is left to whoever reads it.
+   */
+  readonly onOperationalEvent?: (event: DeliveredOperationalEvent) => void;
+  /**
    * How often the sweep of events left accepted runs, as the stack's schedule runs it.
    * @default SWEEP_INTERVAL_MINUTES of lambdas/core/config.ts
    */
@@ -62,6 +78,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     policy: options.policy,
     apiKey: options.apiKey,
     ...(options.prefix ? { prefix: options.prefix } : {}),
+    ...(options.operationalEvents ? { operationalEvents: true } : {}),
   });
   // The handlers read their configuration at import, as a Lambda does at cold start.
   Object.assign(process.env, handlerEnvironment(resources, options.policy), options.env ?? {});
@@ -104,6 +121,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     minConcurrency: Math.min(MIN_POLLERS, pollers),
     ...(options.onPollError ? { onError: options.onPollError } : {}),
   });
+  const { onOperationalEvent } = options;
+  const eventLog: OperationalEventLog | undefined =
+    onOperationalEvent && resources.operationalEventsQueueUrl
+      ? startOperationalEventLog({
+          endpoint: resources.endpoints.sqs,
+          region: resources.region,
+          queueUrl: resources.operationalEventsQueueUrl,
+          onEvent: onOperationalEvent,
+          ...(options.onPollError ? { onError: options.onPollError } : {}),
+        })
+      : undefined;
   return {
     apiUrl: url,
     resources,
@@ -112,6 +140,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     stop: async () => {
       clearInterval(sweepTimer);
       await poller.stop();
+      // After the delivery poller: the last batches' events are printed before it stops.
+      await eventLog?.stop();
       await closeServer(server);
     },
   };

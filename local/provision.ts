@@ -1,7 +1,8 @@
 /**
  * Creates, on the emulator, the resources the stack creates on AWS, from the same
  * definitions: tables from lambdas/core/schema.ts, queues and their redrive policy from
- * lambdas/core/config.ts, and the API key hash secret. Safe to run twice.
+ * lambdas/core/config.ts, and the API key hash secret; and, when asked, a rule sending operational
+ * events to a queue. Safe to run twice.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -11,6 +12,7 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateSecretCommand,
   PutSecretValueCommand,
@@ -35,6 +37,7 @@ import {
   retryPolicyEnv,
   SQS_MAX_MESSAGE_BYTES,
 } from '../lambdas/core/config.ts';
+import { OPERATIONAL_EVENT_SOURCE } from '../lambdas/core/operational-events.ts';
 import { ENV, TABLES, type TableDefinition } from '../lambdas/core/schema.ts';
 import { type EmulatorEndpoints, perService, SERVICE_ENDPOINT_ENV, type ServiceEndpoints } from './moto.ts';
 
@@ -49,7 +52,18 @@ export interface LocalResources {
   readonly apiKeysSecretId: string;
   readonly portalKeySecretId: string;
   readonly endpointSecretPrefix: string;
+  /**
+   * The bus the functions publish operational events to (the emulator's `default`), when
+   * provisioned with `operationalEvents`; the emulator is the SQS one (one moto process serves
+   * every service, and a rule's SQS target must live in the same process).
+   */
+  readonly operationalEventBus?: string;
+  /** The queue the bus's rule sends every `source: webhooks` event to. */
+  readonly operationalEventsQueueUrl?: string;
 }
+
+/** The queue local mode's rule sends operational events to. */
+export const OPERATIONAL_EVENTS_QUEUE_NAME = 'webhooks-operational-events';
 
 export interface ProvisionOptions {
   /** The emulator: one URL for every service, or one per service. */
@@ -60,6 +74,12 @@ export interface ProvisionOptions {
   readonly policy: RetryPolicy;
   /** The API key to accept; only its hash is stored. */
   readonly apiKey: string;
+  /**
+   * Publish operational events: a rule on the emulator's default bus sends every
+   * `source: webhooks` event to the queue {@link OPERATIONAL_EVENTS_QUEUE_NAME}.
+   * @default false
+   */
+  readonly operationalEvents?: boolean;
 }
 
 /** Credentials the emulator accepts; never real ones. */
@@ -146,12 +166,46 @@ export async function provision(options: ProvisionOptions): Promise<LocalResourc
       apiKeysSecretId,
       portalKeySecretId,
       endpointSecretPrefix: `${prefix}/endpoints`,
+      ...(options.operationalEvents ? await provisionOperationalEvents(sqs, config, endpoints, prefix) : {}),
     };
   } finally {
     dynamo.destroy();
     sqs.destroy();
     secrets.destroy();
   }
+}
+
+/**
+ * The default bus of the SQS emulator, a rule on it for every operational event, and the queue
+ * the rule sends them to (moto 5.2.1 runs a bus's rules on PutEvents). Safe to run twice:
+ * PutRule and PutTargets overwrite.
+ */
+async function provisionOperationalEvents(
+  sqs: SQSClient,
+  config: { region: string; credentials: typeof EMULATOR_CREDENTIALS },
+  endpoints: ServiceEndpoints,
+  prefix: string,
+): Promise<Pick<LocalResources, 'operationalEventBus' | 'operationalEventsQueueUrl'>> {
+  const operationalEventsQueueUrl = await createQueue(sqs, OPERATIONAL_EVENTS_QUEUE_NAME, {});
+  const targetArn = await queueArn(sqs, operationalEventsQueueUrl);
+  const events = new EventBridgeClient({ ...config, endpoint: endpoints.sqs });
+  const bus = 'default';
+  const rule = `${prefix}-operational-events`;
+  try {
+    await events.send(
+      new PutRuleCommand({
+        Name: rule,
+        EventBusName: bus,
+        EventPattern: JSON.stringify({ source: [OPERATIONAL_EVENT_SOURCE] }),
+      }),
+    );
+    await events.send(
+      new PutTargetsCommand({ Rule: rule, EventBusName: bus, Targets: [{ Id: 'queue', Arn: targetArn }] }),
+    );
+  } finally {
+    events.destroy();
+  }
+  return { operationalEventBus: bus, operationalEventsQueueUrl };
 }
 
 async function createTable(
@@ -234,7 +288,9 @@ async function queueArn(sqs: SQSClient, queueUrl: string): Promise<string> {
  * its service's emulator through the SDK's standard service-specific endpoint variables
  * (`AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`).
  * `AWS_ENDPOINT_URL`, which they override, names the SQS emulator, so that a client of any
- * other service would reach an emulator too, never AWS.
+ * other service would reach an emulator too, never AWS. With operational events provisioned,
+ * the functions get the bus in `WEBHOOKS_OPERATIONAL_EVENT_BUS` and EventBridge's endpoint
+ * variable names the SQS emulator, where the bus and its rule are.
  */
 export function handlerEnvironment(resources: LocalResources, policy: RetryPolicy): Record<string, string> {
   const tableEnv = Object.fromEntries(
@@ -258,5 +314,11 @@ export function handlerEnvironment(resources: LocalResources, policy: RetryPolic
     [ENV.blockedHosts]: '',
     ...retryPolicyEnv(policy),
     ...breakerPolicyEnv(DEFAULT_BREAKER_POLICY),
+    ...(resources.operationalEventBus
+      ? {
+          [ENV.operationalEventBus]: resources.operationalEventBus,
+          AWS_ENDPOINT_URL_EVENTBRIDGE: resources.endpoints.sqs,
+        }
+      : {}),
   };
 }

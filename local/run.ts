@@ -5,7 +5,9 @@
  * in parallel; a service whose endpoint the environment names (`AWS_ENDPOINT_URL_SQS`,
  * `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SECRETS_MANAGER`, else `AWS_ENDPOINT_URL` for
  * all) reuses that emulator instead. Then it creates the resources, serves the API on `PORT`
- * (default 3000) and delivers from the queue, until Ctrl-C. The API
+ * (default 3000) and delivers from the queue, until Ctrl-C. Operational events go to the SQS
+ * emulator's EventBridge, whose rule sends them to the queue `webhooks-operational-events`; each
+ * is printed as it arrives. The API
  * key is `WEBHOOKS_LOCAL_API_KEY` (else generated); the state file is `WEBHOOKS_STATE_FILE`
  * (else the checkout's `.webhooks-local.json`).
  */
@@ -14,6 +16,7 @@ import { rmSync } from 'node:fs';
 import { retryPolicyFromEnv } from '../lambdas/core/config.ts';
 import { startLocalStack } from './local-stack.ts';
 import { EMULATED_SERVICES, endpointsFromEnv, startMotoPerService } from './moto.ts';
+import { formatOperationalEvent } from './operational-event-log.ts';
 import { localApiKey, startupBanner } from './startup.ts';
 import { stateFilePath, writeState } from './state-file.ts';
 
@@ -44,6 +47,9 @@ async function main(): Promise<void> {
     // Up to ten copies of the delivery function polling, as the event source mapping scales.
     pollers: 10,
     onPollError: (error) => console.error(`poller: ${error.message}`),
+    // Operational events go to the emulator's EventBridge, and each is printed as it arrives.
+    operationalEvents: true,
+    onOperationalEvent: (event) => console.log(formatOperationalEvent(event)),
   }).catch(async (error: Error) => {
     await moto.stop();
     throw error;
@@ -71,6 +77,9 @@ async function main(): Promise<void> {
       policy,
       stateFile,
       stackKeySet: Boolean(process.env.WEBHOOKS_API_KEY),
+      ...(stack.resources.operationalEventsQueueUrl
+        ? { operationalEventsQueueUrl: stack.resources.operationalEventsQueueUrl }
+        : {}),
     }),
   );
 

@@ -46,6 +46,8 @@ export interface StartupInfo {
   readonly stateFile: string;
   /** Whether `WEBHOOKS_API_KEY` is set (it is ignored here; the banner says so). */
   readonly stackKeySet: boolean;
+  /** The queue the emulator's EventBridge rule sends operational events to, if provisioned. */
+  readonly operationalEventsQueueUrl?: string;
 }
 
 /** The services as the AWS SDK names them. */
@@ -90,6 +92,10 @@ ${emulatorLines(info)}
   Retries:    ${info.policy.maxAttempts} attempts, delays ${info.policy.scheduleSeconds.join(',')} s
   State file: ${info.stateFile} (read by: npx webhooks <command> --local)
 ${
+  info.operationalEventsQueueUrl
+    ? `  Events:     operational events to EventBridge (default bus), then ${info.operationalEventsQueueUrl}; each printed here\n`
+    : ''
+}${
   info.stackKeySet
     ? `\n${STACK_API_KEY_ENV} is set and ignored here: it is the CLI's key for a deployed stack. Local mode's key is ${LOCAL_API_KEY_ENV}.\n`
     : ''

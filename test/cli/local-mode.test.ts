@@ -205,6 +205,46 @@ describe('npm run local and --local', () => {
     expect((await fetch(`${moto.endpoint}/moto-api/`)).status).toBeLessThan(500);
   });
 
+  it('prints each operational event as it reaches the queue its state file names', async () => {
+    // Prepare
+    const local = await startLocalMode('operational-events', {});
+    const headers = {
+      authorization: `Bearer ${local.state.apiKey}`,
+      'content-type': 'application/json',
+    };
+    const created = await fetch(`${local.state.apiUrl}/endpoints`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ url: 'http://127.0.0.1:9/webhooks' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+
+    // Act: an operator disables it.
+    const patched = await fetch(`${local.state.apiUrl}/endpoints/${id}`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ enabled: false }),
+    });
+    const line = await until(
+      async () =>
+        local
+          .output()
+          .split('\n')
+          .find((text) => text.startsWith('operational event: endpoint.disabled ') && text.includes(id)),
+      30_000,
+      'the endpoint.disabled line',
+    );
+    await local.stop();
+
+    // Assess
+    expect(patched.status).toBe(200);
+    expect(local.state.operationalEventsQueueUrl?.startsWith(`${moto.endpoint}/`)).toBe(true);
+    expect(local.state.operationalEventsQueueUrl).toMatch(/\/webhooks-operational-events$/);
+    expect(local.output()).toContain(`then ${local.state.operationalEventsQueueUrl}; each printed here`);
+    const detail = JSON.parse(line.slice('operational event: endpoint.disabled '.length));
+    expect(detail).toMatchObject({ version: 1, endpointId: id, tenantId: 'default', reason: 'manual' });
+  });
+
   it('a key from WEBHOOKS_LOCAL_API_KEY: used, never printed; WEBHOOKS_API_KEY is not used', async () => {
     const local = await startLocalMode('from-env', {
       [LOCAL_API_KEY_ENV]: 'wh_local_key_0123456789',

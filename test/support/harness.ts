@@ -8,7 +8,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { RetryPolicy } from '../../lambdas/core/config.ts';
-import { type LocalFunction, type LocalStack, startLocalStack } from '../../local/local-stack.ts';
+import {
+  type LocalFunction,
+  type LocalStack,
+  type LocalStackOptions,
+  startLocalStack,
+} from '../../local/local-stack.ts';
 import { type MotoServers, startMotoPerService } from '../../local/moto.ts';
 import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
 
@@ -30,6 +35,8 @@ export interface HarnessOptions {
   readonly record?: boolean;
   /** How often local mode's sweep timer runs (tests mostly call `stack.sweep()` themselves). */
   readonly sweepIntervalMs?: number;
+  /** Local mode's operational events: the emulator's bus, rule and queue, and their log. */
+  readonly operationalEvents?: Pick<LocalStackOptions, 'onOperationalEvent'>;
 }
 
 export interface ApiResult<T = Record<string, unknown>> {
@@ -100,6 +107,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
     instrument: (fn, run) => actor.run(fn, run),
     ...(options.sweepIntervalMs ? { sweepIntervalMs: options.sweepIntervalMs } : {}),
+    ...(options.operationalEvents ? { operationalEvents: true, ...options.operationalEvents } : {}),
   }).catch(async (error: Error) => {
     // A failed start must not leave its servers (or this proxy) behind for the next file.
     process.env = realEnv;
