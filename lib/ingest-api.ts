@@ -30,7 +30,6 @@ import {
   ENV,
   EVENTS_TABLE,
 } from '../lambdas/core/schema.ts';
-import type { OperationalEventBus } from './event-bus.ts';
 import type { Storage } from './storage.ts';
 import { WebhookFunction } from './webhook-function.ts';
 
@@ -54,7 +53,7 @@ const API_ACCESS = {
     'dynamodb:UpdateItem',
     'dynamodb:DeleteItem',
   ],
-  // Fan-out, event checks, POST /deliveries/{id}/retry, recover and the destination of POST /dlq/redrive (its ARN
+  // Fan-out, event checks, operational events handed to the worker, POST /deliveries/{id}/retry, recover and the destination of POST /dlq/redrive (its ARN
   // is looked up once: message move tasks name queues by ARN).
   deliveryQueue: ['sqs:SendMessage', 'sqs:GetQueueAttributes'],
   // DLQ depth for the dashboard, and the source of POST /dlq/redrive: StartMessageMoveTask
@@ -104,8 +103,6 @@ export interface IngestApiProps {
   readonly portalSigningKey: secretsmanager.ISecret;
   /** Name prefix of the per-endpoint signing secrets, e.g. `webhooks/<stack>/endpoints`. */
   readonly endpointSecretPrefix: string;
-  /** Where the API publishes `dlq.redriven` and `endpoint.disabled` by hand. @default none */
-  readonly operationalEvents?: OperationalEventBus;
 }
 
 /**
@@ -169,7 +166,9 @@ export class IngestApi extends Construct {
       ENV.endpointSecretPrefix,
       API_ACCESS.endpointSecrets,
     );
-    props.operationalEvents?.bindPublisher(this.function);
+    // No events:PutEvents: the API hands its operational events (dlq.redriven, a manual
+    // endpoint.disabled) to the delivery worker through the delivery queue, and the worker
+    // publishes them (lambdas/core/payload.ts), so the API's bundle leaves the EventBridge client out.
 
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'Webhooks ingest and management API',

@@ -103,7 +103,6 @@ export class WebhooksStack extends Stack {
       apiKeyHashes: this.apiKeys.apiKeyHashes,
       portalSigningKey: this.apiKeys.portalSigningKey,
       endpointSecretPrefix,
-      operationalEvents: this.operationalEvents,
     });
     // An endpoint URL pointing at our own API would make every delivery a new event.
     this.delivery.blockHost(this.api.host);

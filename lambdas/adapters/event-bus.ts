@@ -16,8 +16,7 @@ import {
   type OperationalEventPublisher,
 } from '../core/operational-events.ts';
 
-/** The metric a lost operational event adds one to. */
-export const OPERATIONAL_EVENTS_FAILED_METRIC = 'OperationalEventsFailed';
+export { OPERATIONAL_EVENTS_FAILED_METRIC } from '../core/operational-events.ts';
 
 /**
  * Deadlines shorter than the other clients': an event is worth less than the batch's time. Two

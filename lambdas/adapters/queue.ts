@@ -1,5 +1,5 @@
 /**
- * SQS access: enqueueing deliveries (batched by count and bytes), event checks, moving a message's next attempt out with
+ * SQS access: enqueueing deliveries (batched by count and bytes), event checks, operational events handed to the worker, moving a message's next attempt out with
  * ChangeMessageVisibility, and parking permanent failures in the dead-letter queue.
  */
 import {
@@ -9,10 +9,12 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { SQS_MAX_BATCH_BYTES, SQS_MAX_BATCH_ENTRIES } from '../core/config.ts';
+import type { OperationalEvent } from '../core/operational-events.ts';
 import {
   type DeliveryMessage,
   encodeEventCheck,
   encodeMessage,
+  encodeOperationalEvent,
   encodeRelease,
   messageBytes,
 } from '../core/payload.ts';
@@ -153,6 +155,29 @@ export async function sendRelease(queueUrl: string, endpointId: string, delaySec
     }),
   );
 }
+
+/**
+ * Hands an operational event to the delivery worker, which records and publishes it (see
+ * lambdas/core/payload.ts). Its own message group, so the fair queue keeps it apart from every
+ * endpoint's deliveries.
+ */
+export async function sendOperationalEvent(
+  queueUrl: string,
+  id: string,
+  event: OperationalEvent,
+): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: encodeOperationalEvent(id, event),
+      MessageGroupId: OPERATIONAL_EVENT_GROUP,
+      ...traceHeaderAttribute(),
+    }),
+  );
+}
+
+/** The message group of operational event messages. */
+const OPERATIONAL_EVENT_GROUP = 'operational-events';
 
 /**
  * Schedules the checks of events with a key: each message comes back after `delaySeconds`, and

@@ -46,7 +46,10 @@ export interface ApiDeps {
     redriveDeadLetters(): Promise<RedriveOutcome>;
   };
   readonly guard: GuardOptions;
-  /** Where `dlq.redriven` and `endpoint.disabled` by hand are published; none when absent. */
+  /**
+   * Where `dlq.redriven` and `endpoint.disabled` by hand go: the Lambda handler hands them to the
+   * delivery worker through the delivery queue (the worker records and publishes them); none when absent.
+   */
   readonly operationalEvents?: OperationalEventPublisher;
   /** The conditional disable whose success is the one `endpoint.disabled` of a PATCH. */
   readonly endpointTransitions?: Pick<EndpointTransitions, 'disableIfEnabled'>;

@@ -6,12 +6,12 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { ApiKeyStore, PortalKey } from '../adapters/credentials.ts';
 import { redriveDeadLetters } from '../adapters/dlq.ts';
 import { requireEnv } from '../adapters/env.ts';
-import { EventBridgePublisher, OPERATIONAL_EVENTS_FAILED_METRIC } from '../adapters/event-bus.ts';
 import {
   enqueueDeliveries,
   enqueueOne,
   queueDepth,
   sendEventChecks,
+  sendOperationalEvent,
   sendRelease,
 } from '../adapters/queue.ts';
 import { EndpointSecrets } from '../adapters/secrets.ts';
@@ -20,6 +20,9 @@ import { tableName } from '../adapters/store/tables.ts';
 import { Store } from '../adapters/store.ts';
 import { Logger, Metrics, MetricUnit } from '../adapters/telemetry.ts';
 import { eventCheckDelayFromEnv } from '../core/config.ts';
+import { errorName } from '../core/errors.ts';
+import { newOperationalEventId } from '../core/ids.ts';
+import { OPERATIONAL_EVENTS_FAILED_METRIC } from '../core/operational-events.ts';
 import { fromAuthorizerContext } from '../core/principal.ts';
 import { ENDPOINTS_TABLE, ENV } from '../core/schema.ts';
 import { ApiApp, type ApiRequest } from './app.ts';
@@ -30,7 +33,6 @@ const metrics = new Metrics({ namespace: 'Webhooks', serviceName: 'webhooks-api'
 const queueUrl = requireEnv(ENV.deliveryQueueUrl);
 const deadLetterQueueUrl = requireEnv(ENV.deadLetterQueueUrl);
 const eventCheckDelaySeconds = eventCheckDelayFromEnv();
-const operationalEventBus = process.env[ENV.operationalEventBus];
 
 const app = new ApiApp({
   store: new Store(),
@@ -46,18 +48,24 @@ const app = new ApiApp({
     redriveDeadLetters: () => redriveDeadLetters(deadLetterQueueUrl, queueUrl),
   },
   warn: (message, extra) => logger.warn(message, extra),
-  ...(operationalEventBus
-    ? {
-        endpointTransitions: endpointTransitionsRepository(tableName(undefined, ENDPOINTS_TABLE)),
-        operationalEvents: new EventBridgePublisher({
-          busName: operationalEventBus,
-          onMiss: (event, error) => {
-            metrics.addMetric(OPERATIONAL_EVENTS_FAILED_METRIC, MetricUnit.Count, 1);
-            logger.warn('operational event not published', { detailType: event.detailType, error });
-          },
-        }),
+  // The API publishes nothing itself: its operational events (dlq.redriven, a manual
+  // endpoint.disabled) go to the delivery worker as queue messages, and the worker records and
+  // publishes them. A message that cannot be queued is a lost event: counted and logged, never
+  // the request's failure.
+  endpointTransitions: endpointTransitionsRepository(tableName(undefined, ENDPOINTS_TABLE)),
+  operationalEvents: {
+    publish: async (event) => {
+      try {
+        await sendOperationalEvent(queueUrl, newOperationalEventId(), event);
+      } catch (error) {
+        metrics.addMetric(OPERATIONAL_EVENTS_FAILED_METRIC, MetricUnit.Count, 1);
+        logger.warn('operational event not published', {
+          detailType: event.detailType,
+          error: errorName(error),
+        });
       }
-    : {}),
+    },
+  },
   guard: {
     allowLoopback: process.env[ENV.allowLoopback] === 'true',
     blockedHosts: (process.env[ENV.blockedHosts] ?? '').split(',').filter(Boolean),

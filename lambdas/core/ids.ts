@@ -13,6 +13,7 @@ const BODY_CHARS = 26;
 export const EVENT_PREFIX = 'msg_';
 export const ENDPOINT_PREFIX = 'ep_';
 export const DELIVERY_PREFIX = 'dlv_';
+export const OPERATIONAL_EVENT_PREFIX = 'oev_';
 
 /** Milliseconds since the epoch as 10 Crockford base32 characters (sorts as a string). */
 export function encodeTime(ms: number): string {
@@ -50,6 +51,9 @@ export const newEndpointId = (nowMs?: number): string => ENDPOINT_PREFIX + ulid(
 /** A new event id for an event sent without an Idempotency-Key. */
 export const newEventId = (nowMs?: number): string => EVENT_PREFIX + ulid(nowMs);
 
+/** A new operational event id: time-ordered, so the recent list sorts by it (newest first). */
+export const newOperationalEventId = (nowMs?: number): string => OPERATIONAL_EVENT_PREFIX + ulid(nowMs);
+
 /** The event id of an event sent with this Idempotency-Key: same key, same id. */
 export function idempotentEventId(idempotencyKey: string): string {
   const digest = createHash('sha256').update(`idempotency:${idempotencyKey}`, 'utf8').digest();
@@ -59,10 +63,12 @@ export function idempotentEventId(idempotencyKey: string): string {
 }
 
 const EVENT_ID = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
+const OPERATIONAL_EVENT_ID = /^oev_[0-9A-HJKMNP-TV-Z]{26}$/;
 const ENDPOINT_ID = /^ep_[0-9A-HJKMNP-TV-Z]{26}$/;
 const DELIVERY_ID = /^dlv_([0-9A-HJKMNP-TV-Z]{10})([0-9A-HJKMNP-TV-Z]{26})([0-9A-HJKMNP-TV-Z]{26})$/;
 
 export const isEventId = (id: string): boolean => EVENT_ID.test(id);
+export const isOperationalEventId = (id: string): boolean => OPERATIONAL_EVENT_ID.test(id);
 export const isEndpointId = (id: string): boolean => ENDPOINT_ID.test(id);
 
 /** The delivery of one event to one endpoint. */

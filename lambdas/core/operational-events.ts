@@ -14,6 +14,9 @@ import * as z from 'zod/mini';
 /** The `source` of every operational event. */
 export const OPERATIONAL_EVENT_SOURCE = 'webhooks';
 
+/** The metric a lost operational event adds one to (namespace `Webhooks`, dimension `service`). */
+export const OPERATIONAL_EVENTS_FAILED_METRIC = 'OperationalEventsFailed';
+
 /** The version of every detail schema below. */
 export const OPERATIONAL_EVENT_VERSION = 1;
 

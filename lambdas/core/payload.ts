@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { DeliveryError } from './errors.ts';
+import { OPERATIONAL_EVENT_TYPES, type OperationalEvent } from './operational-events.ts';
 
 /**
  * Characters SQS refuses in a message body (it accepts #x9, #xA, #xD, #x20 to #xD7FF, #xE000 to
@@ -104,6 +105,47 @@ export function decodeEventCheck(raw: string): EventCheckMessage | undefined {
     const parsed = JSON.parse(raw) as Partial<EventCheckMessage>;
     return parsed.kind === 'event-check' && typeof parsed.eventId === 'string'
       ? { kind: 'event-check', eventId: parsed.eventId }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * An operational event handed to the delivery worker, the one publisher of operational events:
+ * the API queues `dlq.redriven` and a manual `endpoint.disabled` this way rather than carrying an
+ * EventBridge client. `id` is chosen by the sender, so that a duplicate of the SQS message is
+ * recognised by the record it left (see lambdas/adapters/store/operational-events.ts).
+ */
+export interface OperationalEventMessage {
+  readonly kind: 'operational-event';
+  readonly id: string;
+  readonly event: OperationalEvent;
+}
+
+export function encodeOperationalEvent(id: string, event: OperationalEvent): string {
+  return JSON.stringify({ kind: 'operational-event', id, event } satisfies OperationalEventMessage);
+}
+
+/**
+ * An operational event message, or undefined if `raw` is anything else. Its detail is checked
+ * only for shape here (zod stays out of the delivery bundle): the API built it with
+ * {@link OperationalEvent}'s types.
+ */
+export function decodeOperationalEvent(raw: string): OperationalEventMessage | undefined {
+  if (!raw.startsWith('{"kind":"operational-event"')) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as Partial<OperationalEventMessage>;
+    const event = parsed.event as Partial<OperationalEvent> | undefined;
+    return parsed.kind === 'operational-event' &&
+      typeof parsed.id === 'string' &&
+      parsed.id.length > 0 &&
+      typeof event?.detailType === 'string' &&
+      (OPERATIONAL_EVENT_TYPES as readonly string[]).includes(event.detailType) &&
+      typeof event.detail === 'object' &&
+      event.detail !== null &&
+      typeof (event.detail as { occurredAt?: unknown }).occurredAt === 'string'
+      ? { kind: 'operational-event', id: parsed.id, event: event as OperationalEvent }
       : undefined;
   } catch {
     return undefined;

@@ -34,7 +34,13 @@ import {
   type OperationalEventPublisher,
   operationalEvent,
 } from '../core/operational-events.ts';
-import { type DeliveryMessage, decodeEventCheck, decodeMessage, decodeRelease } from '../core/payload.ts';
+import {
+  type DeliveryMessage,
+  decodeEventCheck,
+  decodeMessage,
+  decodeOperationalEvent,
+  decodeRelease,
+} from '../core/payload.ts';
 import { type AttemptRecord, type EndpointRecord, isQueued } from '../core/records.ts';
 import { webhookHeaders } from '../core/signing.ts';
 import { TtlCache } from '../core/ttl-cache.ts';
@@ -237,6 +243,12 @@ export class DeliveryWorker {
     if (check) return this.checkEvent(record, check.eventId, count);
     const release = decodeRelease(record.body);
     if (release) return this.release(release.endpointId, count);
+    const handedOver = decodeOperationalEvent(record.body);
+    if (handedOver) {
+      // An event the API handed over (it carries no EventBridge client): published from here.
+      emit(handedOver.event);
+      return 'done';
+    }
     let message: DeliveryMessage;
     try {
       message = decodeMessage(record.body);

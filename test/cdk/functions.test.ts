@@ -126,7 +126,6 @@ describe('functions', () => {
       DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack.delivery.deadLetterQueue) },
       API_KEYS_SECRET_ID: { Ref: logicalId(stack.apiKeys.apiKeyHashes) },
       PORTAL_KEY_SECRET_ID: { Ref: logicalId(stack.apiKeys.portalSigningKey) },
-      WEBHOOKS_OPERATIONAL_EVENT_BUS: 'default',
       ENDPOINT_SECRET_PREFIX: 'webhooks/Webhooks/endpoints',
       WEBHOOKS_BLOCKED_HOSTS: apiHost(),
     });

@@ -106,7 +106,8 @@ describe('IAM', () => {
         'dynamodb:Query',
         'dynamodb:UpdateItem',
       ],
-      // Fan-out, retries, and the redrive destination (whose ARN the move task needs).
+      // Fan-out, retries, operational events handed to the worker, and the redrive destination
+      // (whose ARN the move task needs).
       [arn(stack.delivery.queue.queueArn)]: ['sqs:GetQueueAttributes', 'sqs:SendMessage'],
       // Depth, and the redrive source: a move task, or receive and delete where there is none.
       [arn(stack.delivery.deadLetterQueue.queueArn)]: [
@@ -121,10 +122,7 @@ describe('IAM', () => {
         'secretsmanager:PutSecretValue',
       ],
       [arn(stack.apiKeys.portalSigningKey.secretArn)]: ['secretsmanager:GetSecretValue'],
-      // Operational events, on the account's default bus only.
-      [arn(`arn:${Aws.PARTITION}:events:${Aws.REGION}:${Aws.ACCOUNT_ID}:event-bus/default`)]: [
-        'events:PutEvents',
-      ],
+      // No events:PutEvents: operational events go to the worker through the delivery queue.
       [ENDPOINT_SECRETS]: [
         'secretsmanager:CreateSecret',
         'secretsmanager:DeleteSecret',
@@ -167,6 +165,19 @@ describe('IAM', () => {
       [arn(stack.delivery.deadLetterQueue.queueArn)]: ['sqs:SendMessage'],
       [ENDPOINT_SECRETS]: ['secretsmanager:GetSecretValue'],
     });
+  });
+
+  it('lets only the delivery function publish operational events', () => {
+    const { stack } = synth;
+    const publishers = [...statementsByRole.entries()]
+      .filter(([, statements]) =>
+        statements.some((statement) =>
+          asArray(statement.Action).some((action) => action.startsWith('events:')),
+        ),
+      )
+      .map(([role]) => role);
+
+    expect(publishers).toEqual([logicalId(roleOf(stack.delivery.function))]);
   });
 
   it('grants the sweep function the events, due retries and backlogs it sweeps and the queue it refills, nothing else', () => {
