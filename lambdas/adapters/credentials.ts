@@ -20,7 +20,7 @@ async function readSecret(secretId: string): Promise<string> {
 }
 
 /** Least time between two reads of the key document caused by keys not found. */
-const REFRESH_AFTER_MS = 5_000;
+const REFRESH_AFTER_MS = 1_000;
 
 /** The stored API key hashes: read (cached), added to, revoked from. */
 export class ApiKeyStore {
@@ -38,9 +38,9 @@ export class ApiKeyStore {
   }
 
   /**
-   * Reads the keys afresh when the cached copy is older than {@link REFRESH_AFTER_MS} (a key made a
-   * moment ago by another instance works at once); at most one read per that time, so unknown
-   * keys cannot make every request a Secrets Manager call.
+   * Reads the keys afresh when the cached copy is older than {@link REFRESH_AFTER_MS} (a key made by
+   * another instance works within that second); at most one read per that time, so unknown keys
+   * cannot make every request a Secrets Manager call.
    */
   async refresh(): Promise<readonly StoredApiKey[]> {
     if (Date.now() - this.loadedAtMs >= REFRESH_AFTER_MS) this.cache.delete(this.secretId);

@@ -48,6 +48,7 @@ const FUNCTIONS = {
   delivery: { service: 'webhooks-delivery', entry: 'lambdas/delivery/handler.ts' },
   sweeper: { service: 'webhooks-sweeper', entry: 'lambdas/sweeper/handler.ts' },
   bootstrapKey: { service: 'webhooks-bootstrap-key', entry: 'lambdas/bootstrap-key/handler.ts' },
+  authorizer: { service: 'webhooks-authorizer', entry: 'lambdas/authorizer/handler.ts' },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 
@@ -244,6 +245,31 @@ function httpEvent(method: string, path: string, body?: unknown, apiKey = API_KE
   };
 }
 
+/**
+ * What API Gateway hands the API function for `event`: the authorizer bundle is run on the
+ * request's `Authorization` header (the route's identity source) and its answer goes in
+ * `requestContext.authorizer.lambda`, as on AWS, where the API function reads the caller only there.
+ */
+async function authorized(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyEventV2> {
+  const answer = await invoke<{ isAuthorized: boolean; context: Record<string, string> }>('authorizer', {
+    version: '2.0',
+    type: 'REQUEST',
+    routeArn: `arn:aws:execute-api:${REGION}:000000000000:abc123/$default/${event.requestContext.http.method}${event.rawPath}`,
+    identitySource: [event.headers.authorization],
+    routeKey: event.routeKey,
+    rawPath: event.rawPath,
+    rawQueryString: event.rawQueryString,
+    headers: event.headers,
+    requestContext: event.requestContext,
+  });
+  expect(answer.error).toBeUndefined();
+  expect(answer.result?.isAuthorized).toBe(true);
+  return {
+    ...event,
+    requestContext: { ...event.requestContext, authorizer: { lambda: answer.result?.context } },
+  } as APIGatewayProxyEventV2;
+}
+
 /** The record the SQS event source mapping hands the function for a received message. */
 function sqsRecord(message: Message, queueArn: string): SQSRecord {
   const attributes = message.Attributes ?? {};
@@ -359,7 +385,7 @@ describe('run under Node 22 against moto with environment credentials only', () 
     // Act
     const created = await invoke<APIGatewayProxyStructuredResultV2>(
       'api',
-      httpEvent('POST', '/endpoints', { url: receiver.url, description: 'synthesized bundle' }),
+      await authorized(httpEvent('POST', '/endpoints', { url: receiver.url, description: 'synthesized bundle' })),
     );
 
     // Assess
@@ -376,22 +402,35 @@ describe('run under Node 22 against moto with environment credentials only', () 
     expect(readdirSync(home)).toEqual([]);
   });
 
-  it('API: refuses an event without the API key', async () => {
+  it('API: refuses an event with a wrong API key, and one that no authorizer answered for', async () => {
     // Act
-    const refused = await invoke<APIGatewayProxyStructuredResultV2>(
+    const wrongKey = await invoke<APIGatewayProxyStructuredResultV2>(
       'api',
-      httpEvent('POST', '/events', { type: 'invoice.paid', data: {} }, 'whk_wrong-key'),
+      await authorized(httpEvent('POST', '/events', { type: 'invoice.paid', data: {} }, 'whk_wrong-key')),
+    );
+    const unanswered = await invoke<APIGatewayProxyStructuredResultV2>(
+      'api',
+      httpEvent('POST', '/events', { type: 'invoice.paid', data: {} }),
     );
 
     // Assess
-    expect(refused.result?.statusCode).toBe(401);
+    expect(wrongKey.result?.statusCode).toBe(401);
+    expect(json<{ error: { code: string } }>(wrongKey.result).error.code).toBe('unauthorized');
+    expect(unanswered.result?.statusCode).toBe(401);
+    expect(json<{ error: { message: string } }>(unanswered.result).error.message).toBe(
+      'no authorizer answered for this request',
+    );
+    const { Items = [] } = await documents.send(new ScanCommand({ TableName: resources.tables.Events }));
+    expect(Items).toEqual([]);
   });
 
   it('API: POST /events accepts the event, stores it and queues its delivery', async () => {
     // Act
     const sent = await invoke<APIGatewayProxyStructuredResultV2>(
       'api',
-      httpEvent('POST', '/events', { type: 'invoice.paid', data: { invoiceId: 'inv_bundle', amount: 4200 } }),
+      await authorized(
+        httpEvent('POST', '/events', { type: 'invoice.paid', data: { invoiceId: 'inv_bundle', amount: 4200 } }),
+      ),
     );
 
     // Assess
@@ -459,7 +498,8 @@ describe('without credentials in the environment', () => {
     // Act
     const sent = await invoke<APIGatewayProxyStructuredResultV2>(
       'api',
-      httpEvent('POST', '/events', { type: 'invoice.paid', data: {} }),
+      // The authorizer answered (with credentials, or from API Gateway's cache); the API has none.
+      await authorized(httpEvent('POST', '/events', { type: 'invoice.paid', data: {} })),
       false,
     );
 
