@@ -385,7 +385,9 @@ describe('run under Node 22 against moto with environment credentials only', () 
     // Act
     const created = await invoke<APIGatewayProxyStructuredResultV2>(
       'api',
-      await authorized(httpEvent('POST', '/endpoints', { url: receiver.url, description: 'synthesized bundle' })),
+      await authorized(
+        httpEvent('POST', '/endpoints', { url: receiver.url, description: 'synthesized bundle' }),
+      ),
     );
 
     // Assess
@@ -429,7 +431,10 @@ describe('run under Node 22 against moto with environment credentials only', () 
     const sent = await invoke<APIGatewayProxyStructuredResultV2>(
       'api',
       await authorized(
-        httpEvent('POST', '/events', { type: 'invoice.paid', data: { invoiceId: 'inv_bundle', amount: 4200 } }),
+        httpEvent('POST', '/events', {
+          type: 'invoice.paid',
+          data: { invoiceId: 'inv_bundle', amount: 4200 },
+        }),
       ),
     );
 
