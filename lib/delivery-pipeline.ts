@@ -38,7 +38,8 @@ import { WebhookFunction } from './webhook-function.ts';
  * `lambdas/delivery` really makes: change both together.
  */
 const DELIVERY_ACCESS = {
-  deliveries: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+  // PutItem: the record of each operational event (lambdas/adapters/store/operational-events.ts).
+  deliveries: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
   attempts: ['dynamodb:PutItem'],
   endpoints: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   // Event checks: an event with a key still not queued when its check comes back is handed to the sweep.

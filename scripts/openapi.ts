@@ -46,7 +46,9 @@ import {
   EVENT_PREFIX,
   encodeTime,
   idempotentEventId,
+  OPERATIONAL_EVENT_PREFIX,
 } from '../lambdas/core/ids.ts';
+import { OPERATIONAL_EVENT_TYPES } from '../lambdas/core/operational-events.ts';
 import { DEFAULT_TENANT, TENANT_ID_PATTERN } from '../lambdas/core/tenants.ts';
 import {
   batchEventSchema,
@@ -56,6 +58,7 @@ import {
   idempotencyKeySchema,
   listDeliveriesSchema,
   listEndpointsSchema,
+  listOperationalEventsSchema,
   listTenantsSchema,
   portalSessionSchema,
   putTenantSchema,
@@ -507,6 +510,17 @@ function responseSchemas(): Record<string, Json> {
     DeadLetterDepth: object({ visible: count, inFlight: count }),
     RedriveMoveTask: object({ mode: { const: 'move-task' }, taskHandle: { type: 'string' } }),
     RedriveCopied: object({ mode: { const: 'copied' }, moved: count }),
+    OperationalEvent: object({
+      id: { type: 'string', pattern: `^${OPERATIONAL_EVENT_PREFIX}${CROCKFORD_CLASS}{26}$` },
+      detailType: { enum: [...OPERATIONAL_EVENT_TYPES] },
+      occurredAt: dateTime,
+      detail: {
+        type: 'object',
+        description:
+          "The event's `detail` exactly as it was published to the bus: its JSON Schema per detail-type is in docs/operational-events.md.",
+      },
+    }),
+    OperationalEventPage: page('OperationalEvent', 'operational events'),
     Tenant: object({
       id: idSchema('tenant'),
       name: { ...nullable({ type: 'string' }), description: 'Its display name; `null`: none given.' },
@@ -1650,7 +1664,7 @@ const OPERATIONS: readonly Operation[] = [
     tag: 'api-keys',
     summary: 'Create an API key (shown once)',
     description:
-      "Only its SHA-256 is kept. A new key may be refused (401 `unauthorized`) for up to 25 s, while the authorizer's copy of the key list lasts, and a refusal is itself cached for 30 s.",
+      "Only its SHA-256 is kept. A new key may be refused (401 `unauthorized`) in its first second, while the authorizer's copy of the key list lasts, and API Gateway keeps a refusal for 30 s.",
     requestBody: 'CreateApiKey',
     responses: {
       201: { schema: 'ApiKeyCreated', description: 'Created, with the key.' },
@@ -1761,6 +1775,60 @@ const OPERATIONS: readonly Operation[] = [
       202: {
         mode: 'move-task',
         taskHandle: 'eyJ0YXNrSWQiOiJkYWE4ZDM0Yy0xYjE2LTRiMjQtOTE3Ni1jYjJlM2QxYTYwZmMifQ',
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/operational-events',
+    operationId: 'listOperationalEvents',
+    access: 'admin',
+    tag: 'operational-events',
+    summary: 'Operational events newest first',
+    description:
+      'What the delivery worker published to the EventBridge bus (`endpoint.disabled`, `endpoint.circuit_opened`, `endpoint.recovered`, `delivery.dead`, `dlq.redriven`), as it recorded each before publishing it: for the CLI, the dashboard and anyone without access to the bus. Kept 30 days; `since` defaults to 7 days back.',
+    query: listOperationalEventsSchema,
+    queryDescriptions: {
+      type: 'Only events of this detail-type.',
+      since: 'Only events at or after this time (ISO-8601 or Unix seconds), at most 30 days back.',
+    },
+    responses: {
+      200: { schema: 'OperationalEventPage', description: 'A page of operational events.' },
+      400: {
+        schema: 'Error',
+        description:
+          'A bad query parameter (unknown ones are refused too), or a `since` beyond the 30 days kept.',
+      },
+    },
+    scenarios: {
+      recent: {
+        summary: 'The latest events',
+        status: 200,
+        query: { limit: '10' },
+        body: {
+          items: [
+            {
+              id: 'oev_01JD8X3N5R8Q2W6T4Y7ZB1C3D5',
+              detailType: 'endpoint.disabled',
+              occurredAt: at(90),
+              detail: {
+                version: 1,
+                occurredAt: at(90),
+                endpointId: EXAMPLE.endpointId,
+                tenantId: DEFAULT_TENANT,
+                reason: 'gone',
+                description: 'the receiver answered 410 Gone',
+              },
+            },
+          ],
+          nextCursor: null,
+        },
+      },
+      badType: {
+        summary: 'A detail-type that does not exist',
+        status: 400,
+        query: { type: 'endpoint.deleted' },
+        body: error('invalid_query', `type: must be one of ${OPERATIONAL_EVENT_TYPES.join(', ')}`),
       },
     },
   },
@@ -2008,6 +2076,10 @@ export function buildOpenApiDocument(): Json {
       { name: 'dlq', description: 'The dead-letter queue.' },
       { name: 'portal', description: "Links to a tenant's portal, and the portal's own session." },
       { name: 'api-keys', description: 'Admin and send-only keys: create, list, revoke.' },
+      {
+        name: 'operational-events',
+        description: 'What happened to endpoints and deliveries, as published to the EventBridge bus.',
+      },
       { name: 'pages', description: 'Served without a credential.' },
     ],
     paths,

@@ -22,6 +22,7 @@ import { deliveryRoutes } from './routes/deliveries.ts';
 import { dlqRoutes } from './routes/dlq.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { eventRoutes } from './routes/events.ts';
+import { operationalEventRoutes } from './routes/operational-events.ts';
 import { portalRoutes } from './routes/portal.ts';
 import { tenantRoutes } from './routes/tenants.ts';
 
@@ -58,6 +59,7 @@ export class ApiApp {
       ...tenantRoutes(this.ctx),
       ...portalRoutes(this.ctx),
       ...apiKeyRoutes(this.ctx),
+      ...operationalEventRoutes(this.ctx),
       route('GET', '/dashboard', async () => dashboardPage(), 'open'),
       route('GET', '/portal', async () => portalPage(), 'open'),
       route('GET', '/openapi.json', async () => openApiDocument(), 'open'),

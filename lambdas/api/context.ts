@@ -6,6 +6,7 @@
 import type { RedriveOutcome } from '../adapters/dlq.ts';
 import type { EndpointSecrets } from '../adapters/secrets.ts';
 import type { EndpointTransitions } from '../adapters/store/endpoint-transitions.ts';
+import type { OperationalEventsRepository } from '../adapters/store/operational-events.ts';
 import type { EndpointRecord, Store } from '../adapters/store.ts';
 import { decodeCursor } from '../adapters/store.ts';
 import type { StoredApiKey } from '../core/api-keys.ts';
@@ -51,6 +52,8 @@ export interface ApiDeps {
    * delivery worker through the delivery queue (the worker records and publishes them); none when absent.
    */
   readonly operationalEvents?: OperationalEventPublisher;
+  /** The recorded operational events (`GET /operational-events`); that route answers 501 without. */
+  readonly operationalEventLog?: Pick<OperationalEventsRepository, 'listOperationalEvents'>;
   /** The conditional disable whose success is the one `endpoint.disabled` of a PATCH. */
   readonly endpointTransitions?: Pick<EndpointTransitions, 'disableIfEnabled'>;
   readonly now?: () => number;

@@ -16,6 +16,7 @@ import {
 } from '../adapters/queue.ts';
 import { EndpointSecrets } from '../adapters/secrets.ts';
 import { endpointTransitionsRepository } from '../adapters/store/endpoint-transitions.ts';
+import { operationalEventsRepository } from '../adapters/store/operational-events.ts';
 import { tableName } from '../adapters/store/tables.ts';
 import { Store } from '../adapters/store.ts';
 import { Logger, Metrics, MetricUnit } from '../adapters/telemetry.ts';
@@ -24,7 +25,7 @@ import { errorName } from '../core/errors.ts';
 import { newOperationalEventId } from '../core/ids.ts';
 import { OPERATIONAL_EVENTS_FAILED_METRIC } from '../core/operational-events.ts';
 import { fromAuthorizerContext } from '../core/principal.ts';
-import { ENDPOINTS_TABLE, ENV } from '../core/schema.ts';
+import { DELIVERIES_TABLE, ENDPOINTS_TABLE, ENV } from '../core/schema.ts';
 import { ApiApp, type ApiRequest } from './app.ts';
 import { toHttpResponse } from './respond.ts';
 
@@ -53,6 +54,7 @@ const app = new ApiApp({
   // publishes them. A message that cannot be queued is a lost event: counted and logged, never
   // the request's failure.
   endpointTransitions: endpointTransitionsRepository(tableName(undefined, ENDPOINTS_TABLE)),
+  operationalEventLog: operationalEventsRepository(tableName(undefined, DELIVERIES_TABLE)),
   operationalEvents: {
     publish: async (event) => {
       try {

@@ -17,6 +17,9 @@ export const OPERATIONAL_EVENT_SOURCE = 'webhooks';
 /** The metric a lost operational event adds one to (namespace `Webhooks`, dimension `service`). */
 export const OPERATIONAL_EVENTS_FAILED_METRIC = 'OperationalEventsFailed';
 
+/** The metric an operational event published but not recorded (for `GET /operational-events`) adds one to. */
+export const OPERATIONAL_EVENTS_UNRECORDED_METRIC = 'OperationalEventsUnrecorded';
+
 /** The version of every detail schema below. */
 export const OPERATIONAL_EVENT_VERSION = 1;
 

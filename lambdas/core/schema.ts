@@ -67,6 +67,8 @@ export const EVENTS_TABLE: TableDefinition = {
  * `waitKey`/`waitAt` are set only while a delivery waits outside the queue (the sparse `byWait`
  * index): `due` with the zero-padded epoch ms of a long retry wait, which the sweep sends at its
  * time; or `held#<endpointId>` with the delivery id, its endpoint's backlog, oldest first.
+ * The record of operational events lives here too, one partition per day (`endpointId` =
+ * `opevents#YYYY-MM-DD`, never an endpoint's id), see lambdas/adapters/store/operational-events.ts.
  */
 export const DELIVERIES_TABLE: TableDefinition = {
   id: 'Deliveries',

@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { MAX_BATCH_EVENTS, MAX_PAGE_SIZE } from './config.ts';
 import { badRequest, HttpError } from './errors.ts';
 import { isEndpointId } from './ids.ts';
+import { OPERATIONAL_EVENT_TYPES } from './operational-events.ts';
 import { TENANT_ID_PATTERN } from './tenants.ts';
 
 // zod/mini: the same validation as classic zod, tree-shakable, ~20 KB instead of ~450 KB per bundle.
@@ -162,6 +163,19 @@ export const listDeliveriesSchema = z.strictObject({
   limit: z.optional(limit),
 });
 export type ListDeliveriesQuery = z.infer<typeof listDeliveriesSchema>;
+
+/**
+ * `GET /operational-events?type=&since=&cursor=&limit=`: the recorded operational events, newest
+ * first; `type` one detail-type, `since` ISO-8601 or Unix seconds (the route bounds it).
+ */
+export const listOperationalEventsSchema = z.strictObject({
+  type: z.optional(
+    z.enum(OPERATIONAL_EVENT_TYPES, { error: `must be one of ${OPERATIONAL_EVENT_TYPES.join(', ')}` }),
+  ),
+  since: z.optional(since),
+  cursor: z.optional(cursor),
+  limit: z.optional(limit),
+});
 
 /**
  * `POST /endpoints/{id}/recover?since=&cursor=`: since is required, so a recovery is always

@@ -8,11 +8,12 @@ import { EventBridgePublisher, OPERATIONAL_EVENTS_FAILED_METRIC } from '../adapt
 import { WebhookSender } from '../adapters/http-sender.ts';
 import { EndpointSecrets } from '../adapters/secrets.ts';
 import { endpointTransitionsRepository } from '../adapters/store/endpoint-transitions.ts';
+import { operationalEventsRepository } from '../adapters/store/operational-events.ts';
 import { tableName } from '../adapters/store/tables.ts';
 import { Store } from '../adapters/store.ts';
 import { Logger, Metrics, MetricUnit } from '../adapters/telemetry.ts';
 import { breakerPolicyFromEnv, isolationFromEnv, retryPolicyFromEnv } from '../core/config.ts';
-import { ENDPOINTS_TABLE, ENV } from '../core/schema.ts';
+import { DELIVERIES_TABLE, ENDPOINTS_TABLE, ENV } from '../core/schema.ts';
 import { DeliveryWorker } from './worker.ts';
 
 const logger = new Logger({ serviceName: 'webhooks-delivery' });
@@ -50,6 +51,8 @@ const worker = new DeliveryWorker({
   breaker: breakerPolicyFromEnv(),
   isolation: isolationFromEnv(),
   ...(operationalEvents ? { operationalEvents } : {}),
+  // Recorded whether or not a bus is named: GET /operational-events reads them back.
+  operationalEventLog: operationalEventsRepository(tableName(undefined, DELIVERIES_TABLE)),
   endpointTransitions: endpointTransitionsRepository(tableName(undefined, ENDPOINTS_TABLE)),
   logger,
   metric: (name, unit, value) =>

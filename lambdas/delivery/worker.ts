@@ -26,10 +26,12 @@ import {
 } from '../core/config.ts';
 import { withCustomHeaders } from '../core/custom-headers.ts';
 import { DeliveryError, errorName } from '../core/errors.ts';
+import { newOperationalEventId } from '../core/ids.ts';
 import { KeyedLimiter } from '../core/keyed-limiter.ts';
 import {
   DEFAULT_TENANT_ID,
   type DisableReason,
+  OPERATIONAL_EVENTS_UNRECORDED_METRIC,
   type OperationalEvent,
   type OperationalEventPublisher,
   operationalEvent,
@@ -115,6 +117,16 @@ export interface WorkerDeps {
    */
   readonly operationalEvents?: OperationalEventPublisher;
   /**
+   * Where each operational event is recorded before it is published
+   * (lambdas/adapters/store/operational-events.ts), for `GET /operational-events`: a put
+   * conditional on the event's id, so a duplicate of a handed-over event is published once. A
+   * failed record is counted ({@link OPERATIONAL_EVENTS_UNRECORDED_METRIC}) and the event still
+   * published. @default none recorded
+   */
+  readonly operationalEventLog?: {
+    recordOperationalEvent(id: string, event: OperationalEvent): Promise<boolean>;
+  };
+  /**
    * The endpoint changes those events report, as conditional writes: of workers disabling an
    * endpoint (or ending its failure run) at once, one is told it did.
    * @default the store's own writes, after a read: exact within one process only (the tests' fakes)
@@ -151,7 +163,7 @@ interface Job {
   readonly logger: WorkerLogger;
   /** Adds one to a per-batch counter metric. */
   readonly count: (metric: string) => void;
-  /** Publishes an operational event before the batch ends (never throws, never delays the record). */
+  /** Records and publishes an operational event before the batch ends (never throws, never delays the record). */
   readonly emit: (event: OperationalEvent) => void;
 }
 
@@ -190,9 +202,9 @@ export class DeliveryWorker {
   async processBatch(records: readonly SQSRecord[]): Promise<SQSBatchResponse> {
     const counts = new Map<string, number>();
     const published: Promise<void>[] = [];
-    const emit = (event: OperationalEvent) => {
+    const emit = (event: OperationalEvent, id?: string) => {
       // A publisher never rejects; the catch is for one that breaks that promise.
-      if (this.events) published.push(this.events.publish(event).catch(() => undefined));
+      published.push(this.recordAndPublish(event, id).catch(() => undefined));
     };
     const fates = await Promise.all(records.map((record) => this.processRecordSafely(record, counts, emit)));
     // Every record's fate is settled: the events go out before the batch answers (Lambda may
@@ -205,6 +217,39 @@ export class DeliveryWorker {
         .filter((record, index) => fates[index] === 'retry' && record.messageId)
         .map((record) => ({ itemIdentifier: record.messageId })),
     };
+  }
+
+  /**
+   * Records an event (under `id` when the API chose one, else a new id), then publishes it
+   * unless the record shows it was seen before. A record that cannot be written does not hold
+   * the event back: it is published, and the miss counted.
+   */
+  private async recordAndPublish(
+    event: OperationalEvent,
+    id = newOperationalEventId(this.now()),
+  ): Promise<void> {
+    const log = this.deps.operationalEventLog;
+    if (log) {
+      let fresh = true;
+      try {
+        fresh = await log.recordOperationalEvent(id, event);
+      } catch (error) {
+        this.metric(OPERATIONAL_EVENTS_UNRECORDED_METRIC, 'Count', 1);
+        this.deps.logger.warn('operational event not recorded', {
+          operationalEventId: id,
+          detailType: event.detailType,
+          error: errorName(error),
+        });
+      }
+      if (!fresh) {
+        this.deps.logger.info('operational event already recorded; not published again', {
+          operationalEventId: id,
+          detailType: event.detailType,
+        });
+        return;
+      }
+    }
+    await this.events?.publish(event);
   }
 
   private async processRecordSafely(
@@ -235,7 +280,7 @@ export class DeliveryWorker {
   private async processRecord(
     record: SQSRecord,
     count: (name: string) => void,
-    emit: (event: OperationalEvent) => void,
+    emit: (event: OperationalEvent, id?: string) => void,
     seen: { keys?: Record<string, unknown> },
   ): Promise<RecordFate> {
     const receivedAt = this.now();
@@ -246,7 +291,7 @@ export class DeliveryWorker {
     const handedOver = decodeOperationalEvent(record.body);
     if (handedOver) {
       // An event the API handed over (it carries no EventBridge client): published from here.
-      emit(handedOver.event);
+      emit(handedOver.event, handedOver.id);
       return 'done';
     }
     let message: DeliveryMessage;

@@ -139,7 +139,12 @@ describe('IAM', () => {
     expect(grantsOf(roleOf(fn))).toEqual({
       [arn(fn.logGroup.logGroupArn)]: LOG_ACTIONS,
       '"*"': XRAY_ACTIONS,
-      [arn(stack.storage.deliveries.tableArn)]: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      // PutItem: the record of each operational event, beside the deliveries.
+      [arn(stack.storage.deliveries.tableArn)]: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+      ],
       // The backlog release reads an endpoint's held deliveries, oldest first.
       [arn(`${stack.storage.deliveries.tableArn}/index/byWait`)]: ['dynamodb:Query'],
       [arn(stack.storage.attempts.tableArn)]: ['dynamodb:PutItem'],

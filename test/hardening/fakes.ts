@@ -388,7 +388,13 @@ export function sqsRecord(
 /** A worker over fresh fakes; `random` is fixed at 0.5 so jitter is neutral (factor 1). */
 export function fakeWorker(
   sender: WorkerDeps['sender'],
-  options: { policy?: RetryPolicy; store?: FakeStore; secrets?: FakeSecrets } = {},
+  options: {
+    policy?: RetryPolicy;
+    store?: FakeStore;
+    secrets?: FakeSecrets;
+    /** Further dependencies (an operational event publisher, a metric sink). */
+    deps?: Partial<WorkerDeps>;
+  } = {},
 ) {
   const store = options.store ?? new FakeStore();
   const secrets = options.secrets ?? new FakeSecrets();
@@ -404,6 +410,7 @@ export function fakeWorker(
     policy: options.policy ?? { scheduleSeconds: [5, 10, 30], maxAttempts: 4 },
     logger,
     random: () => 0.5,
+    ...options.deps,
   });
   return { worker, store, secrets, queue, logger };
 }

@@ -101,6 +101,8 @@ const ORDER = [
   'sendTestEvent:missing',
   'getDeadLetterDepth:depth',
   'redriveDeadLetters:copied',
+  'listOperationalEvents:recent',
+  'listOperationalEvents:badType',
   'getDashboard:page',
   'getPortal:page',
   'getOpenApi:document',

@@ -516,6 +516,7 @@ describe('examples', () => {
       listEvents: validation.listDeliveriesSchema,
       listDeliveries: validation.listDeliveriesSchema,
       recoverEndpoint: validation.recoverSchema,
+      listOperationalEvents: validation.listOperationalEventsSchema,
     };
     const operations = new Map(
       operationsOf(doc).map((entry) => [entry.operation.operationId, entry.operation]),
