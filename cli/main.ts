@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { registerDeliveries } from './commands/deliveries.ts';
 import { registerDlq } from './commands/dlq.ts';
 import { registerEndpoints } from './commands/endpoints.ts';
+import { registerOperationalEvents } from './commands/operational-events.ts';
 import { registerRedrive } from './commands/redrive.ts';
 import { registerSend, registerSendBatch } from './commands/send.ts';
 import { registerTenants } from './commands/tenants.ts';
@@ -65,6 +66,7 @@ Examples:
   $ npx webhooks deliveries list --local --endpoint ep_01J...
   $ npx webhooks dlq count --stack Webhooks
   $ npx webhooks redrive --stack Webhooks --endpoint ep_01J... --dry-run
+  $ npx webhooks operational-events --stack Webhooks --type delivery.dead --since 24h
 
 Every command takes --json (one JSON document on stdout) and --help. Failures exit non-zero
 with a one-line reason on stderr; WEBHOOKS_DEBUG=1 adds the stack trace.`,
@@ -76,6 +78,7 @@ with a one-line reason on stderr; WEBHOOKS_DEBUG=1 adds the stack trace.`,
   registerDlq(program, io);
   registerRedrive(program, io);
   registerTenants(program, io);
+  registerOperationalEvents(program, io);
   return program;
 }
 

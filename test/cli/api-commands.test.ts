@@ -442,4 +442,43 @@ describe('API commands against the local stack', () => {
       `webhooks: cannot reach the API at ${apiUrl} (ECONNREFUSED): is "npm run local" still running?\n`,
     );
   });
+
+  it('operational-events lists what happened to endpoints, newest first, as a table and as JSON', async () => {
+    // Prepare: an endpoint of its own, disabled by hand (an endpoint.disabled the worker records).
+    const made = await json<EndpointView>('endpoints', 'create', '--url', `${receiverUrl}/events-log`);
+    await human('endpoints', 'disable', made.id);
+
+    // Act
+    const listed = await until(
+      async () => {
+        const page = await json<{ items: Array<{ detailType: string; detail: { endpointId?: string } }> }>(
+          'operational-events',
+          '--type',
+          'endpoint.disabled',
+          '--since',
+          '1h',
+        );
+        return page.items.some((item) => item.detail.endpointId === made.id) ? page : undefined;
+      },
+      30_000,
+      `endpoint.disabled of ${made.id} to be recorded`,
+      300,
+    );
+    const text = await human('operational-events', '--limit', '100');
+    const refused = await cli([
+      'operational-events',
+      '--type',
+      'endpoint.deleted',
+      '--state-file',
+      stateFile,
+    ]);
+
+    // Assert
+    expect(listed.items.every((item) => item.detailType === 'endpoint.disabled')).toBe(true);
+    expect(text.split('\n')[0]).toMatch(/^OCCURRED\s+TYPE\s+ENDPOINT\s+TENANT\s+DETAIL$/);
+    expect(text).toMatch(new RegExp(`endpoint\\.disabled\\s+${made.id}\\s+default\\s+manual, disabled`));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('endpoint.deleted');
+    await deleteEndpoint(made.id);
+  });
 });

@@ -1,0 +1,116 @@
+/**
+ * `webhooks operational-events`: what happened to endpoints and deliveries (disabled, circuit
+ * opened, recovered, dead, the DLQ redriven), newest first, as the delivery worker recorded each
+ * before publishing it to the EventBridge bus (`GET /operational-events`).
+ */
+import { type Command, Option } from 'commander';
+import { OPERATIONAL_EVENT_TYPES } from '../../lambdas/core/operational-events.ts';
+import { action, type Io, withCommonOptions } from '../context.ts';
+import { formatTime, table, truncate } from '../format.ts';
+import { parseCount, parseTime, TIME_FORMATS } from '../parse.ts';
+import { optionParser } from './option-parser.ts';
+
+/** An operational event as the API shows it. */
+export interface OperationalEventView {
+  readonly id: string;
+  readonly detailType: string;
+  readonly occurredAt: string;
+  readonly detail: Record<string, unknown>;
+}
+
+interface OperationalEventPage {
+  readonly items: OperationalEventView[];
+  readonly nextCursor: string | null;
+}
+
+/** The largest page the API hands out. */
+const API_PAGE_LIMIT = 100;
+
+/** The detail in a few words: why, how many, what was left. */
+export function summarise(event: OperationalEventView): string {
+  const d = event.detail;
+  const text = (value: unknown) => (value === undefined || value === null ? undefined : String(value));
+  const parts: Array<string | undefined> = (() => {
+    switch (event.detailType) {
+      case 'endpoint.disabled':
+        return [text(d.reason), text(d.description)];
+      case 'endpoint.circuit_opened':
+        return [
+          `${text(d.failureStreak)} failures in a row`,
+          `open ${text(d.openSeconds)} s`,
+          text(d.lastError),
+        ];
+      case 'endpoint.recovered':
+        return [
+          d.downSeconds === undefined ? undefined : `down ${text(d.downSeconds)} s`,
+          text(d.deliveryId),
+        ];
+      case 'delivery.dead':
+        return [text(d.cause), `${text(d.attempts)} attempts`, text(d.deliveryId)];
+      case 'dlq.redriven':
+        return [text(d.mode), d.moved === undefined ? undefined : `${text(d.moved)} moved`];
+      default:
+        return [JSON.stringify(d)];
+    }
+  })();
+  return truncate(parts.filter((part) => part !== undefined && part !== '').join(', '), 80);
+}
+
+export function registerOperationalEvents(program: Command, io: Io): void {
+  withCommonOptions(
+    program
+      .command('operational-events')
+      .description(
+        'list operational events, newest first: endpoints disabled, circuits opened, recoveries, dead deliveries, DLQ redrives',
+      )
+      .addOption(
+        new Option('--type <detail-type>', 'only events of this detail-type').choices([
+          ...OPERATIONAL_EVENT_TYPES,
+        ]),
+      )
+      .option(
+        '--since <time>',
+        `only events since then (at most 30 days back): ${TIME_FORMATS}`,
+        optionParser(parseTime),
+      )
+      .option('--limit <n>', 'show at most n events', optionParser(parseCount), 25),
+    [
+      'npx webhooks operational-events --local',
+      'npx webhooks operational-events --type delivery.dead --since 24h --limit 200 --json',
+    ],
+  ).action(
+    action(io, async (context, _, options) => {
+      const api = await context.api();
+      const limit = options.limit as number;
+      const since = options.since as number | undefined;
+      const items: OperationalEventView[] = [];
+      let cursor: string | undefined;
+      do {
+        const { body } = await api.request<OperationalEventPage>('GET', '/operational-events', {
+          query: {
+            type: options.type as string | undefined,
+            since: since === undefined ? undefined : new Date(since).toISOString(),
+            limit: Math.min(API_PAGE_LIMIT, limit - items.length),
+            cursor,
+          },
+        });
+        items.push(...body.items);
+        cursor = body.nextCursor ?? undefined;
+      } while (cursor && items.length < limit);
+      context.print(
+        { items, nextCursor: cursor ?? null },
+        () =>
+          table(
+            ['OCCURRED', 'TYPE', 'ENDPOINT', 'TENANT', 'DETAIL'],
+            items.map((event) => [
+              formatTime(event.occurredAt),
+              event.detailType,
+              (event.detail.endpointId as string | undefined) ?? '-',
+              (event.detail.tenantId as string | undefined) ?? '-',
+              summarise(event),
+            ]),
+          ) + (cursor ? `more events exist: raise --limit (now ${limit}) to see them\n` : ''),
+      );
+    }),
+  );
+}
