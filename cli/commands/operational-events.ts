@@ -4,19 +4,15 @@
  * before publishing it to the EventBridge bus (`GET /operational-events`).
  */
 import { type Command, Option } from 'commander';
+import {
+  type OperationalEventView,
+  summariseOperationalEvent,
+} from '../../lambdas/core/operational-event-summary.ts';
 import { OPERATIONAL_EVENT_TYPES } from '../../lambdas/core/operational-events.ts';
 import { action, type Io, withCommonOptions } from '../context.ts';
 import { formatTime, table, truncate } from '../format.ts';
 import { parseCount, parseTime, TIME_FORMATS } from '../parse.ts';
 import { optionParser } from './option-parser.ts';
-
-/** An operational event as the API shows it. */
-export interface OperationalEventView {
-  readonly id: string;
-  readonly detailType: string;
-  readonly occurredAt: string;
-  readonly detail: Record<string, unknown>;
-}
 
 interface OperationalEventPage {
   readonly items: OperationalEventView[];
@@ -25,36 +21,6 @@ interface OperationalEventPage {
 
 /** The largest page the API hands out. */
 const API_PAGE_LIMIT = 100;
-
-/** The detail in a few words: why, how many, what was left. */
-export function summarise(event: OperationalEventView): string {
-  const d = event.detail;
-  const text = (value: unknown) => (value === undefined || value === null ? undefined : String(value));
-  const parts: Array<string | undefined> = (() => {
-    switch (event.detailType) {
-      case 'endpoint.disabled':
-        return [text(d.reason), text(d.description)];
-      case 'endpoint.circuit_opened':
-        return [
-          `${text(d.failureStreak)} failures in a row`,
-          `open ${text(d.openSeconds)} s`,
-          text(d.lastError),
-        ];
-      case 'endpoint.recovered':
-        return [
-          d.downSeconds === undefined ? undefined : `down ${text(d.downSeconds)} s`,
-          text(d.deliveryId),
-        ];
-      case 'delivery.dead':
-        return [text(d.cause), `${text(d.attempts)} attempts`, text(d.deliveryId)];
-      case 'dlq.redriven':
-        return [text(d.mode), d.moved === undefined ? undefined : `${text(d.moved)} moved`];
-      default:
-        return [JSON.stringify(d)];
-    }
-  })();
-  return truncate(parts.filter((part) => part !== undefined && part !== '').join(', '), 80);
-}
 
 export function registerOperationalEvents(program: Command, io: Io): void {
   withCommonOptions(
@@ -107,7 +73,7 @@ export function registerOperationalEvents(program: Command, io: Io): void {
               event.detailType,
               (event.detail.endpointId as string | undefined) ?? '-',
               (event.detail.tenantId as string | undefined) ?? '-',
-              summarise(event),
+              truncate(summariseOperationalEvent(event), 80),
             ]),
           ) + (cursor ? `more events exist: raise --limit (now ${limit}) to see them\n` : ''),
       );

@@ -470,4 +470,57 @@ describe('the operator dashboard', () => {
       expect((await harness.api('DELETE', `/endpoints/${endpointId}`)).status).toBe(204);
     }
   }, 120_000);
+
+  it('lists the latest operational events: what happened, to which endpoint, and why', async () => {
+    // Prepare: an endpoint an operator disabled (endpoint.disabled, manual), and one whose only
+    // delivery died (delivery.dead, budget spent), both recorded by the worker.
+    const manual = await harness.api<{ id: string }>('POST', '/endpoints', {
+      url: crm.url.replace('/webhooks', '/disabled-by-hand/webhooks'),
+    });
+    await harness.api('PATCH', `/endpoints/${manual.body.id}`, { enabled: false });
+    const dying = await harness.api<{ id: string }>('POST', '/endpoints', {
+      url: failing.url.replace('/webhooks', '/ops-events/webhooks'),
+    });
+    const sent = await send('order.failed', dying.body.id, { n: 1 });
+    await eventually(
+      async () => ((await deliveryStatus(sent.deliveries[0]!.id)) === 'dead' ? true : undefined),
+      UI_TIMEOUT_MS,
+      'the delivery dead',
+    );
+    await eventually(
+      async () => {
+        const { body } = await harness.api<{ items: Array<{ detail: { endpointId?: string } }> }>(
+          'GET',
+          '/operational-events?limit=100',
+        );
+        const about = (id: string) => body.items.some((item) => item.detail.endpointId === id);
+        return about(manual.body.id) && about(dying.body.id) ? true : undefined;
+      },
+      UI_TIMEOUT_MS,
+      'both events recorded',
+    );
+
+    // Act
+    await connect();
+    const panel = page.locator('#operational-events-body');
+    const disabledRow = panel.locator('tr', { hasText: 'disabled-by-hand' });
+    const deadRow = panel.locator('tr', { hasText: 'delivery.dead' }).filter({ hasText: 'ops-events' });
+    await disabledRow.waitFor({ timeout: UI_TIMEOUT_MS });
+    await deadRow.waitFor({ timeout: UI_TIMEOUT_MS });
+
+    // Assess: each row names the event, the endpoint by its URL (its id in the title), the
+    // tenant, and the detail in words.
+    expect(await disabledRow.locator('td').nth(1).textContent()).toBe('endpoint.disabled');
+    expect(await disabledRow.locator('td').nth(2).locator('span').getAttribute('title')).toBe(manual.body.id);
+    expect(await disabledRow.locator('td').nth(3).textContent()).toBe('default');
+    expect(await disabledRow.locator('td').nth(4).textContent()).toMatch(/^manual, /);
+    expect(await deadRow.locator('td').nth(4).textContent()).toBe(
+      `budget_spent, 2 attempts, ${sent.deliveries[0]!.id}`,
+    );
+    expect(await page.locator('#operational-events-empty').isHidden()).toBe(true);
+    expect(pageProblems).toEqual([]);
+    for (const id of [manual.body.id, dying.body.id]) {
+      expect((await harness.api('DELETE', `/endpoints/${id}`)).status).toBe(204);
+    }
+  }, 120_000);
 });

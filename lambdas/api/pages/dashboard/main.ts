@@ -7,11 +7,15 @@
  * Everything the API returns, and above all what receivers answered, goes on the page as text
  * (see shared/dom.ts); the page's policy forbids HTML sinks outright.
  */
+import {
+  type OperationalEventView,
+  summariseOperationalEvent,
+} from '../../../core/operational-event-summary.ts';
 import { ApiClient, ApiError, apiBase, query, seg } from '../shared/api.ts';
 import { DeliveryView } from '../shared/deliveries.ts';
 import { byId, fieldValue, h } from '../shared/dom.ts';
 import { EndpointForm, optionsCell } from '../shared/endpoint-form.ts';
-import { badge } from '../shared/format.ts';
+import { badge, time } from '../shared/format.ts';
 import { clearError, notify, showError } from '../shared/messages.ts';
 import type {
   Backlog,
@@ -108,8 +112,8 @@ async function connect(key: string): Promise<void> {
   byId('connect').hidden = true;
   byId('app').hidden = false;
   byId('session').hidden = false;
-  await Promise.all([loadTenants(), loadDlq(), loadDeliveries(true)]).catch((error: unknown) =>
-    refused('Could not load the dashboard', error),
+  await Promise.all([loadTenants(), loadDlq(), loadDeliveries(true), loadOperationalEvents()]).catch(
+    (error: unknown) => refused('Could not load the dashboard', error),
   );
 }
 
@@ -135,6 +139,7 @@ async function refreshAll(): Promise<void> {
       loadTenants(),
       loadDlq(),
       loadDeliveries(true),
+      loadOperationalEvents(),
       deliveries.selected ? deliveries.show(deliveries.selected) : null,
     ]);
   } catch (error) {
@@ -289,6 +294,48 @@ const form = new EndpointForm({
   createFields: () => ({ tenantId: tenantFilter() }),
   saved: () => loadEndpoints(),
 });
+
+// --- operational events ------------------------------------------------------------------
+
+/** How many of the latest operational events the panel shows (the CLI pages through the rest). */
+const OPERATIONAL_EVENTS_SHOWN = 20;
+
+/** The latest operational events, every tenant's: the endpoint column names each by its URL when listed. */
+async function loadOperationalEvents(): Promise<void> {
+  const empty = byId('operational-events-empty');
+  let body: Page<OperationalEventView>;
+  try {
+    ({ body } = await api.get<Page<OperationalEventView>>(
+      `/operational-events${query({ limit: String(OPERATIONAL_EVENTS_SHOWN) })}`,
+    ));
+  } catch (error) {
+    // The rest of the page stands without this panel (an API from before the records, say).
+    byId('operational-events-body').replaceChildren();
+    empty.textContent = `Operational events could not be listed: ${error instanceof Error ? error.message : String(error)}`;
+    empty.hidden = false;
+    return;
+  }
+  const rows = body.items.map((event) => {
+    const endpointId = typeof event.detail.endpointId === 'string' ? event.detail.endpointId : undefined;
+    const tenantId = typeof event.detail.tenantId === 'string' ? event.detail.tenantId : '—';
+    return h(
+      'tr',
+      {},
+      h('td', {}, time(event.occurredAt)),
+      h('td', {}, h('span', { class: 'mono', text: event.detailType })),
+      h(
+        'td',
+        {},
+        endpointId ? h('span', { class: 'mono', title: endpointId, text: endpointLabel(endpointId) }) : '—',
+      ),
+      h('td', { text: tenantId }),
+      h('td', { text: summariseOperationalEvent(event) }),
+    );
+  });
+  byId('operational-events-body').replaceChildren(...rows);
+  empty.textContent = 'No operational events in the last 7 days.';
+  empty.hidden = rows.length > 0;
+}
 
 // --- dead-letter queue ---------------------------------------------------------------------
 
