@@ -22,6 +22,7 @@ import {
   SQS_MAX_MESSAGE_BYTES,
   SQS_MAX_VISIBILITY_SECONDS,
 } from '../lambdas/core/config.ts';
+import { isEndpointId } from '../lambdas/core/ids.ts';
 import {
   ATTEMPTS_TABLE,
   DELIVERIES_TABLE,
@@ -85,6 +86,12 @@ export interface DeliveryPipelineProps {
    * @default none published
    */
   readonly operationalEvents?: OperationalEventBus;
+  /**
+   * The endpoint (`ep_...`) that gets a signed webhook copy of every operational event
+   * (lambdas/delivery/operator-copy.ts): the worker then also stores the copies' events
+   * (PutItem on the Events table). @default none copied
+   */
+  readonly operatorEndpointId?: string;
 }
 
 /**
@@ -170,7 +177,19 @@ export class DeliveryPipeline extends Construct {
     this.function.bindTable(storage.endpoints, ENDPOINTS_TABLE.envVar, DELIVERY_ACCESS.endpoints);
     // A backlog release names only its endpoint: its tenant's partition is found in byEndpointId.
     this.function.grantIndexQuery(storage.endpoints, ['byEndpointId']);
-    this.function.bindTable(storage.events, EVENTS_TABLE.envVar, DELIVERY_ACCESS.events);
+    this.function.bindTable(
+      storage.events,
+      EVENTS_TABLE.envVar,
+      props.operatorEndpointId ? [...DELIVERY_ACCESS.events, 'dynamodb:PutItem'] : DELIVERY_ACCESS.events,
+    );
+    if (props.operatorEndpointId) {
+      if (!isEndpointId(props.operatorEndpointId)) {
+        throw new Error(
+          `operatorEndpointId must be an endpoint id (ep_...), got ${JSON.stringify(props.operatorEndpointId)}`,
+        );
+      }
+      this.function.addEnvironment(ENV.operatorEndpointId, props.operatorEndpointId);
+    }
     this.function.bindQueue(this.queue, ENV.deliveryQueueUrl, DELIVERY_ACCESS.deliveryQueue);
     this.function.bindQueue(this.deadLetterQueue, ENV.deadLetterQueueUrl, DELIVERY_ACCESS.deadLetterQueue);
     this.function.bindSecretPrefix(

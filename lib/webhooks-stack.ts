@@ -47,6 +47,11 @@ export interface WebhooksStackProps extends StackProps {
    * @default 'default'
    */
   readonly operationalEventBus?: OperationalEventBusMode;
+  /**
+   * The endpoint that gets a signed webhook copy of every operational event (not of those about
+   * itself). `-c operatorEndpointId=ep_...` sets it too. @default none
+   */
+  readonly operatorEndpointId?: string;
 }
 
 /**
@@ -93,6 +98,7 @@ export class WebhooksStack extends Stack {
       storage: this.storage,
       endpointSecretPrefix,
       operationalEvents: this.operationalEvents,
+      ...operatorEndpointOf(props.operatorEndpointId ?? this.node.tryGetContext('operatorEndpointId')),
     });
 
     this.api = new IngestApi(this, 'Api', {
@@ -164,4 +170,10 @@ export class WebhooksStack extends Stack {
     output('AlarmTopicArn', this.monitoring.alarmTopic.topicArn, 'SNS topic every alarm notifies');
     output('DashboardName', this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
   }
+}
+
+/** The operator endpoint setting, when given (a context value arrives as a string). */
+function operatorEndpointOf(value: unknown): { operatorEndpointId?: string } {
+  if (value === undefined || value === null || value === '') return {};
+  return { operatorEndpointId: String(value) };
 }

@@ -161,4 +161,9 @@ export const ENV = {
    * unset, none are published (lambdas/adapters/event-bus.ts).
    */
   operationalEventBus: 'WEBHOOKS_OPERATIONAL_EVENT_BUS',
+  /**
+   * The endpoint (`ep_...`) that gets a signed webhook copy of every operational event, through
+   * the delivery pipeline (lambdas/delivery/operator-copy.ts); unset, none is copied.
+   */
+  operatorEndpointId: 'WEBHOOKS_OPERATOR_ENDPOINT_ID',
 } as const;

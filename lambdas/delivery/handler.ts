@@ -6,6 +6,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { requireEnv } from '../adapters/env.ts';
 import { EventBridgePublisher, OPERATIONAL_EVENTS_FAILED_METRIC } from '../adapters/event-bus.ts';
 import { WebhookSender } from '../adapters/http-sender.ts';
+import { enqueueDeliveries } from '../adapters/queue.ts';
 import { EndpointSecrets } from '../adapters/secrets.ts';
 import { endpointTransitionsRepository } from '../adapters/store/endpoint-transitions.ts';
 import { operationalEventsRepository } from '../adapters/store/operational-events.ts';
@@ -14,6 +15,7 @@ import { Store } from '../adapters/store.ts';
 import { Logger, Metrics, MetricUnit } from '../adapters/telemetry.ts';
 import { breakerPolicyFromEnv, isolationFromEnv, retryPolicyFromEnv } from '../core/config.ts';
 import { DELIVERIES_TABLE, ENDPOINTS_TABLE, ENV } from '../core/schema.ts';
+import { OperatorCopy } from './operator-copy.ts';
 import { DeliveryWorker } from './worker.ts';
 
 const logger = new Logger({ serviceName: 'webhooks-delivery' });
@@ -41,16 +43,33 @@ const operationalEvents = eventBus
     })
   : undefined;
 
+const store = new Store();
+const queueUrl = requireEnv(ENV.deliveryQueueUrl);
+
+// The operator's webhook copy of each operational event, when the stack names an endpoint.
+const operatorEndpointId = process.env[ENV.operatorEndpointId];
+const operatorCopy = operatorEndpointId
+  ? new OperatorCopy({
+      endpointId: operatorEndpointId,
+      store,
+      enqueue: (messages, options) => enqueueDeliveries(queueUrl, messages, options),
+      now: Date.now,
+      warn: (message, extra) => logger.warn(message, extra),
+      count: (metric) => metrics.addMetric(metric, MetricUnit.Count, 1),
+    })
+  : undefined;
+
 const worker = new DeliveryWorker({
-  store: new Store(),
+  store,
   secrets: new EndpointSecrets(requireEnv(ENV.endpointSecretPrefix)),
   sender: new WebhookSender({ guard: { allowLoopback, blockedHosts } }),
-  queueUrl: requireEnv(ENV.deliveryQueueUrl),
+  queueUrl,
   deadLetterQueueUrl: requireEnv(ENV.deadLetterQueueUrl),
   policy: retryPolicyFromEnv(),
   breaker: breakerPolicyFromEnv(),
   isolation: isolationFromEnv(),
   ...(operationalEvents ? { operationalEvents } : {}),
+  ...(operatorCopy ? { operatorCopy } : {}),
   // Recorded whether or not a bus is named: GET /operational-events reads them back.
   operationalEventLog: operationalEventsRepository(tableName(undefined, DELIVERIES_TABLE)),
   endpointTransitions: endpointTransitionsRepository(tableName(undefined, ENDPOINTS_TABLE)),

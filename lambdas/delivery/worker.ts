@@ -127,6 +127,11 @@ export interface WorkerDeps {
     recordOperationalEvent(id: string, event: OperationalEvent): Promise<boolean>;
   };
   /**
+   * The operator's signed webhook copy of each operational event recorded as new
+   * (./operator-copy.ts). @default none copied
+   */
+  readonly operatorCopy?: { copy(id: string, event: OperationalEvent): Promise<unknown> };
+  /**
    * The endpoint changes those events report, as conditional writes: of workers disabling an
    * endpoint (or ending its failure run) at once, one is told it did.
    * @default the store's own writes, after a read: exact within one process only (the tests' fakes)
@@ -221,7 +226,7 @@ export class DeliveryWorker {
 
   /**
    * Records an event (under `id` when the API chose one, else a new id), then publishes it
-   * unless the record shows it was seen before. A record that cannot be written does not hold
+   * (and copies it to the operator endpoint) unless the record shows it was seen before. A record that cannot be written does not hold
    * the event back: it is published, and the miss counted.
    */
   private async recordAndPublish(
@@ -249,7 +254,7 @@ export class DeliveryWorker {
         return;
       }
     }
-    await this.events?.publish(event);
+    await Promise.all([this.events?.publish(event), this.deps.operatorCopy?.copy(id, event)]);
   }
 
   private async processRecordSafely(

@@ -21,7 +21,7 @@ interface Statement {
   Resource: unknown;
 }
 
-function build(mode: OperationalEventBusMode | undefined) {
+function build(mode: OperationalEventBusMode | undefined, operatorEndpointId?: string) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Webhooks');
   const bus = new OperationalEventBus(stack, 'OperationalEvents', mode ? { mode } : {});
@@ -30,6 +30,7 @@ function build(mode: OperationalEventBusMode | undefined) {
     storage: new Storage(stack, 'Storage'),
     endpointSecretPrefix: 'webhooks/Webhooks/endpoints',
     operationalEvents: bus,
+    ...(operatorEndpointId ? { operatorEndpointId } : {}),
   });
   const template = Template.fromStack(stack);
   const roleId = logicalId(delivery.function.role as never);
@@ -43,7 +44,12 @@ function build(mode: OperationalEventBusMode | undefined) {
   );
   const environment = template.findResources('AWS::Lambda::Function')[logicalId(delivery.function)]
     ?.Properties?.Environment?.Variables as Record<string, unknown>;
-  return { template, stack, eventStatements, environment };
+  const eventsTableId = logicalId(stack.node.findChild('Storage').node.findChild('Events') as never);
+  const eventsTableActions = statements
+    .filter((statement) => JSON.stringify(statement.Resource).includes(eventsTableId))
+    .flatMap((statement) => [statement.Action].flat())
+    .sort();
+  return { template, stack, eventStatements, environment, eventsTableActions };
 }
 
 describe('operational event bus', () => {
@@ -91,5 +97,23 @@ describe('operational event bus', () => {
     expect(operationalEventBusMode('default')).toBe('default');
     expect(operationalEventBusMode('stack')).toBe('stack');
     expect(() => operationalEventBusMode('mine')).toThrow(/default" or "stack/);
+  });
+
+  it('with an operator endpoint: its id in the delivery function, which may then also put events; without, neither', () => {
+    const operator = 'ep_01JD8X3N5R8Q2W6T4Y7ZB1C3D5';
+    const withCopy = build(undefined, operator);
+    const without = build(undefined);
+
+    expect(withCopy.environment.WEBHOOKS_OPERATOR_ENDPOINT_ID).toBe(operator);
+    expect(withCopy.eventsTableActions).toEqual([
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(without.environment.WEBHOOKS_OPERATOR_ENDPOINT_ID).toBeUndefined();
+    expect(without.eventsTableActions).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(() => build(undefined, 'https://ops.example.com/hooks')).toThrow(
+      /operatorEndpointId must be an endpoint id/,
+    );
   });
 });

@@ -261,7 +261,7 @@ describe('CLI contract', () => {
   const io = { out: () => {}, err: () => {}, env: {}, stderrIsTTY: false };
   const commands = leafCommands(buildProgram(io));
 
-  it('has the commands of the design, batch sends, rate limits, tenants, keys and portal links included', () => {
+  it('has the commands of the design, batch sends, rate limits, tenants, keys, portal links and operational events included', () => {
     expect(commands.map((path) => path.join(' '))).toEqual([
       'send',
       'send-batch',
@@ -288,6 +288,7 @@ describe('CLI contract', () => {
       'keys list',
       'keys revoke',
       'portal',
+      'operational-events',
     ]);
   });
 

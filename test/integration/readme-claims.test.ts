@@ -219,12 +219,17 @@ describe('POST /endpoints/{id}/recover', () => {
     // Act 1: recover while the endpoint is disabled.
     await harness.api('PATCH', `/endpoints/${endpoint.id}`, { enabled: false });
     const refused = await harness.api('POST', `/endpoints/${endpoint.id}/recover?since=${since}`);
-    const queueAfterRefusal = await harness.queueCounts(harness.stack.resources.deliveryQueueUrl);
+    // The queue drains (the disable's endpoint.disabled goes through it to the worker): had the
+    // refused recover queued a delivery, the receiver would have had it by then.
+    await eventually(async () => {
+      const counts = await harness.queueCounts(harness.stack.resources.deliveryQueueUrl);
+      return counts.visible === 0 && counts.inFlight === 0 ? true : undefined;
+    });
 
     // Assess 1
     expect(refused.status).toBe(409);
     expect(refused.body).toMatchObject({ error: { code: 'endpoint_disabled' } });
-    expect(queueAfterRefusal).toEqual({ visible: 0, inFlight: 0 });
+    expect(target.received.length).toBe(receivedBefore);
     expect((await delivery(dead1.deliveries[0]!.id)).status).toBe('dead');
 
     // Act 2: enabled again and healed, recover.

@@ -44,12 +44,12 @@ export async function storeEventOf(harness: Harness, message: DeliveryMessage): 
 export async function createEndpointDirect(
   harness: Harness,
   url: string,
-  options: { headers?: Record<string, string>; extra?: Partial<EndpointRecord> } = {},
+  options: { id?: string; headers?: Record<string, string>; extra?: Partial<EndpointRecord> } = {},
 ): Promise<DirectEndpoint> {
   const { resources } = harness.stack;
   const store = storeOf(harness);
   const secrets = new EndpointSecrets(resources.endpointSecretPrefix);
-  const id = newEndpointId();
+  const id = options.id ?? newEndpointId();
   const secret = `whsec_${Buffer.from(`direct-${id}-secret-bytes-32!!`).toString('base64')}`;
   const secretName = await secrets.create(id, secret, options.headers);
   const now = new Date().toISOString();
