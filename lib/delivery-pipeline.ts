@@ -188,8 +188,9 @@ export class DeliveryPipeline extends Construct {
           `operatorEndpointId must be an endpoint id (ep_...), got ${JSON.stringify(props.operatorEndpointId)}`,
         );
       }
-      this.function.addEnvironment(ENV.operatorEndpointId, props.operatorEndpointId);
     }
+    // Always named, empty when there is none: the handler reads it at every cold start.
+    this.function.addEnvironment(ENV.operatorEndpointId, props.operatorEndpointId ?? '');
     this.function.bindQueue(this.queue, ENV.deliveryQueueUrl, DELIVERY_ACCESS.deliveryQueue);
     this.function.bindQueue(this.deadLetterQueue, ENV.deadLetterQueueUrl, DELIVERY_ACCESS.deadLetterQueue);
     this.function.bindSecretPrefix(

@@ -5,6 +5,7 @@ import { type Command, Option } from 'commander';
 import type { AttemptRecord } from '../../lambdas/adapters/store.ts';
 import { action, type Io, withCommonOptions } from '../context.ts';
 import { fields, formatDuration, formatTime, squash, table, truncate } from '../format.ts';
+import { listUpTo } from '../paging.ts';
 import { parseCount, parseTime, TIME_FORMATS } from '../parse.ts';
 import { optionParser } from './option-parser.ts';
 
@@ -29,14 +30,6 @@ export interface DeliveryView {
   readonly redrives?: number;
   readonly retryQueuedAt?: string | null;
 }
-
-interface DeliveryPage {
-  readonly items: DeliveryView[];
-  readonly nextCursor: string | null;
-}
-
-/** The largest page the API hands out. */
-const API_PAGE_LIMIT = 100;
 
 function attemptCount(delivery: DeliveryView): number | undefined {
   if (delivery.attemptCount !== undefined) return delivery.attemptCount;
@@ -83,22 +76,17 @@ export function registerDeliveries(program: Command, io: Io): void {
       const api = await context.api();
       const limit = options.limit as number;
       const since = options.since as number | undefined;
-      const items: DeliveryView[] = [];
-      let cursor: string | undefined;
-      do {
-        const { body } = await api.request<DeliveryPage>('GET', '/deliveries', {
-          query: {
-            endpointId: options.endpoint as string | undefined,
-            status: options.status as string | undefined,
-            type: options.type as string | undefined,
-            since: since === undefined ? undefined : new Date(since).toISOString(),
-            limit: Math.min(API_PAGE_LIMIT, limit - items.length),
-            cursor,
-          },
-        });
-        items.push(...body.items);
-        cursor = body.nextCursor ?? undefined;
-      } while (cursor && items.length < limit);
+      const { items, cursor } = await listUpTo<DeliveryView>(
+        api,
+        '/deliveries',
+        {
+          endpointId: options.endpoint as string | undefined,
+          status: options.status as string | undefined,
+          type: options.type as string | undefined,
+          since: since === undefined ? undefined : new Date(since).toISOString(),
+        },
+        limit,
+      );
       context.print(
         { items, nextCursor: cursor ?? null },
         () =>

@@ -11,16 +11,9 @@ import {
 import { OPERATIONAL_EVENT_TYPES } from '../../lambdas/core/operational-events.ts';
 import { action, type Io, withCommonOptions } from '../context.ts';
 import { formatTime, table, truncate } from '../format.ts';
+import { listUpTo } from '../paging.ts';
 import { parseCount, parseTime, TIME_FORMATS } from '../parse.ts';
 import { optionParser } from './option-parser.ts';
-
-interface OperationalEventPage {
-  readonly items: OperationalEventView[];
-  readonly nextCursor: string | null;
-}
-
-/** The largest page the API hands out. */
-const API_PAGE_LIMIT = 100;
 
 export function registerOperationalEvents(program: Command, io: Io): void {
   withCommonOptions(
@@ -49,20 +42,15 @@ export function registerOperationalEvents(program: Command, io: Io): void {
       const api = await context.api();
       const limit = options.limit as number;
       const since = options.since as number | undefined;
-      const items: OperationalEventView[] = [];
-      let cursor: string | undefined;
-      do {
-        const { body } = await api.request<OperationalEventPage>('GET', '/operational-events', {
-          query: {
-            type: options.type as string | undefined,
-            since: since === undefined ? undefined : new Date(since).toISOString(),
-            limit: Math.min(API_PAGE_LIMIT, limit - items.length),
-            cursor,
-          },
-        });
-        items.push(...body.items);
-        cursor = body.nextCursor ?? undefined;
-      } while (cursor && items.length < limit);
+      const { items, cursor } = await listUpTo<OperationalEventView>(
+        api,
+        '/operational-events',
+        {
+          type: options.type as string | undefined,
+          since: since === undefined ? undefined : new Date(since).toISOString(),
+        },
+        limit,
+      );
       context.print(
         { items, nextCursor: cursor ?? null },
         () =>

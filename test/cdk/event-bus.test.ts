@@ -110,7 +110,7 @@ describe('operational event bus', () => {
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
     ]);
-    expect(without.environment.WEBHOOKS_OPERATOR_ENDPOINT_ID).toBeUndefined();
+    expect(without.environment.WEBHOOKS_OPERATOR_ENDPOINT_ID).toBe('');
     expect(without.eventsTableActions).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     expect(() => build(undefined, 'https://ops.example.com/hooks')).toThrow(
       /operatorEndpointId must be an endpoint id/,

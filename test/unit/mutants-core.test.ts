@@ -223,6 +223,7 @@ describe('the key schemas the stack and local mode build their tables from', () 
       allowLoopback: 'WEBHOOKS_ALLOW_LOOPBACK',
       blockedHosts: 'WEBHOOKS_BLOCKED_HOSTS',
       operationalEventBus: 'WEBHOOKS_OPERATIONAL_EVENT_BUS',
+      operatorEndpointId: 'WEBHOOKS_OPERATOR_ENDPOINT_ID',
     });
   });
 });
