@@ -153,6 +153,7 @@ describe('functions', () => {
       DELIVERY_QUEUE_URL: { Ref: logicalId(stack.delivery.queue) },
       DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack.delivery.deadLetterQueue) },
       WEBHOOKS_OPERATIONAL_EVENT_BUS: 'default',
+      WEBHOOKS_OPERATOR_ENDPOINT_ID: '',
       ENDPOINT_SECRET_PREFIX: 'webhooks/Webhooks/endpoints',
       WEBHOOKS_BLOCKED_HOSTS: apiHost(),
     });
