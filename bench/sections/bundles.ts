@@ -50,9 +50,11 @@ const eventBridgeClient =
   'export const eventBridge = new EventBridgeClient({ maxAttempts: 2 });';
 
 export const FUNCTIONS = {
+  // The API's operational events travel through the delivery queue to the worker, which publishes
+  // them: the API function holds no EventBridge client.
   api: {
     entry: 'lambdas/api/handler.ts',
-    clients: `${sharedClients(['documents', 'sqs', 'secretsManager'])}\n${eventBridgeClient}`,
+    clients: sharedClients(['documents', 'sqs', 'secretsManager']),
   },
   delivery: {
     entry: 'lambdas/delivery/handler.ts',
