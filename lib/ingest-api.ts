@@ -86,6 +86,8 @@ const AUTHORIZER_ACCESS = {
 
 /** Powertools service name of the API function, and the `service` dimension of its metrics. */
 export const API_SERVICE_NAME = 'webhooks-api';
+/** The pages function's Powertools service name (lambdas/pages/handler.ts logs under it). */
+export const PAGES_SERVICE_NAME = 'webhooks-pages';
 
 /** Props of {@link IngestApi}. */
 export interface IngestApiProps {
@@ -106,8 +108,9 @@ export interface IngestApiProps {
 }
 
 /**
- * The public HTTP API: an API Gateway HTTP API in front of one function that serves every
- * route. A Lambda authorizer (identity source: the `Authorization` header, answers cached for
+ * The public HTTP API: an API Gateway HTTP API in front of the API function, which serves every
+ * route but the open ones ({@link OPEN_ROUTES}: the dashboard, the portal page and the API
+ * description), and the pages function, which serves those alone. A Lambda authorizer (identity source: the `Authorization` header, answers cached for
  * AUTHORIZER_CACHE_SECONDS) stands before every route but the open ones ({@link OPEN_ROUTES}),
  * so a request without a credential never invokes the API function; the `$default` stage
  * throttles and writes access logs.
@@ -121,6 +124,8 @@ export class IngestApi extends Construct {
   public readonly function: WebhookFunction;
   /** The authorizer before every route but the open ones. */
   public readonly authorizerFunction: WebhookFunction;
+  /** The function behind the open routes (the pages and the API description). */
+  public readonly pagesFunction: WebhookFunction;
   /** Base URL of the API, ending in `/`. */
   public readonly url: string;
   /** Host name of the API's execute-api endpoint. */
@@ -132,7 +137,7 @@ export class IngestApi extends Construct {
     this.function = new WebhookFunction(this, 'Function', {
       entry: 'lambdas/api/handler.ts',
       serviceName: API_SERVICE_NAME,
-      description: 'Webhooks HTTP API: endpoints, events, deliveries, dashboard',
+      description: 'Webhooks HTTP API: endpoints, events, deliveries, tenants, keys, DLQ',
       timeout: Duration.seconds(API_FUNCTION_TIMEOUT_SECONDS),
       environment: {
         ...retryPolicyEnv(props.retryPolicy),
@@ -201,8 +206,20 @@ export class IngestApi extends Construct {
       resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
     });
     this.httpApi.addRoutes({ path: '/{proxy+}', methods: [HttpMethod.ANY], integration, authorizer });
+    // The pages function holds no data and calls no AWS service: its role only writes its logs.
+    this.pagesFunction = new WebhookFunction(this, 'PagesFunction', {
+      entry: 'lambdas/pages/handler.ts',
+      serviceName: PAGES_SERVICE_NAME,
+      description: 'Webhooks pages: the dashboard, the portal page and the API description (no data)',
+      timeout: Duration.seconds(5),
+    });
+    const pagesIntegration = new HttpLambdaIntegration('PagesIntegration', this.pagesFunction, {
+      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+    });
     // More specific than the proxy route, so these are served without the authorizer.
-    for (const path of OPEN_ROUTES) this.httpApi.addRoutes({ path, methods: [HttpMethod.GET], integration });
+    for (const path of OPEN_ROUTES) {
+      this.httpApi.addRoutes({ path, methods: [HttpMethod.GET], integration: pagesIntegration });
+    }
     for (const path of OPEN_ROUTES) {
       Validations.of(this.httpApi.node.findChild(`GET${path}`)).acknowledge({
         id: 'AwsSolutions-APIG4',

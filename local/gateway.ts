@@ -1,6 +1,6 @@
 /**
- * What API Gateway does before the API function, in local mode: the open routes go straight to
- * it; every other request needs an `Authorization` header (the authorizer's identity source: 401
+ * What API Gateway does before the functions, in local mode: the open routes go to the pages
+ * function, with no authorizer; every other request needs an `Authorization` header (the authorizer's identity source: 401
  * without invoking anything, as API Gateway answers), and the authorizer function's answer for
  * that header is cached for AUTHORIZER_CACHE_SECONDS and passed on as the request's
  * `requestContext.authorizer.lambda`, as on AWS.
@@ -18,16 +18,24 @@ type AuthorizerHandler = (
   event: APIGatewayRequestAuthorizerEventV2,
 ) => Promise<APIGatewaySimpleAuthorizerWithContextResult<Record<string, string>>>;
 
-/** The API handler behind the authorizer, the way the deployed HTTP API routes to it. */
+/** The functions behind the HTTP API: the pages function's and the API function's handlers, and the authorizer's. */
+export interface GatewayTargets {
+  /** The open routes' function (lambdas/pages/handler.ts). */
+  readonly pages: ApiHandler;
+  /** Every other route's (lambdas/api/handler.ts), behind the authorizer. */
+  readonly api: ApiHandler;
+  readonly authorizer: AuthorizerHandler;
+}
+
+/** One handler for every request, routed the way the deployed HTTP API routes it. */
 export function behindAuthorizer(
-  api: ApiHandler,
-  authorizer: AuthorizerHandler,
+  { pages, api, authorizer }: GatewayTargets,
   now: () => number = Date.now,
 ): ApiHandler {
   const cache = new Map<string, { result: Record<string, string> | undefined; until: number }>();
   return async (event) => {
     const method = event.requestContext.http.method.toUpperCase();
-    if (method === 'GET' && OPEN_ROUTES.includes(event.rawPath)) return api(event);
+    if (method === 'GET' && OPEN_ROUTES.includes(event.rawPath)) return pages(event);
     const header = event.headers?.authorization;
     if (!header) {
       return {

@@ -86,6 +86,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const api = await within('api', () => import('../lambdas/api/handler.ts'));
   // Counted as the API's: it reads only the two secret ids the API function is given too.
   const authorizer = await within('api', () => import('../lambdas/authorizer/handler.ts'));
+  // Counted as the API's too: the pages function makes no AWS call.
+  const pages = await within('api', () => import('../lambdas/pages/handler.ts'));
   // One copy of the delivery function per poller: on AWS each concurrent batch runs in an
   // execution environment of its own, with its own worker (and its limit of requests in flight
   // per endpoint, its secret cache and its connections); one module shared by every poller
@@ -102,10 +104,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     options.sweepIntervalMs ?? SWEEP_INTERVAL_MINUTES * 60_000,
   );
   sweepTimer.unref();
-  const apiHandler = behindAuthorizer(
-    (event) => within('api', () => api.handler(event)),
-    (event) => within('api', () => authorizer.handler(event)),
-  );
+  const apiHandler = behindAuthorizer({
+    pages: (event) => within('api', () => pages.handler(event)),
+    api: (event) => within('api', () => api.handler(event)),
+    authorizer: (event) => within('api', () => authorizer.handler(event)),
+  });
   const deliveryHandlers = deliveries.map(
     (delivery): DeliveryModule['handler'] =>
       (event) =>

@@ -62,6 +62,9 @@ export const FUNCTIONS = {
   },
   authorizer: { entry: 'lambdas/authorizer/handler.ts', clients: sharedClients(['secretsManager']) },
   sweeper: { entry: 'lambdas/sweeper/handler.ts', clients: sharedClients(['documents', 'sqs']) },
+  // The open routes (the pages and the API description): no AWS client at all, so its baseline is
+  // an empty module.
+  pages: { entry: 'lambdas/pages/handler.ts', clients: 'export {};' },
   'bootstrap-key': {
     entry: 'lambdas/bootstrap-key/handler.ts',
     clients:

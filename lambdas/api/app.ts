@@ -6,7 +6,8 @@
  *
  * The credential check itself (./authorize.ts, with jose for portal tokens) is injected, not
  * imported: deployed, the authorizer function runs it and the API function only reads its answer,
- * so the API's bundle leaves it out.
+ * so the API's bundle leaves it out. So are the open routes (./open-routes.ts: the pages and the
+ * API description), which deployed are the pages function's (lambdas/pages/handler.ts).
  */
 import { MAX_BATCH_BODY_BYTES, MAX_REQUEST_BODY_BYTES } from '../core/config.ts';
 import { HttpError } from '../core/errors.ts';
@@ -14,9 +15,7 @@ import { type Denial, denialError, deny, type Principal } from '../core/principa
 import { payloadTooLarge } from '../core/validation.ts';
 import type { AuthorizeDeps } from './authorize.ts';
 import { ApiContext, type ApiDeps } from './context.ts';
-import { dashboardPage, portalPage } from './dashboard.ts';
-import { openApiDocument } from './openapi-document.ts';
-import { type ApiRequest, type ApiResponse, allows, matchRoute, type Route, route } from './router.ts';
+import { type ApiRequest, type ApiResponse, allows, matchRoute, type Route } from './router.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { dlqRoutes } from './routes/dlq.ts';
@@ -32,7 +31,7 @@ export type { ApiRequest, ApiResponse } from './router.ts';
 /** The authorizer's code (./authorize.ts's `authorize`): who an `Authorization` header names. */
 export type Authorize = (header: string | undefined, deps: AuthorizeDeps) => Promise<Principal | Denial>;
 
-/** How the app finds the caller of a request that arrives without the authorizer's answer. */
+/** What the app serves besides the API's own routes, and how it finds a request's caller. */
 export interface ApiAppOptions {
   /**
    * Runs the authorizer's code in process (in-process tests). The deployed handler passes none:
@@ -40,6 +39,12 @@ export interface ApiAppOptions {
    * @default none: such a request is refused with 401
    */
   readonly authorize?: Authorize;
+  /**
+   * Routes served without a credential (./open-routes.ts's `openRoutes()`, in process). The
+   * deployed API function passes none: API Gateway sends those paths to the pages function.
+   * @default none: those paths are no route here
+   */
+  readonly openRoutes?: readonly Route[];
 }
 
 /** The API's routes and their logic. */
@@ -60,9 +65,7 @@ export class ApiApp {
       ...portalRoutes(this.ctx),
       ...apiKeyRoutes(this.ctx),
       ...operationalEventRoutes(this.ctx),
-      route('GET', '/dashboard', async () => dashboardPage(), 'open'),
-      route('GET', '/portal', async () => portalPage(), 'open'),
-      route('GET', '/openapi.json', async () => openApiDocument(), 'open'),
+      ...(options.openRoutes ?? []),
     ];
   }
 

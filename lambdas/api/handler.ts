@@ -1,6 +1,8 @@
 /**
  * API function: API Gateway HTTP API (payload format 2.0) in, JSON out. Every response
- * carries a `Trackingid` header that also appears on every log line of the request.
+ * carries a `Trackingid` header that also appears on every log line of the request. The open
+ * routes (the pages and the API description) are not here: API Gateway sends them to the pages
+ * function (lambdas/pages/handler.ts).
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ApiKeyStore, PortalKey } from '../adapters/credentials.ts';
@@ -24,9 +26,9 @@ import { eventCheckDelayFromEnv } from '../core/config.ts';
 import { errorName } from '../core/errors.ts';
 import { newOperationalEventId } from '../core/ids.ts';
 import { OPERATIONAL_EVENTS_FAILED_METRIC } from '../core/operational-events.ts';
-import { fromAuthorizerContext } from '../core/principal.ts';
 import { DELIVERIES_TABLE, ENDPOINTS_TABLE, ENV } from '../core/schema.ts';
-import { ApiApp, type ApiRequest } from './app.ts';
+import { ApiApp } from './app.ts';
+import { toApiRequest } from './request.ts';
 import { toHttpResponse } from './respond.ts';
 
 const logger = new Logger({ serviceName: 'webhooks-api' });
@@ -73,38 +75,6 @@ const app = new ApiApp({
     blockedHosts: (process.env[ENV.blockedHosts] ?? '').split(',').filter(Boolean),
   },
 });
-
-/**
- * Turns an API Gateway event into the app's request shape, with what the authorizer found
- * (`requestContext.authorizer.lambda`; absent on the open routes, which have no authorizer).
- */
-export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
-  const body =
-    event.body === undefined
-      ? undefined
-      : event.isBase64Encoded
-        ? Buffer.from(event.body, 'base64').toString('utf8')
-        : event.body;
-  return {
-    method: event.requestContext.http.method.toUpperCase(),
-    path: event.rawPath,
-    headers,
-    query: event.queryStringParameters ?? {},
-    ...(body !== undefined ? { body } : {}),
-    trackingId: event.requestContext.requestId,
-    // API Gateway sets x-forwarded-proto (https); so does local mode's server (http).
-    origin: `${headers['x-forwarded-proto'] === 'http' ? 'http' : 'https'}://${event.requestContext.domainName}`,
-    ...authOf(event),
-  };
-}
-
-function authOf(event: APIGatewayProxyEventV2) {
-  const context = (event.requestContext as { authorizer?: { lambda?: unknown } }).authorizer?.lambda;
-  const auth = fromAuthorizerContext(context);
-  return auth ? { auth } : {};
-}
 
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   const request = toApiRequest(event);

@@ -27,7 +27,7 @@ function stackFrames(error: unknown): string | undefined {
 
 /** Handles one request and returns what API Gateway (or the local server) should send. */
 export async function toHttpResponse(
-  app: ApiApp,
+  app: Pick<ApiApp, 'handle'>,
   request: ApiRequest,
   logger: RequestLogger,
   count: (metric: string, value: number) => void = () => {},

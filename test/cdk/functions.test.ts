@@ -37,6 +37,7 @@ describe('functions', () => {
     const { stack } = synth;
     return [
       stack.api.function,
+      stack.api.pagesFunction,
       stack.delivery.function,
       stack.apiKeys.node.findChild('BootstrapFunction'),
     ].map(propertiesOf);
@@ -72,7 +73,9 @@ describe('functions', () => {
   });
 
   it('bundles ESM code that carries its own AWS SDK instead of importing the runtime copy', () => {
-    for (const properties of ourFunctions()) {
+    const pages = propertiesOf(synth.stack.api.pagesFunction);
+    // The pages function calls no AWS service: it has no SDK to carry (checked below).
+    for (const properties of ourFunctions().filter((properties) => properties !== pages)) {
       const s3Key = (properties.Code as { S3Key: string }).S3Key;
       const bundle = readFileSync(
         join(assemblyDirectory, `asset.${s3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
@@ -85,6 +88,24 @@ describe('functions', () => {
       // ... because the client code is in the bundle (matched on text, so the test never prints a megabyte).
       expect(bundle.includes('@smithy/core')).toBe(true);
     }
+  });
+
+  it('bundles no AWS SDK into the pages function, and gives it only the common environment', () => {
+    const { S3Key } = propertiesOf(synth.stack.api.pagesFunction).Code as { S3Key: string };
+    const bundle = readFileSync(
+      join(assemblyDirectory, `asset.${S3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
+      'utf8',
+    );
+
+    expect(bundle.startsWith('import { createRequire')).toBe(true);
+    expect(bundle.includes('@smithy/core')).toBe(false);
+    expect(bundle.includes('@aws-sdk/')).toBe(false);
+    expect(environmentOf(synth.stack.api.pagesFunction)).toEqual({
+      POWERTOOLS_SERVICE_NAME: 'webhooks-pages',
+      POWERTOOLS_METRICS_NAMESPACE: 'Webhooks',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      WEBHOOKS_ALLOW_LOOPBACK: 'false',
+    });
   });
 
   /** The API's execute-api host name, as the template spells it. */

@@ -203,6 +203,15 @@ describe('IAM', () => {
     });
   });
 
+  it('grants the pages function nothing but its logs and traces: it calls no AWS service', () => {
+    const fn = synth.stack.api.pagesFunction;
+
+    expect(grantsOf(roleOf(fn))).toEqual({
+      [arn(fn.logGroup.logGroupArn)]: LOG_ACTIONS,
+      '"*"': XRAY_ACTIONS,
+    });
+  });
+
   it('grants the key bootstrap function only the two writes and the read that guards them', () => {
     const { stack } = synth;
     const fn = stack.apiKeys.node.findChild('BootstrapFunction') as WebhookFunction;

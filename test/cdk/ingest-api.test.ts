@@ -45,16 +45,34 @@ describe('ingest API', () => {
     );
   });
 
+  /** The function an integration invokes, by its logical id, for each route key. */
+  function functionsByRoute(): Record<string, string> {
+    const integrations = synth.template.findResources('AWS::ApiGatewayV2::Integration');
+    const routes = synth.template.findResources('AWS::ApiGatewayV2::Route');
+    return Object.fromEntries(
+      Object.values(routes).map((route) => {
+        const integrationId = String(route.Properties.Target['Fn::Join'][1][1].Ref);
+        const uri = integrations[integrationId]?.Properties.IntegrationUri;
+        return [route.Properties.RouteKey, uri['Fn::GetAtt'][0]];
+      }),
+    );
+  }
+
   it.each(['GET /dashboard', 'GET /portal', 'GET /openapi.json'])(
-    'routes %s to the API function without an authorizer (a page or the API description)',
+    'routes %s to the pages function without an authorizer (a page or the API description)',
     (routeKey) => {
       synth.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
         ApiId: { Ref: apiId },
         RouteKey: routeKey,
         AuthorizationType: 'NONE',
       });
+      expect(functionsByRoute()[routeKey]).toBe(logicalId(synth.stack.api.pagesFunction));
     },
   );
+
+  it('routes everything else to the API function', () => {
+    expect(functionsByRoute()['ANY /{proxy+}']).toBe(logicalId(synth.stack.api.function));
+  });
 
   it('routes everything else through the Lambda authorizer, its identity source the Authorization header', () => {
     const authorizers = synth.template.findResources('AWS::ApiGatewayV2::Authorizer');
@@ -83,13 +101,15 @@ describe('ingest API', () => {
     synth.template.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
   });
 
-  it('invokes the function with payload format 2.0', () => {
-    synth.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
-      ApiId: { Ref: apiId },
-      IntegrationType: 'AWS_PROXY',
-      PayloadFormatVersion: '2.0',
-      IntegrationUri: { 'Fn::GetAtt': [logicalId(synth.stack.api.function), 'Arn'] },
-    });
+  it('invokes both functions with payload format 2.0', () => {
+    for (const fn of [synth.stack.api.function, synth.stack.api.pagesFunction]) {
+      synth.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+        ApiId: { Ref: apiId },
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+        IntegrationUri: { 'Fn::GetAtt': [logicalId(fn), 'Arn'] },
+      });
+    }
   });
 
   it('gives the API function its timeout', () => {

@@ -19,6 +19,7 @@ import type { Store } from '../../lambdas/adapters/store.ts';
 import { ApiApp, type ApiDeps, type ApiRequest } from '../../lambdas/api/app.ts';
 import { authorize } from '../../lambdas/api/authorize.ts';
 import { DASHBOARD_CSP, PORTAL_CSP } from '../../lambdas/api/dashboard.ts';
+import { openRoutes } from '../../lambdas/api/open-routes.ts';
 import type { HttpError } from '../../lambdas/core/errors.ts';
 import { isMoveTaskUnsupported } from '../../lambdas/core/move-task.ts';
 
@@ -54,8 +55,9 @@ function appWith(redrive: () => Promise<RedriveOutcome> = () => Promise.reject(n
     },
     guard: { allowLoopback: false, blockedHosts: [] },
   };
-  // The authorizer's code in process, as the gateway's authorizer runs it before the deployed API.
-  return { app: new ApiApp(deps, { authorize }), apiKeys };
+  // The authorizer's code in process, as the gateway's authorizer runs it before the deployed API,
+  // and the pages function's routes beside the API's, as the gateway serves both.
+  return { app: new ApiApp(deps, { authorize, openRoutes: openRoutes() }), apiKeys };
 }
 
 const request = (method: string, path: string, headers: Record<string, string> = {}): ApiRequest => ({

@@ -49,6 +49,7 @@ const FUNCTIONS = {
   sweeper: { service: 'webhooks-sweeper', entry: 'lambdas/sweeper/handler.ts' },
   bootstrapKey: { service: 'webhooks-bootstrap-key', entry: 'lambdas/bootstrap-key/handler.ts' },
   authorizer: { service: 'webhooks-authorizer', entry: 'lambdas/authorizer/handler.ts' },
+  pages: { service: 'webhooks-pages', entry: 'lambdas/pages/handler.ts' },
 } as const;
 type FunctionName = keyof typeof FUNCTIONS;
 
@@ -366,9 +367,15 @@ describe('the synthesized bundles', () => {
     }
   });
 
-  it('carry the environment-only credential provider and none of the default chain', () => {
+  it('carry the environment-only credential provider and none of the default chain (the pages function no SDK at all)', () => {
     for (const name of Object.keys(FUNCTIONS) as FunctionName[]) {
       const source = readFileSync(functions[name].file, 'utf8');
+      if (name === 'pages') {
+        expect(source, name).not.toContain('@aws-sdk');
+        expect(source, name).not.toContain('X-Amz-Date');
+        expect(source, name).not.toContain('EnvironmentCredentialsMissingError');
+        continue;
+      }
       expect(source, name).toContain('EnvironmentCredentialsMissingError');
       // Debug messages of @aws-sdk/credential-provider-node's chain, present whenever it is bundled.
       expect(source, name).not.toContain('defaultProvider::fromIni');
@@ -485,6 +492,34 @@ describe('run under Node 22 against moto with environment credentials only', () 
     // Assess
     expect(swept.error).toBeUndefined();
     expect(swept.result).toMatchObject({ found: 0, queued: 0 });
+  });
+});
+
+describe('the pages bundle', () => {
+  it('serves GET /dashboard and GET /openapi.json under Node 22 with no credentials, as the open routes send them', async () => {
+    // Act: the open routes carry no Authorization header and no authorizer answer.
+    const open = (path: string) => {
+      const event = httpEvent('GET', path);
+      delete event.headers.authorization;
+      return { ...event, routeKey: `GET ${path}` };
+    };
+    const dashboard = await invoke<APIGatewayProxyStructuredResultV2>('pages', open('/dashboard'), false);
+    const description = await invoke<APIGatewayProxyStructuredResultV2>(
+      'pages',
+      open('/openapi.json'),
+      false,
+    );
+
+    // Assess
+    expect(dashboard.node.split('.')[0]).toBe('22');
+    expect(dashboard.error).toBeUndefined();
+    expect(dashboard.result?.statusCode).toBe(200);
+    expect(dashboard.result?.headers?.['content-type']).toBe('text/html; charset=utf-8');
+    expect(String(dashboard.result?.body)).toContain('<title>');
+    expect(description.result?.statusCode).toBe(200);
+    expect(JSON.parse(String(description.result?.body))).toEqual(
+      JSON.parse(readFileSync(new URL('../../openapi.json', import.meta.url), 'utf8')),
+    );
   });
 });
 

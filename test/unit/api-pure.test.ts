@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AttemptRecord, DeliveryRecord, EndpointRecord } from '../../lambdas/adapters/store.ts';
 import { ApiApp, type ApiDeps } from '../../lambdas/api/app.ts';
 import { authorize } from '../../lambdas/api/authorize.ts';
+import { openRoutes } from '../../lambdas/api/open-routes.ts';
 import { toHttpResponse } from '../../lambdas/api/respond.ts';
 import { type ApiRequest, matchRoute, route } from '../../lambdas/api/router.ts';
 import {
@@ -426,7 +427,7 @@ describe('toHttpResponse, what it measures and logs', () => {
 describe('ApiApp.handle before the routes', () => {
   const KEY = 'whk_unit';
   const deps = { apiKeys: { get: async () => [{ id: 'k', sha256: hashApiKey(KEY) }] } } as unknown as ApiDeps;
-  const app = new ApiApp(deps, { authorize });
+  const app = new ApiApp(deps, { authorize, openRoutes: openRoutes() });
   const authed = (fields: Partial<ApiRequest>) =>
     request({ headers: { authorization: `Bearer ${KEY}` }, ...fields });
 
@@ -484,11 +485,15 @@ describe('ApiApp.handle before the routes', () => {
       code: 'unauthorized',
       message: 'no authorizer answered for this request',
     });
-    // The gateway authorizer's answer is what lets a request through; the open routes need none.
+    // The gateway authorizer's answer is what lets a request through.
     await expect(
       deployed.handle(request({ method: 'DELETE', path: '/endpoints', auth: { kind: 'admin', keyId: 'k' } })),
     ).rejects.toMatchObject({ status: 405 });
-    expect((await deployed.handle(request({ path: '/openapi.json' }))).status).toBe(200);
+    // The open routes are the pages function's: the deployed API function has none of them.
+    await expect(deployed.handle(request({ path: '/openapi.json' }))).rejects.toMatchObject({
+      status: 404,
+      code: 'not_found',
+    });
   });
 
   it('answers 405 with Allow for a known path and another method', async () => {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { ApiApp, type ApiDeps } from '../../lambdas/api/app.ts';
+import { openRoutes } from '../../lambdas/api/open-routes.ts';
 import { openApiDocument } from '../../lambdas/api/openapi-document.ts';
 import { type Route, route } from '../../lambdas/api/router.ts';
 import { parseCustomHeaders } from '../../lambdas/core/custom-headers.ts';
@@ -106,18 +107,24 @@ describe('the committed document', () => {
 });
 
 describe('routes', () => {
-  /** An app whose dependencies all fail: building it only builds its routes. */
+  /**
+   * An app whose dependencies all fail (building it only builds its routes), with the pages
+   * function's routes: the document describes the whole HTTP API.
+   */
   function appFor(): ApiApp {
     const untouchable = <T>() =>
       new Proxy({}, { get: () => () => Promise.reject(new Error('unused')) }) as unknown as T;
-    return new ApiApp({
-      store: untouchable<ApiDeps['store']>(),
-      secrets: untouchable<ApiDeps['secrets']>(),
-      apiKeys: { get: async () => [] },
-      portalKey: untouchable<ApiDeps['portalKey']>(),
-      queue: untouchable<ApiDeps['queue']>(),
-      guard: { allowLoopback: false, blockedHosts: [] },
-    });
+    return new ApiApp(
+      {
+        store: untouchable<ApiDeps['store']>(),
+        secrets: untouchable<ApiDeps['secrets']>(),
+        apiKeys: { get: async () => [] },
+        portalKey: untouchable<ApiDeps['portalKey']>(),
+        queue: untouchable<ApiDeps['queue']>(),
+        guard: { allowLoopback: false, blockedHosts: [] },
+      },
+      { openRoutes: openRoutes() },
+    );
   }
 
   /** The app's route table (private: read here, as test/dashboard/redrive-and-auth.test.ts does). */
