@@ -9,8 +9,8 @@
  * - `inprocess`: those and the other hardening tests that start no moto server and take well
  *   under a second (the worker and backlog on the store fakes, the API's response headers):
  *   for lambdas/delivery/backlog.ts and the pure parts of lambdas/api.
- * - `core-new`: the unit tests of lambdas/core's filter, custom headers, tenants and principal, and
- *   the delivery mutation tests (the only ones that check operational-events.ts's events).
+ * - `core-new`: the unit tests of lambdas/core's filter, custom headers, tenants, principal and
+ *   operational events, and the delivery mutation tests (which check the worker's events).
  * - `portal`: the unit tests of lambdas/api/portal-tokens.ts.
  * - `adapters-sqs`, `adapters-store`, `adapters-http`, `adapters-clients`, `adapters-new`: the adapters' focused
  *   tests, one set per group of lambdas/adapters (see docs/mutation-testing.md). The moto-backed
@@ -87,6 +87,7 @@ const coreNew = [
   'test/unit/custom-headers.test.ts',
   'test/unit/custom-headers-mutants.test.ts',
   'test/unit/tenants-principal-mutants.test.ts',
+  'test/unit/operational-events-mutants.test.ts',
   'test/unit/delivery-mutants*.test.ts',
 ];
 const portal = ['test/unit/portal-tokens-mutants.test.ts'];

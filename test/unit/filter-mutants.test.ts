@@ -178,6 +178,12 @@ describe('missing data', () => {
     expect(matches({ data: { a: { b: { $exists: false } } } }, { a: null })).toBe(true);
     expect(matches({ data: { a: { b: { $exists: true } } } }, { a: null })).toBe(false);
   });
+
+  it('a property holding undefined is missing, as in the JSON of the data (which leaves it out)', () => {
+    expect(matches({ data: { a: { $exists: false } } }, { a: undefined })).toBe(true);
+    expect(matches({ data: { a: { $exists: true } } }, { a: undefined })).toBe(false);
+    expect(matches({ data: { a: { $neq: null } } }, { a: undefined })).toBe(true);
+  });
 });
 
 describe('comparisons at their bounds', () => {
@@ -224,5 +230,40 @@ describe('exact equality', () => {
 
     // Act / Assess
     expect(matches({ data: { a: { $eq: { x: 1 } } } }, { a: value })).toBe(true);
+  });
+
+  it("counts the data object's enumerable keys only, as its JSON has them", () => {
+    // Prepare: `y` is an own property, but not one of the object's keys
+    const value: Record<string, unknown> = { x: 1 };
+    Object.defineProperty(value, 'y', { value: 2, enumerable: false });
+
+    // Act / Assess
+    expect(matches({ data: { a: { $eq: { x: 1, y: 2 } } } }, { a: value })).toBe(false);
+    expect(matches({ data: { a: { $eq: { x: 1 } } } }, { a: value })).toBe(true);
+  });
+
+  it("stops reading the data object's keys at the first one more than the operand has", () => {
+    // Prepare: data objects of 3 and of 1000 keys that count how often a property is read
+    const counted = (size: number) => {
+      const target = Object.fromEntries(Array.from({ length: size }, (_, i) => [`k${i}`, i]));
+      const reads = { count: 0 };
+      const data = new Proxy(target, {
+        getOwnPropertyDescriptor(object, key) {
+          reads.count += 1;
+          return Reflect.getOwnPropertyDescriptor(object, key);
+        },
+      });
+      return { data, reads };
+    };
+    const small = counted(3);
+    const large = counted(1000);
+    const filter = parseFilter({ data: { $eq: { k0: 0 } } });
+
+    // Act
+    const results = [small, large].map(({ data }) => matchesFilter(filter, { type: 't', data }));
+
+    // Assess: no match either way, and the large object costs no more reads than the small one
+    expect(results).toEqual([false, false]);
+    expect(large.reads.count).toBe(small.reads.count);
   });
 });

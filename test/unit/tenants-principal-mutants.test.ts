@@ -99,6 +99,14 @@ describe('the authorizer context', () => {
     }
   });
 
+  it('reads nothing from a function, even one carrying the fields of a context', () => {
+    // Prepare: the one value that is not an object yet has properties of its own
+    const context = Object.assign(() => undefined, { kind: 'admin', keyId: 'k_admin' });
+
+    // Act / Assess
+    expect(fromAuthorizerContext(context)).toBeUndefined();
+  });
+
   it('a portal context is a portal principal even with a key id beside it, and a key context one without a tenant', () => {
     expect(
       fromAuthorizerContext({ kind: 'portal', keyId: 'k', tenantId: 'acme', expiresAtMs: '9' }),
