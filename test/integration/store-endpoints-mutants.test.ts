@@ -143,8 +143,8 @@ describe('where an endpoint lives', () => {
   });
 
   it('skips a tenant record with the same id as the endpoint (the tenants partition is not an endpoint partition)', async () => {
-    // Prepare: the tenant record written before the endpoint, and after it; and in a partition
-    // that sorts before and after the endpoint's
+    // Prepare: the tenant record written before the endpoint, and after it, in two tenants'
+    // partitions
     const cases = [
       endpoint({ tenantId: 'acme' }),
       endpoint({ tenantId: 'acme' }),
@@ -164,6 +164,30 @@ describe('where an endpoint lives', () => {
 
     // Assess
     expect(found).toStrictEqual(cases);
+  });
+
+  it('skips the tenant record when the index answers it first (DynamoDB does not order items of one index key)', async () => {
+    // Prepare: moto happens to answer the endpoint's partition first; this answer has the
+    // tenant record first
+    const acme = endpoint({ tenantId: 'acme' });
+    await repository().putEndpoint(acme);
+    await rawPut({ pk: 'tenants', id: acme.id, createdAt: 'x', updatedAt: 'x' });
+    recorder.intercept = async (command, send) => {
+      if (command.input.IndexName !== 'byEndpointId') return send();
+      const answer = (await send()) as { output: { Items: { pk: string }[] } };
+      const items = answer.output.Items;
+      const tenantRecord = (item: { pk: string }) => item.pk === 'tenants';
+      answer.output.Items = [...items.filter(tenantRecord), ...items.filter((item) => !tenantRecord(item))];
+      expect(answer.output.Items.map((item) => item.pk)).toEqual(['tenants', 'tenant#acme']);
+      return answer;
+    };
+
+    // Act
+    const found = await repository().getEndpoint(acme.id);
+
+    // Assess
+    expect(found).toStrictEqual(acme);
+    expect(keysSent()).toEqual([{ pk: 'tenant#acme', id: acme.id }]);
   });
 
   it('falls back to the default partition for an id the index does not know, and asks the index again next time', async () => {
@@ -366,12 +390,21 @@ describe('updateEndpoint and deleteEndpoint', () => {
 
     // Act
     const removed = await store.updateEndpoint(acme.id, {}, ['description', 'rateLimit']);
-    const set = await store.updateEndpoint(acme.id, { description: 'new', rateLimit: 7 });
+    const set = await store.updateEndpoint(acme.id, { description: 'new', url: undefined, rateLimit: 7 });
 
     // Assess
     const { description: _d, rateLimit: _r, ...rest } = acme;
     expect(removed).toStrictEqual(rest);
     expect(set).toStrictEqual({ ...rest, description: 'new', rateLimit: 7 });
+    // One clause each, naming only what was given (the skipped value keeps its place's number)
+    const updates = recorder.sent.filter((command) => command.command === 'UpdateItemCommand');
+    expect(
+      updates.map((command) => [command.input.UpdateExpression, command.input.ExpressionAttributeNames]),
+    ).toEqual([
+      ['REMOVE #r0, #r1', { '#r0': 'description', '#r1': 'rateLimit' }],
+      ['SET #s0 = :s0, #s2 = :s2', { '#s0': 'description', '#s2': 'rateLimit' }],
+    ]);
+    expect(updates[0]?.input.ExpressionAttributeValues).toBeUndefined();
   });
 
   it('returns undefined for an endpoint that does not exist, and creates nothing', async () => {

@@ -7,16 +7,23 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type * as FailureView from '../../lambdas/adapters/store/failure-view.ts';
 import { failedShard } from '../../lambdas/core/records.ts';
 import { DELIVERIES_TABLE } from '../../lambdas/core/schema.ts';
 import { EMULATOR_CREDENTIALS } from '../../local/provision.ts';
-import { createTableOf, REGION, useMoto } from '../support/mutants-aws.ts';
+import {
+  type CommandRecorder,
+  createTableOf,
+  REGION,
+  recordCommands,
+  useMoto,
+} from '../support/mutants-aws.ts';
 
 const moto = useMoto();
 let view: FailureView.FailureViewRepository;
 let raw: DynamoDBDocumentClient;
+let recorder: CommandRecorder;
 
 /** Ids in time order (delivery ids start with the event time), with their status and type. */
 const deliveries = Array.from({ length: 24 }, (_, index) => ({
@@ -30,6 +37,9 @@ const newestFirst = (list: typeof deliveries) => list.map((delivery) => delivery
 beforeAll(async () => {
   const { failureViewRepository } = await import('../../lambdas/adapters/store/failure-view.ts');
   const { tableName } = await import('../../lambdas/adapters/store/tables.ts');
+  const { dynamo } = await import('../../lambdas/adapters/clients.ts');
+  // As sent: after the document client's marshalling, which drops undefined values.
+  recorder = recordCommands(dynamo, 'build');
   const table = await createTableOf(moto.endpoint(), DELIVERIES_TABLE);
   view = failureViewRepository(tableName(table, DELIVERIES_TABLE));
   raw = DynamoDBDocumentClient.from(
@@ -56,6 +66,7 @@ beforeAll(async () => {
   );
 });
 
+afterEach(() => recorder.reset());
 afterAll(() => raw?.destroy());
 
 describe('listFailedDeliveries', () => {
@@ -97,6 +108,20 @@ describe('listFailedDeliveries', () => {
     expect(paid.items.map((item) => item.id)).toEqual(
       newestFirst(failed.filter((delivery) => delivery.eventType === 'invoice.paid')),
     );
+  });
+
+  it('an empty event type filters nothing, and sends no value that no expression uses (DynamoDB refuses one)', async () => {
+    // Act
+    const all = await view.listFailedDeliveries({ status: 'failed', eventType: '', limit: 100 });
+
+    // Assess
+    expect(all.items.map((item) => item.id)).toEqual(newestFirst(failed));
+    const queries = recorder.sent.filter((command) => command.command === 'QueryCommand');
+    expect(queries.length).toBeGreaterThan(3);
+    for (const query of queries) {
+      expect(query.input.FilterExpression).toBeUndefined();
+      expect(Object.keys(query.input.ExpressionAttributeValues as object)).toEqual([':shard']);
+    }
   });
 
   it('sinceId is inclusive, beforeId exclusive, alone or together', async () => {
