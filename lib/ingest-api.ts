@@ -110,17 +110,17 @@ export interface IngestApiProps {
 /**
  * The public HTTP API: an API Gateway HTTP API in front of the API function, which serves every
  * route but the open ones ({@link OPEN_ROUTES}: the dashboard, the portal page and the API
- * description), and the pages function, which serves those alone. A Lambda authorizer (identity source: the `Authorization` header, answers cached for
- * AUTHORIZER_CACHE_SECONDS) stands before every route but the open ones ({@link OPEN_ROUTES}),
- * so a request without a credential never invokes the API function; the `$default` stage
- * throttles and writes access logs.
+ * description), and the pages function, which serves those alone. A Lambda authorizer (identity
+ * source: the `Authorization` header, answers cached for AUTHORIZER_CACHE_SECONDS) stands before
+ * every route but the open ones, so a request without a credential never invokes the API
+ * function; the `$default` stage throttles and writes access logs.
  */
 export class IngestApi extends Construct {
   /** The HTTP API. */
   public readonly httpApi: HttpApi;
   /** Its `$default` stage. */
   public readonly stage: HttpStage;
-  /** The function behind every route. */
+  /** The API function: every route but the open ones. */
   public readonly function: WebhookFunction;
   /** The authorizer before every route but the open ones. */
   public readonly authorizerFunction: WebhookFunction;

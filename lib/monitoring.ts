@@ -49,6 +49,8 @@ export interface MonitoringProps {
   readonly deliveryFunction: lambda.IFunction;
   /** The API function. */
   readonly apiFunction: lambda.IFunction;
+  /** The pages function (the dashboard, the portal page and the API description). */
+  readonly pagesFunction: lambda.IFunction;
   /** The HTTP API. */
   readonly httpApi: IHttpApi;
   /** `service` dimension of the delivery metrics (the delivery function's Powertools service name). */
@@ -84,6 +86,8 @@ export class Monitoring extends Construct {
   public readonly deliveryErrorsAlarm: cloudwatch.Alarm;
   /** The API function failed an invocation (callers saw a 5xx). */
   public readonly apiErrorsAlarm: cloudwatch.Alarm;
+  /** The pages function failed an invocation (a page or the API description did not load). */
+  public readonly pagesErrorsAlarm: cloudwatch.Alarm;
   /** The operations dashboard. */
   public readonly dashboard: cloudwatch.Dashboard;
 
@@ -156,11 +160,22 @@ export class Monitoring extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    this.pagesErrorsAlarm = new cloudwatch.Alarm(this, 'PagesFunctionErrors', {
+      alarmDescription:
+        'The pages function crashed or timed out: the dashboard, the portal page or GET /openapi.json ' +
+        'answered 5xx.',
+      metric: props.pagesFunction.metricErrors({ statistic: cloudwatch.Stats.SUM, period: ALARM_PERIOD }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     for (const alarm of [
       this.deadLetterAlarm,
       this.failureRateAlarm,
       this.deliveryErrorsAlarm,
       this.apiErrorsAlarm,
+      this.pagesErrorsAlarm,
     ]) {
       alarm.addAlarmAction(notify);
       alarm.addOkAction(notify);
@@ -204,7 +219,13 @@ export class Monitoring extends Construct {
       }),
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [this.deadLetterAlarm, this.failureRateAlarm, this.deliveryErrorsAlarm, this.apiErrorsAlarm],
+        alarms: [
+          this.deadLetterAlarm,
+          this.failureRateAlarm,
+          this.deliveryErrorsAlarm,
+          this.apiErrorsAlarm,
+          this.pagesErrorsAlarm,
+        ],
         width: 8,
       }),
     );
@@ -267,6 +288,8 @@ export class Monitoring extends Construct {
           }),
           props.apiFunction.metricErrors({ label: 'API errors', statistic: cloudwatch.Stats.SUM }),
           props.apiFunction.metricThrottles({ label: 'API throttles', statistic: cloudwatch.Stats.SUM }),
+          props.pagesFunction.metricErrors({ label: 'Pages errors', statistic: cloudwatch.Stats.SUM }),
+          props.pagesFunction.metricThrottles({ label: 'Pages throttles', statistic: cloudwatch.Stats.SUM }),
         ],
         width: 8,
       }),

@@ -55,8 +55,9 @@ export interface WebhooksStackProps extends StackProps {
 }
 
 /**
- * Webhook delivery: producer → HTTP API → api function → delivery queue → delivery function →
- * consumer endpoint, with a DLQ, DynamoDB records of every delivery, and alarms.
+ * Webhook delivery: producer → HTTP API (authorizer; the pages function for the open routes) →
+ * api function → delivery queue → delivery function → consumer endpoint, with a DLQ, DynamoDB
+ * records of every delivery, and alarms.
  */
 export class WebhooksStack extends Stack {
   /** Events, deliveries, attempts and endpoints tables. */
@@ -65,7 +66,7 @@ export class WebhooksStack extends Stack {
   public readonly apiKeys: ApiKeys;
   /** Delivery queue, DLQ and delivery function. */
   public readonly delivery: DeliveryPipeline;
-  /** HTTP API and API function. */
+  /** HTTP API and its API, authorizer and pages functions. */
   public readonly api: IngestApi;
   /** The scheduled sweep of events left accepted. */
   public readonly sweeper: Sweeper;
@@ -125,6 +126,7 @@ export class WebhooksStack extends Stack {
       deadLetterQueue: this.delivery.deadLetterQueue,
       deliveryFunction: this.delivery.function,
       apiFunction: this.api.function,
+      pagesFunction: this.api.pagesFunction,
       httpApi: this.api.httpApi,
       deliveryServiceName: DELIVERY_SERVICE_NAME,
       apiServiceName: API_SERVICE_NAME,

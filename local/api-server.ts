@@ -1,6 +1,7 @@
 /**
- * Serves the API locally through the API function's own handler: each HTTP request becomes
- * the API Gateway HTTP API (payload 2.0) event that AWS would deliver.
+ * Serves the API locally through the functions' own handlers (./gateway.ts routes each request
+ * as API Gateway does): each HTTP request becomes the API Gateway HTTP API (payload 2.0) event
+ * that AWS would deliver.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';

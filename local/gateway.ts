@@ -1,9 +1,9 @@
 /**
- * What API Gateway does before the functions, in local mode: the open routes go to the pages
- * function, with no authorizer; every other request needs an `Authorization` header (the authorizer's identity source: 401
- * without invoking anything, as API Gateway answers), and the authorizer function's answer for
- * that header is cached for AUTHORIZER_CACHE_SECONDS and passed on as the request's
- * `requestContext.authorizer.lambda`, as on AWS.
+ * What API Gateway does in front of the functions, in local mode: a GET of an open route goes to
+ * the pages function, with no authorizer; every other request needs an `Authorization` header
+ * (the authorizer's identity source: 401 without invoking anything, as API Gateway answers), and
+ * the authorizer function's answer for that header is cached for AUTHORIZER_CACHE_SECONDS and
+ * passed on to the API function as the request's `requestContext.authorizer.lambda`, as on AWS.
  */
 import type {
   APIGatewayProxyEventV2,
@@ -18,7 +18,7 @@ type AuthorizerHandler = (
   event: APIGatewayRequestAuthorizerEventV2,
 ) => Promise<APIGatewaySimpleAuthorizerWithContextResult<Record<string, string>>>;
 
-/** The functions behind the HTTP API: the pages function's and the API function's handlers, and the authorizer's. */
+/** The handlers behind the HTTP API: the pages function's, the API function's and the authorizer's. */
 export interface GatewayTargets {
   /** The open routes' function (lambdas/pages/handler.ts). */
   readonly pages: ApiHandler;
@@ -28,7 +28,7 @@ export interface GatewayTargets {
 }
 
 /** One handler for every request, routed the way the deployed HTTP API routes it. */
-export function behindAuthorizer(
+export function httpApiGateway(
   { pages, api, authorizer }: GatewayTargets,
   now: () => number = Date.now,
 ): ApiHandler {

@@ -1,13 +1,14 @@
 /**
- * The whole product on one machine: resources on the emulator, the API function behind a
- * local HTTP server, and the delivery function fed by a poller. `npm run local` and the
+ * The whole product on one machine: resources on the emulator, the API, authorizer and pages
+ * functions behind a local HTTP server (routed by ./gateway.ts), and the delivery function fed by
+ * a poller. `npm run local` and the
  * integration tests both start it through {@link startLocalStack}.
  */
 import type { Server } from 'node:http';
 import { type RetryPolicy, SWEEP_INTERVAL_MINUTES } from '../lambdas/core/config.ts';
 import type { SweepReport } from '../lambdas/sweeper/sweep.ts';
 import { startApiServer } from './api-server.ts';
-import { behindAuthorizer } from './gateway.ts';
+import { httpApiGateway } from './gateway.ts';
 import type { EmulatorEndpoints } from './moto.ts';
 import {
   type DeliveredOperationalEvent,
@@ -21,7 +22,7 @@ import { type Poller, startPoller } from './queue-poller.ts';
 const MIN_POLLERS = 2;
 
 /** The functions local mode runs, as the stack deploys them. */
-export type LocalFunction = 'api' | 'delivery' | 'sweeper';
+export type LocalFunction = 'api' | 'pages' | 'delivery' | 'sweeper';
 
 export interface LocalStackOptions {
   /** The emulator: one URL for every service, or one per service (local/moto.ts). */
@@ -86,8 +87,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const api = await within('api', () => import('../lambdas/api/handler.ts'));
   // Counted as the API's: it reads only the two secret ids the API function is given too.
   const authorizer = await within('api', () => import('../lambdas/authorizer/handler.ts'));
-  // Counted as the API's too: the pages function makes no AWS call.
-  const pages = await within('api', () => import('../lambdas/pages/handler.ts'));
+  const pages = await within('pages', () => import('../lambdas/pages/handler.ts'));
   // One copy of the delivery function per poller: on AWS each concurrent batch runs in an
   // execution environment of its own, with its own worker (and its limit of requests in flight
   // per endpoint, its secret cache and its connections); one module shared by every poller
@@ -104,8 +104,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     options.sweepIntervalMs ?? SWEEP_INTERVAL_MINUTES * 60_000,
   );
   sweepTimer.unref();
-  const apiHandler = behindAuthorizer({
-    pages: (event) => within('api', () => pages.handler(event)),
+  const apiHandler = httpApiGateway({
+    pages: (event) => within('pages', () => pages.handler(event)),
     api: (event) => within('api', () => api.handler(event)),
     authorizer: (event) => within('api', () => authorizer.handler(event)),
   });

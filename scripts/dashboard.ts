@@ -1,6 +1,6 @@
 /**
- * Builds the two pages the API serves, `GET /dashboard` and `GET /portal`, from their sources
- * in lambdas/api/pages/ (`npx tsx scripts/dashboard.ts`):
+ * Builds the two pages the pages function serves, `GET /dashboard` and `GET /portal`, from their
+ * sources in lambdas/api/pages/ (`npx tsx scripts/dashboard.ts`):
  *
  * - each page's `main.ts` (with what it imports from `shared/`) is bundled and minified by
  *   esbuild into the page's one inline `<script>`;
@@ -10,7 +10,7 @@
  * - the pages are brotli-compressed, and each one's content security policy carries the SHA-256
  *   hashes of its style and script, computed here rather than at every cold start.
  *
- * It writes lambdas/api/pages-document.ts, which the API bundle carries.
+ * It writes lambdas/api/pages-document.ts, which the pages function's bundle carries.
  * test/unit/dashboard-document.test.ts regenerates it and compares, so the sources and what is
  * served never drift. Type checking is `tsc -p lambdas/api/pages/tsconfig.json`.
  */
@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { brotliCompressSync, constants } from 'node:zlib';
 import { buildSync, transformSync } from 'esbuild';
 
-/** The pages the API serves, each a folder under lambdas/api/pages/. */
+/** The pages the pages function serves, each a folder under lambdas/api/pages/. */
 export const PAGES = ['dashboard', 'portal'] as const;
 export type PageName = (typeof PAGES)[number];
 
@@ -130,7 +130,7 @@ export function renderPagesModule(): string {
     params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
   }).toString('base64');
   return `/**
- * The pages the API serves, built from lambdas/api/pages/ by scripts/dashboard.ts
+ * The pages the pages function serves, built from lambdas/api/pages/ by scripts/dashboard.ts
  * (\`npx tsx scripts/dashboard.ts\`; do not edit): the operator dashboard (\`GET /dashboard\`)
  * and the consumer portal (\`GET /portal\`), one after the other in one brotli stream
  * (${Math.round(compressed.length / 1024)} KB in the bundle instead of ${Math.round(bytes.length / 1024)} KB), and each page's content security policy.

@@ -64,7 +64,7 @@ export async function startLocalRun(options: { section: string; pollers: number 
   const receiver = await startReceiver({ ports: 1, record: true });
   const actor = new AsyncLocalStorage<FunctionName>();
   const calls: AttributedCall[] = [];
-  const durations: Record<FunctionName, number[]> = { api: [], delivery: [], sweeper: [] };
+  const durations: Record<FunctionName, number[]> = { api: [], pages: [], delivery: [], sweeper: [] };
   const authorizerDurations: number[] = [];
   // The authorizer's answer (a simple response) tells its invocations from the API's.
   const isAuthorizerAnswer = (value: unknown) =>

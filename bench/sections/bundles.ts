@@ -280,7 +280,8 @@ export async function run(): Promise<BundlesResult> {
       progress(
         'bundles',
         `${name}: ${figures.bytes} bytes (target <= ${BUNDLE_BYTES_TARGET}), init p50 ${figures.initMsP50} ms, ` +
-          `${figures.initRatioVsBaseline}x its baseline's ${figures.baselineInitMsP50} ms (target <= ${INIT_RATIO_TARGET}x)`,
+          `${figures.initRatioVsBaseline}x its baseline's ${figures.baselineInitMsP50} ms ` +
+          (name === 'pages' ? '(no SDK client, so no ratio target)' : `(target <= ${INIT_RATIO_TARGET}x)`),
       );
     }
     return {
@@ -309,7 +310,9 @@ export async function run(): Promise<BundlesResult> {
             name,
             {
               bytes: bundles[name].bytes <= BUNDLE_BYTES_TARGET,
-              init: bundles[name].initRatioVsBaseline <= INIT_RATIO_TARGET,
+              // A function with no SDK client has an empty module as its baseline: the ratio to
+              // a near-zero import time says nothing, so there is no init target for it.
+              init: name === 'pages' ? null : bundles[name].initRatioVsBaseline <= INIT_RATIO_TARGET,
             },
           ]),
         ),

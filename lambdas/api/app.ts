@@ -9,13 +9,13 @@
  * so the API's bundle leaves it out. So are the open routes (./open-routes.ts: the pages and the
  * API description), which deployed are the pages function's (lambdas/pages/handler.ts).
  */
-import { MAX_BATCH_BODY_BYTES, MAX_REQUEST_BODY_BYTES } from '../core/config.ts';
+import { MAX_BATCH_BODY_BYTES, MAX_REQUEST_BODY_BYTES, OPEN_ROUTES } from '../core/config.ts';
 import { HttpError } from '../core/errors.ts';
 import { type Denial, denialError, deny, type Principal } from '../core/principal.ts';
 import { payloadTooLarge } from '../core/validation.ts';
 import type { AuthorizeDeps } from './authorize.ts';
 import { ApiContext, type ApiDeps } from './context.ts';
-import { type ApiRequest, type ApiResponse, allows, matchRoute, type Route } from './router.ts';
+import { type ApiRequest, type ApiResponse, allows, matchRoute, type Route, route } from './router.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { dlqRoutes } from './routes/dlq.ts';
@@ -41,11 +41,22 @@ export interface ApiAppOptions {
   readonly authorize?: Authorize;
   /**
    * Routes served without a credential (./open-routes.ts's `openRoutes()`, in process). The
-   * deployed API function passes none: API Gateway sends those paths to the pages function.
-   * @default none: those paths are no route here
+   * deployed API function passes none: API Gateway sends those paths' GET to the pages function.
+   * @default GET on those paths is answered 404 (it never arrives here), any other method 405
    */
   readonly openRoutes?: readonly Route[];
 }
+
+/**
+ * Without the open routes, their paths still answer another method as the API does (405, `Allow:
+ * GET`): API Gateway sends only their GET to the pages function, and everything else on them here.
+ */
+const openPathsServedElsewhere = (): Route[] =>
+  OPEN_ROUTES.map((path) =>
+    route('GET', path, async () => {
+      throw new HttpError(404, 'not_found', `GET ${path} is served by the pages function, not this one`);
+    }),
+  );
 
 /** The API's routes and their logic. */
 export class ApiApp {
@@ -65,7 +76,7 @@ export class ApiApp {
       ...portalRoutes(this.ctx),
       ...apiKeyRoutes(this.ctx),
       ...operationalEventRoutes(this.ctx),
-      ...(options.openRoutes ?? []),
+      ...(options.openRoutes ?? openPathsServedElsewhere()),
     ];
   }
 

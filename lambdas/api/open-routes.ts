@@ -13,7 +13,7 @@ import { type Route, route } from './router.ts';
 
 /**
  * The open routes. The stack sends exactly {@link OPEN_ROUTES} to the pages function
- * (test/unit/open-routes.test.ts checks the two lists agree).
+ * (test/unit/pages-function.test.ts checks the two lists agree).
  */
 export function openRoutes(): readonly Route[] {
   return [

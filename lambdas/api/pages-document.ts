@@ -1,5 +1,5 @@
 /**
- * The pages the API serves, built from lambdas/api/pages/ by scripts/dashboard.ts
+ * The pages the pages function serves, built from lambdas/api/pages/ by scripts/dashboard.ts
  * (`npx tsx scripts/dashboard.ts`; do not edit): the operator dashboard (`GET /dashboard`)
  * and the consumer portal (`GET /portal`), one after the other in one brotli stream
  * (17 KB in the bundle instead of 72 KB), and each page's content security policy.

@@ -14,6 +14,7 @@ import { logicalId, type Synthesized, synthesize } from './stack-fixture.ts';
 const DEFAULT_SCHEDULE = '0,10,30,60,120,300,600,1200,2400,3600,7200,14400,28800,43200';
 
 const ONE_MONTH_IN_DAYS = 30;
+const REPO = join(import.meta.dirname, '../..');
 
 describe('functions', () => {
   let synth: Synthesized;
@@ -90,12 +91,29 @@ describe('functions', () => {
     }
   });
 
+  function bundleOf(construct: IConstruct): string {
+    const { S3Key } = propertiesOf(construct).Code as { S3Key: string };
+    return readFileSync(join(assemblyDirectory, `asset.${S3Key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+  }
+
+  it('puts the pages and the API description in the pages function, and neither in the API function', () => {
+    // The start of each compressed document, as the generated modules hold it.
+    const starts = ['lambdas/api/pages-document.ts', 'lambdas/api/openapi-document.ts'].map((file) => {
+      const literal = /=\s*\n?\s*'([A-Za-z0-9+/=]{64})/.exec(readFileSync(join(REPO, file), 'utf8'))?.[1];
+      if (!literal) throw new Error(`no compressed document in ${file}`);
+      return literal;
+    });
+    const api = bundleOf(synth.stack.api.function);
+    const pages = bundleOf(synth.stack.api.pagesFunction);
+
+    for (const start of starts) {
+      expect(pages.includes(start)).toBe(true);
+      expect(api.includes(start)).toBe(false);
+    }
+  });
+
   it('bundles no AWS SDK into the pages function, and gives it only the common environment', () => {
-    const { S3Key } = propertiesOf(synth.stack.api.pagesFunction).Code as { S3Key: string };
-    const bundle = readFileSync(
-      join(assemblyDirectory, `asset.${S3Key.replace(/\.zip$/, '')}`, 'index.mjs'),
-      'utf8',
-    );
+    const bundle = bundleOf(synth.stack.api.pagesFunction);
 
     expect(bundle.startsWith('import { createRequire')).toBe(true);
     expect(bundle.includes('@smithy/core')).toBe(false);

@@ -15,8 +15,8 @@ describe('monitoring', () => {
   it('notifies the alarm topic from every alarm, on ALARM and on OK', () => {
     const alarms = Object.values(synth.template.findResources('AWS::CloudWatch::Alarm'));
 
-    // DLQ depth, failure rate, API errors, delivery errors, and the heartbeat's.
-    expect(alarms).toHaveLength(5);
+    // DLQ depth, failure rate, API errors, pages errors, delivery errors, and the heartbeat's.
+    expect(alarms).toHaveLength(6);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);
@@ -65,6 +65,16 @@ describe('monitoring', () => {
       Threshold: 20,
       EvaluationPeriods: 3,
       TreatMissingData: 'notBreaching',
+    });
+  });
+
+  it('alarms on any pages function error (the dashboard, the portal or the API description failed)', () => {
+    synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(synth.stack.api.pagesFunction) } }],
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
   });
 

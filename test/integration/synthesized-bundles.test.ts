@@ -5,8 +5,8 @@
  * (resource names mapped to the emulator's) and credentials in environment variables only. No
  * profile, no `~/.aws` (HOME is an empty directory), no metadata service.
  *
- * The API bundle gets API Gateway HTTP API events (payload format 2.0, the route the stack
- * declares); the delivery bundle gets an SQS event source mapping event built from a message
+ * The API and pages bundles get API Gateway HTTP API events (payload format 2.0, the routes the
+ * stack declares); the delivery bundle gets an SQS event source mapping event built from a message
  * really received from the moto queue, and delivers to a loopback receiver.
  */
 import { spawn } from 'node:child_process';

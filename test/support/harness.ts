@@ -70,6 +70,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const calls: RecordedCall[] = [];
   const envReads = new Map<LocalFunction, Set<string>>([
     ['api', new Set()],
+    ['pages', new Set()],
     ['delivery', new Set()],
     ['sweeper', new Set()],
   ]);

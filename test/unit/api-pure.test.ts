@@ -489,11 +489,21 @@ describe('ApiApp.handle before the routes', () => {
     await expect(
       deployed.handle(request({ method: 'DELETE', path: '/endpoints', auth: { kind: 'admin', keyId: 'k' } })),
     ).rejects.toMatchObject({ status: 405 });
-    // The open routes are the pages function's: the deployed API function has none of them.
-    await expect(deployed.handle(request({ path: '/openapi.json' }))).rejects.toMatchObject({
+    // The open routes are the pages function's: API Gateway sends their GET there, and any other
+    // method on their paths here, which answers it as for every other route.
+    const admin = { kind: 'admin', keyId: 'k' } as const;
+    await expect(deployed.handle(request({ path: '/openapi.json', auth: admin }))).rejects.toMatchObject({
       status: 404,
       code: 'not_found',
+      message: 'GET /openapi.json is served by the pages function, not this one',
     });
+    for (const path of ['/dashboard', '/portal', '/openapi.json']) {
+      await expect(deployed.handle(request({ method: 'POST', path, auth: admin }))).rejects.toMatchObject({
+        status: 405,
+        code: 'method_not_allowed',
+        headers: { Allow: 'GET' },
+      });
+    }
   });
 
   it('answers 405 with Allow for a known path and another method', async () => {
