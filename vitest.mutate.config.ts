@@ -16,6 +16,8 @@
  *   tests, one set per group of lambdas/adapters (see docs/mutation-testing.md). The moto-backed
  *   ones share one moto server for the whole run (test/support/mutants-moto-global.ts) instead
  *   of starting one each time Stryker runs them for a mutant.
+ * - `api-routes`: the API routes' focused tests (test/integration/api-routes-mutants-*.test.ts:
+ *   the app built in process on the real adapters), on the same shared moto server.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -63,6 +65,7 @@ const adapters: Record<string, string[]> = {
     'test/integration/store-failure-view-mutants.test.ts',
     'test/integration/store-endpoint-transitions-mutants.test.ts',
   ],
+  'api-routes': ['test/integration/api-routes-mutants-*.test.ts'],
 };
 
 /**
