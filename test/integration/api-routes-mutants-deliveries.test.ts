@@ -539,7 +539,7 @@ describe('POST /endpoints/{id}/recover', () => {
     const sent = await sendTo(endpoint);
     await outcome(sent, 'dead');
     await api.drainDeliveryQueue();
-    sqs.intercept = async (command) =>
+    sqs.intercept = async (command, send) =>
       command.command === 'SendMessageBatchCommand'
         ? {
             output: {
@@ -548,7 +548,7 @@ describe('POST /endpoints/{id}/recover', () => {
               $metadata: {},
             },
           }
-        : undefined;
+        : send();
 
     // Act
     const fresh = await api.call('POST', `/endpoints/${endpoint}/recover`, { query: { since } });

@@ -192,8 +192,8 @@ describe('POST /endpoints', () => {
   it('deletes the secret again when the endpoint cannot be stored', async () => {
     // Prepare
     let secretName = '';
-    dynamo.intercept = async (command) => {
-      if (command.command !== 'PutItemCommand') return undefined;
+    dynamo.intercept = async (command, send) => {
+      if (command.command !== 'PutItemCommand') return send();
       // The item's secretName (the input is the low-level one: marshalled).
       const name = new RegExp(`${api.resources().endpointSecretPrefix}/ep_[0-9A-Za-z]+`);
       secretName = name.exec(JSON.stringify(command.input))?.[0] ?? '';
@@ -560,18 +560,16 @@ describe('PATCH /endpoints/{id}', () => {
     // Prepare
     const endpoint = await newEndpoint();
     await api.call('PATCH', `/endpoints/${endpoint.id}`, { body: { enabled: false } });
-    await api
-      .store()
-      .updateEndpoint(
-        endpoint.id,
-        {
-          failureStreak: 7,
-          failingSince: '2026-12-01T00:00:00.000Z',
-          circuitOpenUntil: 1,
-          releaseLeaseUntil: 2,
-        },
-        [],
-      );
+    await api.store().updateEndpoint(
+      endpoint.id,
+      {
+        failureStreak: 7,
+        failingSince: '2026-12-01T00:00:00.000Z',
+        circuitOpenUntil: 1,
+        releaseLeaseUntil: 2,
+      },
+      [],
+    );
     await api.drainDeliveryQueue();
 
     // Act
@@ -655,7 +653,7 @@ describe('PATCH /endpoints/{id}', () => {
     const endpoint = await newEndpoint();
     const tenant = await newTenant();
     dynamo.intercept = async (command, send) => {
-      if (command.command !== 'UpdateItemCommand') return undefined;
+      if (command.command !== 'UpdateItemCommand') return send();
       // Deleted between the read and the update.
       await api.store().deleteEndpoint(endpoint.id);
       return send();
@@ -707,7 +705,7 @@ describe('DELETE /endpoints/{id}', () => {
     const endpoint = await newEndpoint();
     const secretName = (await stored(endpoint.id)).secretName;
     dynamo.intercept = async (command, send) => {
-      if (command.command !== 'DeleteItemCommand') return undefined;
+      if (command.command !== 'DeleteItemCommand') return send();
       dynamo.intercept = undefined;
       await api.store().deleteEndpoint(endpoint.id);
       return send();

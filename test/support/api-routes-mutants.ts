@@ -55,6 +55,11 @@ export interface ApiRoutesFixture {
   clockOffsetMs: number;
   /** When set, the app's clock stands still at this time (reset it in an `afterEach`). */
   frozenAtMs: number | undefined;
+  /**
+   * When set, the app's `queue.enqueue` in place of the real one (which never throws: a test of
+   * what the routes do when it does). Reset it in an `afterEach`.
+   */
+  enqueueInstead: ((messages: readonly unknown[]) => Promise<string[]>) | undefined;
   /** What the app warned about. */
   readonly warnings: { message: string; extra: Record<string, unknown> }[];
   call(method: string, path: string, options?: CallOptions): Promise<Answer>;
@@ -85,6 +90,7 @@ export function useApiRoutes(topic: string): ApiRoutesFixture {
     store: () => defined(store),
     clockOffsetMs: 0,
     frozenAtMs: undefined,
+    enqueueInstead: undefined,
     warnings: [],
     sqs: () => defined(sqs),
     documents: () => defined(documents),
@@ -139,9 +145,7 @@ export function useApiRoutes(topic: string): ApiRoutesFixture {
         );
         if (Messages.length === 0) return messages;
         for (const message of Messages) {
-          // A delivery message is its fields' JSON, a newline, and the webhook body.
-          const [fields = '{}', ...body] = (message.Body ?? '').split('\n');
-          messages.push({ ...JSON.parse(fields), ...(body.length > 0 ? { body: body.join('\n') } : {}) });
+          messages.push(parseMessage(message.Body ?? ''));
           await defined(sqs).send(
             new DeleteMessageCommand({
               QueueUrl: defined(resources).deliveryQueueUrl,
@@ -193,7 +197,10 @@ export function useApiRoutes(topic: string): ApiRoutesFixture {
         apiKeys: new ApiKeyStore(r.apiKeysSecretId),
         portalKey: new PortalKey(r.portalKeySecretId),
         queue: {
-          enqueue: (messages, options) => queue.enqueueDeliveries(r.deliveryQueueUrl, messages, options),
+          enqueue: (messages, options) =>
+            fixture.enqueueInstead
+              ? fixture.enqueueInstead(messages)
+              : queue.enqueueDeliveries(r.deliveryQueueUrl, messages, options),
           enqueueOne: (message) => queue.enqueueOne(r.deliveryQueueUrl, message),
           release: (endpointId) => queue.sendRelease(r.deliveryQueueUrl, endpointId),
           scheduleEventChecks: (eventIds) => queue.sendEventChecks(r.deliveryQueueUrl, eventIds, 0),
@@ -218,6 +225,16 @@ export function useApiRoutes(topic: string): ApiRoutesFixture {
     secrets?.destroy();
   });
   return fixture;
+}
+
+/** A delivery message is its fields' JSON, a newline, and the webhook body; others are JSON (or `{ raw }`). */
+function parseMessage(raw: string): Record<string, unknown> {
+  const [fields = '', ...body] = raw.split('\n');
+  try {
+    return { ...JSON.parse(fields), ...(body.length > 0 ? { body: body.join('\n') } : {}) };
+  } catch {
+    return { raw };
+  }
 }
 
 function defined<T>(value: T | undefined): T {
