@@ -6,7 +6,12 @@
  * the routes' Stryker mutants (docs/mutation-testing.md).
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PAGE_SIZE, MANUAL_RETRY_COOLDOWN_SECONDS } from '../../lambdas/core/config.ts';
+import {
+  DEFAULT_PAGE_SIZE,
+  MANUAL_RETRY_COOLDOWN_SECONDS,
+  RECOVER_PAGE_SIZE,
+  RECOVER_TIME_BUDGET_MS,
+} from '../../lambdas/core/config.ts';
 import { deliveryId } from '../../lambdas/core/ids.ts';
 import type { DeliveryStatus } from '../../lambdas/core/records.ts';
 import { portal, useApiRoutes } from '../support/api-routes-mutants.ts';
@@ -369,8 +374,10 @@ describe('POST /deliveries/{id}/retry', () => {
     const again = await api.call('POST', `/deliveries/${sent.id}/retry`);
     api.frozenAtMs = now + MANUAL_RETRY_COOLDOWN_SECONDS * 1000 - 1;
     const justBefore = await api.call('POST', `/deliveries/${sent.id}/retry`);
-    api.frozenAtMs = now + MANUAL_RETRY_COOLDOWN_SECONDS * 1000 + 1;
+    // Exactly the cooldown later: no longer cooling down.
+    api.frozenAtMs = now + MANUAL_RETRY_COOLDOWN_SECONDS * 1000;
     const after = await api.call('POST', `/deliveries/${sent.id}/retry`);
+    const requeued = await api.drainDeliveryQueue();
 
     // Assess
     expect(first).toMatchObject({ status: 202, body: { id: sent.id, status: 'pending' } });
@@ -387,11 +394,9 @@ describe('POST /deliveries/{id}/retry', () => {
     expect(again.body.error.code).toBe('retry_in_progress');
     expect(justBefore.status).toBe(409);
     expect(after.status).toBe(202);
+    expect(requeued.map((m) => m.deliveryId)).toStrictEqual([sent.id]);
     const record = await api.store().getDelivery(endpoint, sent.id, true);
-    expect(record).toMatchObject({
-      status: 'pending',
-      retryQueuedAt: new Date(now + MANUAL_RETRY_COOLDOWN_SECONDS * 1000 + 1).toISOString(),
-    });
+    expect(record).toMatchObject({ status: 'pending', retryQueuedAt: expect.any(String) });
   });
 
   it('retries a delivery with no record yet, and refuses a delivered one', async () => {
@@ -461,7 +466,8 @@ describe('POST /endpoints/{id}/recover', () => {
     const delivered = await sendTo(endpoint);
     const now = lastSentAtMs + 60_000;
     await outcome(dead, 'dead');
-    await outcome(failed, 'failed', { nextAttemptAt: new Date(now - 1000).toISOString() });
+    // Its next attempt is due now: its own message is no longer coming.
+    await outcome(failed, 'failed', { nextAttemptAt: new Date(now).toISOString() });
     await outcome(scheduled, 'failed', { nextAttemptAt: new Date(now + 60_000).toISOString() });
     await outcome(cooling, 'dead');
     await outcome(delivered, 'delivered');
@@ -555,6 +561,10 @@ describe('POST /endpoints/{id}/recover', () => {
     const resumed = await api.call('POST', `/endpoints/${endpoint}/recover`, {
       query: { since, cursor: cursorOf(sent.id) },
     });
+    const above = cursorOf(deliveryId(sent.eventId, endpoint, sent.createdAtMs + 60_000));
+    const fromCursor = await api.call('POST', `/endpoints/${endpoint}/recover`, {
+      query: { since, cursor: above },
+    });
 
     // Assess
     expect(fresh.body).toMatchObject({
@@ -563,7 +573,49 @@ describe('POST /endpoints/{id}/recover', () => {
       nextCursor: cursorOf(`dlv_${'Z'.repeat(62)}`),
     });
     expect(resumed.body).toMatchObject({ queued: 0, done: true, nextCursor: null });
+    expect(fromCursor.body).toMatchObject({ queued: 0, done: false, nextCursor: above });
     expect(await api.store().getDelivery(endpoint, sent.id, true)).toMatchObject({ status: 'dead' });
+  });
+
+  it('is done when the page holds exactly the deliveries left', async () => {
+    // Prepare
+    const endpoint = await newEndpoint();
+    const older = await sendTo(endpoint);
+    const newer = await sendTo(endpoint);
+    await outcome(older, 'failed');
+    await outcome(newer, 'dead');
+    await api.drainDeliveryQueue();
+
+    // Act
+    const answer = await api.call('POST', `/endpoints/${endpoint}/recover`, { query: { since, limit: '2' } });
+
+    // Assess
+    expect(answer.body).toMatchObject({ queued: 2, done: true, nextCursor: null });
+  });
+
+  it('goes on at exactly its time budget, and pages by the recover page size by default', async () => {
+    // Prepare
+    const endpoint = await newEndpoint();
+    const sent: Sent[] = [];
+    for (let i = 0; i < 11; i++) sent.push(await sendTo(endpoint));
+    for (const each of sent) await outcome(each, 'dead');
+    await api.drainDeliveryQueue();
+    const startedAt = lastSentAtMs + 60_000;
+    api.frozenAtMs = startedAt;
+    sqs.intercept = (command, send) => {
+      // The first chunk's send takes the whole budget, and not a millisecond more.
+      if (command.command === 'SendMessageBatchCommand' && api.frozenAtMs === startedAt)
+        api.frozenAtMs = startedAt + RECOVER_TIME_BUDGET_MS;
+      return send();
+    };
+
+    // Act
+    const answer = await api.call('POST', `/endpoints/${endpoint}/recover`, { query: { since } });
+
+    // Assess
+    expect(answer.body).toMatchObject({ queued: 11, done: true, nextCursor: null });
+    const queries = dynamo.sent.filter((c) => c.command === 'QueryCommand');
+    expect(queries.map((c) => c.input.Limit)).toStrictEqual([RECOVER_PAGE_SIZE + 1, RECOVER_PAGE_SIZE + 1]);
   });
 
   it('stops after its time budget between chunks of ten', async () => {

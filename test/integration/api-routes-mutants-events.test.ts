@@ -511,6 +511,103 @@ describe('POST /events with an Idempotency-Key', () => {
     expect((await storedEvent(first.body.id)).state).toBe('queued');
   });
 
+  it('takes over an event whose lease ends exactly now', async () => {
+    // Prepare
+    const endpoint = await newEndpoint();
+    const key = uniqueName('key');
+    const body = { type: 'a.b', data: {}, endpointIds: [endpoint] };
+    const first = await keyed(key, body);
+    const now = Date.now();
+    await api
+      .store()
+      .putEvent({ ...(await storedEvent(first.body.id)), state: 'accepted', leaseUntilMs: now });
+    await api.drainDeliveryQueue();
+    api.frozenAtMs = now;
+
+    // Act
+    const retried = await keyed(key, body);
+
+    // Assess
+    expect(retried.status).toBe(202);
+    expect((await api.drainDeliveryQueue()).map((m) => m.endpointId)).toStrictEqual([endpoint]);
+  });
+
+  it('answers 409 after three rounds of losing the take-over, or when the event is gone', async () => {
+    // Prepare
+    const endpoint = await newEndpoint();
+    const body = { type: 'a.b', data: {}, endpointIds: [endpoint] };
+    const lost = uniqueName('key');
+    const gone = uniqueName('key');
+    for (const key of [lost, gone]) {
+      const first = await keyed(key, body);
+      await api
+        .store()
+        .putEvent({ ...(await storedEvent(first.body.id)), state: 'accepted', leaseUntilMs: 1 });
+    }
+    const claimFails = () =>
+      Object.assign(new Error('The conditional request failed'), { name: 'ConditionalCheckFailedException' });
+    let goneReads = 0;
+    dynamo.intercept = async (command, send) => {
+      const text = JSON.stringify(command.input);
+      if (command.command === 'UpdateItemCommand' && text.includes('leaseUntilMs = :lease'))
+        throw claimFails();
+      // The take-over's read of the second one finds it deleted meanwhile.
+      if (command.command === 'GetItemCommand' && text.includes(idempotentEventId(gone)) && goneReads++ > 0)
+        return { output: { $metadata: {} } };
+      return send();
+    };
+
+    // Act
+    const busy = await keyed(lost, body);
+    const claims = dynamo.sent.filter((c) =>
+      JSON.stringify(c.input).includes('leaseUntilMs = :lease'),
+    ).length;
+    const vanished = await keyed(gone, body);
+
+    // Assess
+    expect(busy.status).toBe(409);
+    expect(busy.headers).toStrictEqual({ 'Retry-After': '1' });
+    expect(claims).toBe(3);
+    expect(vanished.status).toBe(409);
+    expect(vanished.headers).toStrictEqual({ 'Retry-After': '1' });
+  });
+
+  it('warns when a keyed event cannot be handed to the sweep, or marked queued', async () => {
+    // Prepare
+    const ok = await newEndpoint();
+    const refused = await newEndpoint();
+    const unreleased = uniqueName('key');
+    const unmarked = uniqueName('key');
+    refuseMessagesTo(refused);
+    dynamo.intercept = async (command, send) => {
+      const text = JSON.stringify(command.input);
+      if (
+        command.command === 'UpdateItemCommand' &&
+        (text.includes('sweepShard = :shard') || text.includes(':queued'))
+      )
+        throw new Error('table unavailable');
+      return send();
+    };
+
+    // Act
+    const notReleased = await keyed(unreleased, { type: 'a.b', data: {}, endpointIds: [refused] });
+    const notMarked = await keyed(unmarked, { type: 'a.b', data: {}, endpointIds: [ok] });
+
+    // Assess
+    expect(notReleased.status).toBe(503);
+    expect(notMarked.status).toBe(202);
+    expect(api.warnings).toStrictEqual([
+      {
+        message: 'event not handed to the sweep; its lease will run out instead',
+        extra: { eventId: idempotentEventId(unreleased) },
+      },
+      {
+        message: 'event queued but not marked so; it may be queued again',
+        extra: { eventId: idempotentEventId(unmarked) },
+      },
+    ]);
+  });
+
   it('answers the stored event when another request stored it between the read and the put', async () => {
     // Prepare
     const endpoint = await newEndpoint();
