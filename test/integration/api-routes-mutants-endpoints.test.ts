@@ -556,6 +556,43 @@ describe('PATCH /endpoints/{id}', () => {
     });
   });
 
+  it('publishes no endpoint.disabled, and makes no conditional disable, without both dependencies', async () => {
+    // Prepare
+    const { ApiApp } = await import('../../lambdas/api/app.ts');
+    const { operationalEvents, endpointTransitions, ...rest } = api.deps();
+    const noPublisher = new ApiApp({ ...rest, ...(endpointTransitions ? { endpointTransitions } : {}) });
+    const noTransitions = new ApiApp({ ...rest, ...(operationalEvents ? { operationalEvents } : {}) });
+    const patch = (id: string) => ({
+      method: 'PATCH',
+      path: `/endpoints/${id}`,
+      headers: {},
+      query: {},
+      trackingId: 't-variant',
+      body: JSON.stringify({ enabled: false }),
+      auth: { kind: 'admin' as const, keyId: 'key_local' },
+    });
+    const first = await newEndpoint();
+    const second = await newEndpoint();
+    await api.drainDeliveryQueue();
+    dynamo.reset();
+
+    // Act
+    const withoutPublisher = await noPublisher.handle(patch(first.id));
+    const withoutTransitions = await noTransitions.handle(patch(second.id));
+    const messages = await api.drainDeliveryQueue();
+
+    // Assess
+    expect(withoutPublisher.status).toBe(200);
+    expect(withoutTransitions.status).toBe(200);
+    expect((await stored(first.id)).enabled).toBe(false);
+    expect((await stored(second.id)).enabled).toBe(false);
+    expect(messages).toStrictEqual([]);
+    const conditionalDisables = dynamo.sent.filter((c) =>
+      JSON.stringify(c.input).includes('enabled = :true'),
+    );
+    expect(conditionalDisables).toStrictEqual([]);
+  });
+
   it('re-enables with a clean slate: no failure run, closed circuit, no lease or reason', async () => {
     // Prepare
     const endpoint = await newEndpoint();

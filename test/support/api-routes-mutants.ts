@@ -12,7 +12,7 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import type { Store } from '../../lambdas/adapters/store.ts';
-import type { ApiApp, ApiRequest, ApiResponse } from '../../lambdas/api/app.ts';
+import type { ApiApp, ApiDeps, ApiRequest, ApiResponse } from '../../lambdas/api/app.ts';
 import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
 import { HttpError } from '../../lambdas/core/errors.ts';
 import type { Principal } from '../../lambdas/core/principal.ts';
@@ -50,6 +50,8 @@ export interface CallOptions {
 export interface ApiRoutesFixture {
   readonly resources: () => LocalResources;
   readonly app: () => ApiApp;
+  /** The app's dependencies, for a test that builds a variant of it. */
+  readonly deps: () => ApiDeps;
   readonly store: () => Store;
   /** Added to Date.now() by the app's clock. */
   clockOffsetMs: number;
@@ -80,6 +82,7 @@ export function useApiRoutes(topic: string): ApiRoutesFixture {
   const moto = useMoto();
   let resources: LocalResources | undefined;
   let app: ApiApp | undefined;
+  let deps: ApiDeps | undefined;
   let store: Store | undefined;
   let sqs: SQSClient | undefined;
   let documents: DynamoDBDocumentClient | undefined;
@@ -87,6 +90,7 @@ export function useApiRoutes(topic: string): ApiRoutesFixture {
   const fixture: ApiRoutesFixture = {
     resources: () => defined(resources),
     app: () => defined(app),
+    deps: () => defined(deps),
     store: () => defined(store),
     clockOffsetMs: 0,
     frozenAtMs: undefined,
@@ -190,34 +194,32 @@ export function useApiRoutes(topic: string): ApiRoutesFixture {
       deliveries: r.tables.Deliveries,
       attempts: r.tables.Attempts,
     });
-    app = new ApiApp(
-      {
-        store,
-        secrets: new EndpointSecrets(r.endpointSecretPrefix),
-        apiKeys: new ApiKeyStore(r.apiKeysSecretId),
-        portalKey: new PortalKey(r.portalKeySecretId),
-        queue: {
-          enqueue: (messages, options) =>
-            fixture.enqueueInstead
-              ? fixture.enqueueInstead(messages)
-              : queue.enqueueDeliveries(r.deliveryQueueUrl, messages, options),
-          enqueueOne: (message) => queue.enqueueOne(r.deliveryQueueUrl, message),
-          release: (endpointId) => queue.sendRelease(r.deliveryQueueUrl, endpointId),
-          scheduleEventChecks: (eventIds) => queue.sendEventChecks(r.deliveryQueueUrl, eventIds, 0),
-          deadLetterDepth: () => queue.queueDepth(r.deadLetterQueueUrl),
-          redriveDeadLetters: () => redriveDeadLetters(r.deadLetterQueueUrl, r.deliveryQueueUrl),
-        },
-        warn: (message, extra) => fixture.warnings.push({ message, extra }),
-        endpointTransitions: endpointTransitionsRepository(tableName(r.tables.Endpoints, ENDPOINTS_TABLE)),
-        operationalEventLog: operationalEventsRepository(tableName(r.tables.Deliveries, DELIVERIES_TABLE)),
-        operationalEvents: {
-          publish: (event) => queue.sendOperationalEvent(r.deliveryQueueUrl, newOperationalEventId(), event),
-        },
-        guard: { allowLoopback: false, blockedHosts: ['blocked.example'] },
-        now: () => fixture.frozenAtMs ?? Date.now() + fixture.clockOffsetMs,
+    deps = {
+      store,
+      secrets: new EndpointSecrets(r.endpointSecretPrefix),
+      apiKeys: new ApiKeyStore(r.apiKeysSecretId),
+      portalKey: new PortalKey(r.portalKeySecretId),
+      queue: {
+        enqueue: (messages, options) =>
+          fixture.enqueueInstead
+            ? fixture.enqueueInstead(messages)
+            : queue.enqueueDeliveries(r.deliveryQueueUrl, messages, options),
+        enqueueOne: (message) => queue.enqueueOne(r.deliveryQueueUrl, message),
+        release: (endpointId) => queue.sendRelease(r.deliveryQueueUrl, endpointId),
+        scheduleEventChecks: (eventIds) => queue.sendEventChecks(r.deliveryQueueUrl, eventIds, 0),
+        deadLetterDepth: () => queue.queueDepth(r.deadLetterQueueUrl),
+        redriveDeadLetters: () => redriveDeadLetters(r.deadLetterQueueUrl, r.deliveryQueueUrl),
       },
-      { authorize },
-    );
+      warn: (message, extra) => fixture.warnings.push({ message, extra }),
+      endpointTransitions: endpointTransitionsRepository(tableName(r.tables.Endpoints, ENDPOINTS_TABLE)),
+      operationalEventLog: operationalEventsRepository(tableName(r.tables.Deliveries, DELIVERIES_TABLE)),
+      operationalEvents: {
+        publish: (event) => queue.sendOperationalEvent(r.deliveryQueueUrl, newOperationalEventId(), event),
+      },
+      guard: { allowLoopback: false, blockedHosts: ['blocked.example'] },
+      now: () => fixture.frozenAtMs ?? Date.now() + fixture.clockOffsetMs,
+    };
+    app = new ApiApp(deps, { authorize });
   }, 120_000);
   afterAll(() => {
     sqs?.destroy();
