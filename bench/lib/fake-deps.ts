@@ -30,6 +30,8 @@ export function fakeDeps(
   const counters: FakeCounters = { delivered: 0, failed: 0, deferred: 0, deadLettered: 0 };
   const store = {
     getEndpoint: async (id: string) => byId.get(id),
+    // The worker passes each message's tenant before its first read (lambdas/adapters/store.ts).
+    noteEndpointTenant: () => {},
     getDelivery: async () => undefined,
     recordOutcome: async (input: { status: string }) => {
       if (input.status === 'delivered') counters.delivered++;

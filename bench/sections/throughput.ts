@@ -146,6 +146,15 @@ function ourLanes(
         const before = deps.counters.delivered;
         await worker.processBatch(batch);
         if (instrumented && metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+        // Only the happy path is measured: a record that failed or was parked means the fakes
+        // no longer answer what the worker asks (a figure of 0/s would hide it).
+        const { failed, deferred, deadLettered } = deps.counters;
+        if (failed + deferred + deadLettered > 0) {
+          throw new Error(
+            `the worker did not deliver every record (failed ${failed}, deferred ${deferred}, ` +
+              `dead-lettered ${deadLettered}): bench/lib/fake-deps.ts no longer matches what it calls`,
+          );
+        }
         return deps.counters.delivered - before;
       },
       close: () => sender.close(),
