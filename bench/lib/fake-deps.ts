@@ -4,9 +4,12 @@
  * memory with no AWS call. Only the happy path is expected; the failure-path methods count
  * what they are asked so the benchmark can check nothing failed.
  */
+
+import type { WebhookSender } from '../../lambdas/adapters/http-sender.ts';
 import type { EndpointSecret } from '../../lambdas/adapters/secrets.ts';
 import type { EndpointRecord } from '../../lambdas/adapters/store.ts';
-import type { WorkerDeps } from '../../lambdas/delivery/worker.ts';
+import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
+import { DeliveryWorker, type WorkerDeps } from '../../lambdas/delivery/worker.ts';
 
 export interface FakeCounters {
   delivered: number;
@@ -65,4 +68,24 @@ export function fakeDeps(
     },
     counters,
   };
+}
+
+/** The delivery worker on the fakes, as the throughput bench runs it (default retry policy). */
+export function benchWorker(
+  deps: FakeDeps,
+  sender: WebhookSender,
+  logger: WorkerDeps['logger'],
+  metric?: WorkerDeps['metric'],
+): DeliveryWorker {
+  return new DeliveryWorker({
+    store: deps.store,
+    secrets: deps.secrets,
+    queue: deps.queue,
+    sender,
+    queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-deliveries',
+    deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dlq',
+    policy: retryPolicyFromEnv({}),
+    logger,
+    ...(metric ? { metric } : {}),
+  });
 }

@@ -26,12 +26,11 @@ import { WebhookSender } from '../../lambdas/adapters/http-sender.ts';
 import type { EndpointSecret } from '../../lambdas/adapters/secrets.ts';
 import type { EndpointRecord } from '../../lambdas/adapters/store.ts';
 import { Logger, Metrics, MetricUnit } from '../../lambdas/adapters/telemetry.ts';
-import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
 import { deliveryId, newEndpointId, newEventId } from '../../lambdas/core/ids.ts';
 import { decodeMessage } from '../../lambdas/core/payload.ts';
 import { generateSecret } from '../../lambdas/core/signing.ts';
-import { DeliveryWorker, type WorkerLogger } from '../../lambdas/delivery/worker.ts';
-import { fakeDeps } from '../lib/fake-deps.ts';
+import type { WorkerLogger } from '../../lambdas/delivery/worker.ts';
+import { benchWorker, fakeDeps } from '../lib/fake-deps.ts';
 import { progress } from '../lib/log.ts';
 import { sqsRecord, webhookBody } from '../lib/payloads.ts';
 import { type Receiver, startReceiver } from '../lib/receiver.ts';
@@ -123,22 +122,15 @@ function ourLanes(
     const logger = instrumented ? new Logger({ serviceName: 'webhooks-delivery' }) : silentLogger;
     const metrics = new Metrics({ namespace: 'Webhooks', serviceName: 'webhooks-delivery' });
     const sender = new WebhookSender({ guard: { allowLoopback: true } });
-    const worker = new DeliveryWorker({
-      store: deps.store,
-      secrets: deps.secrets,
-      queue: deps.queue,
+    const worker = benchWorker(
+      deps,
       sender,
-      queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-deliveries',
-      deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dlq',
-      policy: retryPolicyFromEnv({}),
       logger,
-      ...(instrumented
-        ? {
-            metric: (name: string, unit: 'Count' | 'Milliseconds', value: number) =>
-              metrics.addMetric(name, unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds, value),
-          }
-        : {}),
-    });
+      instrumented
+        ? (name, unit, value) =>
+            metrics.addMetric(name, unit === 'Count' ? MetricUnit.Count : MetricUnit.Milliseconds, value)
+        : undefined,
+    );
     let next = laneIndex;
     return {
       step: async () => {

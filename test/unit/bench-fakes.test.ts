@@ -4,13 +4,11 @@
  * every record was parked as poisoned and the bench printed 0 deliveries/s instead of failing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fakeDeps } from '../../bench/lib/fake-deps.ts';
+import { benchWorker, fakeDeps } from '../../bench/lib/fake-deps.ts';
 import { sqsRecord, webhookBody } from '../../bench/lib/payloads.ts';
 import { WebhookSender } from '../../lambdas/adapters/http-sender.ts';
-import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
 import { deliveryId, newEndpointId, newEventId } from '../../lambdas/core/ids.ts';
 import { generateSecret } from '../../lambdas/core/signing.ts';
-import { DeliveryWorker } from '../../lambdas/delivery/worker.ts';
 import { startReceiver, type TestReceiver } from '../support/receiver.ts';
 
 describe("the throughput bench's fakes", () => {
@@ -34,16 +32,7 @@ describe("the throughput bench's fakes", () => {
     };
     const deps = fakeDeps([endpoint], new Map([[endpoint.secretName, { current: generateSecret() }]]));
     const sender = new WebhookSender({ guard: { allowLoopback: true } });
-    const worker = new DeliveryWorker({
-      store: deps.store,
-      secrets: deps.secrets,
-      queue: deps.queue,
-      sender,
-      queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-deliveries',
-      deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dlq',
-      policy: retryPolicyFromEnv({}),
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-    });
+    const worker = benchWorker(deps, sender, { debug() {}, info() {}, warn() {}, error() {} });
     const batch = Array.from({ length: 3 }, (_, index) => {
       const createdAtMs = Date.now();
       const eventId = newEventId(createdAtMs);
