@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { Store } from '../../lambdas/adapters/store.ts';
 import type { ApiApp, ApiDeps, ApiRequest, ApiResponse } from '../../lambdas/api/app.ts';
 import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
@@ -75,7 +75,7 @@ export interface ApiRoutesFixture {
 }
 
 /**
- * Provisions the resources under a prefix of `topic` and builds the app in a `beforeAll`. Call at
+ * Provisions the resources under a prefix of `topic` in a `beforeAll`, and builds the app afresh before each test. Call at
  * the top of the file. Event checks are sent with no delay, so a test can read them at once.
  */
 export function useApiRoutes(topic: string): ApiRoutesFixture {
@@ -83,6 +83,7 @@ export function useApiRoutes(topic: string): ApiRoutesFixture {
   let resources: LocalResources | undefined;
   let app: ApiApp | undefined;
   let deps: ApiDeps | undefined;
+  let makeApp: (() => ApiApp) | undefined;
   let store: Store | undefined;
   let sqs: SQSClient | undefined;
   let documents: DynamoDBDocumentClient | undefined;
@@ -219,8 +220,13 @@ export function useApiRoutes(topic: string): ApiRoutesFixture {
       guard: { allowLoopback: false, blockedHosts: ['blocked.example'] },
       now: () => fixture.frozenAtMs ?? Date.now() + fixture.clockOffsetMs,
     };
-    app = new ApiApp(deps, { authorize });
+    makeApp = () => new ApiApp(defined(deps), { authorize });
   }, 120_000);
+  // A fresh app for each test (its endpoint cache empty): building it registers the routes, so
+  // Stryker's per-test coverage counts the route table as covered by every test, not by none.
+  beforeEach(() => {
+    app = defined(makeApp)();
+  });
   afterAll(() => {
     sqs?.destroy();
     documents?.destroy();
