@@ -327,17 +327,19 @@ describe('deliveries.ts', () => {
 });
 
 describe('context.ts and endpoints.ts', () => {
-  it('a portal session may name its own tenant (context.ts:125)', async () => {
+  it('a portal session may name its own tenant, and another is missing to it (context.ts:125)', async () => {
     // Prepare
     const tenant = await newTenant();
     await newEndpoint(tenant);
 
     // Act
     const answer = await api.call('GET', '/endpoints', { query: { tenantId: tenant }, as: portal(tenant) });
+    const other = await api.call('GET', '/endpoints', { query: { tenantId: 'default' }, as: portal(tenant) });
 
     // Assess
     expect(answer.status).toBe(200);
     expect(answer.body.items).toHaveLength(1);
+    expect(other.body.error.message).toBe('tenant "default" does not exist');
   });
 
   it('a bad listing query is invalid_query (endpoints.ts:102)', async () => {
