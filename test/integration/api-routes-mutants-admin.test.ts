@@ -28,7 +28,6 @@ beforeAll(async () => {
 
 afterEach(() => {
   dynamo.reset();
-  api.frozenAtMs = undefined;
 });
 
 const tenantId = () => uniqueName('t').toLowerCase();

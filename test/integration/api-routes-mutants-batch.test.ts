@@ -25,9 +25,6 @@ beforeAll(async () => {
 afterEach(() => {
   sqs.reset();
   dynamo.reset();
-  api.frozenAtMs = undefined;
-  api.enqueueInstead = undefined;
-  api.warnings.length = 0;
 });
 
 async function newEndpoint(): Promise<string> {

@@ -30,8 +30,6 @@ beforeAll(async () => {
 afterEach(() => {
   sqs.reset();
   dynamo.reset();
-  api.frozenAtMs = undefined;
-  api.clockOffsetMs = 0;
 });
 
 const cursorOf = (id: string) => Buffer.from(id).toString('base64url');

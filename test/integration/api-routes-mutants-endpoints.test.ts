@@ -25,8 +25,6 @@ beforeAll(async () => {
 afterEach(() => {
   dynamo.reset();
   sqs.reset();
-  api.frozenAtMs = undefined;
-  api.warnings.length = 0;
 });
 
 const tenantId = () => uniqueName('acme').toLowerCase();

@@ -26,9 +26,6 @@ beforeAll(async () => {
 afterEach(() => {
   sqs.reset();
   dynamo.reset();
-  api.frozenAtMs = undefined;
-  api.enqueueInstead = undefined;
-  api.warnings.length = 0;
 });
 
 async function newTenant(): Promise<string> {

@@ -25,7 +25,6 @@ beforeAll(async () => {
 afterEach(() => {
   sqs.reset();
   dynamo.reset();
-  api.frozenAtMs = undefined;
 });
 
 async function newEndpoint(body: Record<string, unknown> = {}): Promise<string> {

@@ -24,8 +24,6 @@ beforeAll(async () => {
 afterEach(() => {
   sqs.reset();
   dynamo.reset();
-  api.frozenAtMs = undefined;
-  api.warnings.length = 0;
 });
 
 const cursorOf = (id: string) => Buffer.from(id).toString('base64url');

@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type { Store } from '../../lambdas/adapters/store.ts';
 import type { ApiApp, ApiDeps, ApiRequest, ApiResponse } from '../../lambdas/api/app.ts';
 import { retryPolicyFromEnv } from '../../lambdas/core/config.ts';
@@ -53,16 +53,16 @@ export interface ApiRoutesFixture {
   /** The app's dependencies, for a test that builds a variant of it. */
   readonly deps: () => ApiDeps;
   readonly store: () => Store;
-  /** Added to Date.now() by the app's clock. */
+  /** Added to Date.now() by the app's clock (0 again after each test). */
   clockOffsetMs: number;
-  /** When set, the app's clock stands still at this time (reset it in an `afterEach`). */
+  /** When set, the app's clock stands still at this time (cleared after each test). */
   frozenAtMs: number | undefined;
   /**
    * When set, the app's `queue.enqueue` in place of the real one (which never throws: a test of
-   * what the routes do when it does). Reset it in an `afterEach`.
+   * what the routes do when it does). Cleared after each test.
    */
   enqueueInstead: ((messages: readonly unknown[]) => Promise<string[]>) | undefined;
-  /** What the app warned about. */
+  /** What the app warned about during the current test. */
   readonly warnings: { message: string; extra: Record<string, unknown> }[];
   call(method: string, path: string, options?: CallOptions): Promise<Answer>;
   /** Every message now visible on the delivery queue (its JSON fields, and `body` for a delivery), removed from it. */
@@ -226,6 +226,13 @@ export function useApiRoutes(topic: string): ApiRoutesFixture {
   // Stryker's per-test coverage counts the route table as covered by every test, not by none.
   beforeEach(() => {
     app = defined(makeApp)();
+  });
+  // What a test set on the fixture never reaches the next test.
+  afterEach(() => {
+    fixture.clockOffsetMs = 0;
+    fixture.frozenAtMs = undefined;
+    fixture.enqueueInstead = undefined;
+    fixture.warnings.length = 0;
   });
   afterAll(() => {
     sqs?.destroy();
