@@ -15,7 +15,15 @@ import { type Denial, denialError, deny, type Principal } from '../core/principa
 import { payloadTooLarge } from '../core/validation.ts';
 import type { AuthorizeDeps } from './authorize.ts';
 import { ApiContext, type ApiDeps } from './context.ts';
-import { type ApiRequest, type ApiResponse, allows, matchRoute, type Route, route } from './router.ts';
+import {
+  type ApiRequest,
+  type ApiResponse,
+  allows,
+  matchRoute,
+  methodNotAllowed,
+  type Route,
+  route,
+} from './router.ts';
 import { apiKeyRoutes } from './routes/api-keys.ts';
 import { deliveryRoutes } from './routes/deliveries.ts';
 import { dlqRoutes } from './routes/dlq.ts';
@@ -87,11 +95,7 @@ export class ApiApp {
     const match = matchRoute(this.routes, request);
     if (match.route?.access === 'open') return match.route.handler(request, match.params());
     const principal = await this.authenticate(request);
-    if (!match.route) {
-      throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${request.path}`, {
-        Allow: match.allowed.join(', '),
-      });
-    }
+    if (!match.route) throw methodNotAllowed(request, match.allowed);
     if (!allows(match.route.access, principal.kind)) {
       throw new HttpError(
         403,

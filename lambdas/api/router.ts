@@ -73,6 +73,13 @@ export function allows(access: Access, kind: Principal['kind']): boolean {
   return access === kind;
 }
 
+/** The 405 for a known path asked with another method, naming the methods it has. */
+export function methodNotAllowed(request: ApiRequest, allowed: readonly string[]): HttpError {
+  return new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${request.path}`, {
+    Allow: allowed.join(', '),
+  });
+}
+
 /** The matching route and its decoded path parameters; 404 for no path, 405 for another method. */
 export function matchRoute(
   routes: readonly Route[],

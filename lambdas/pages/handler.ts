@@ -12,8 +12,7 @@ import type { ApiRequest, ApiResponse } from '../api/app.ts';
 import { openRoutes } from '../api/open-routes.ts';
 import { toApiRequest } from '../api/request.ts';
 import { toHttpResponse } from '../api/respond.ts';
-import { matchRoute } from '../api/router.ts';
-import { HttpError } from '../core/errors.ts';
+import { matchRoute, methodNotAllowed } from '../api/router.ts';
 
 const logger = new Logger({ serviceName: 'webhooks-pages' });
 const routes = openRoutes();
@@ -22,11 +21,7 @@ const routes = openRoutes();
 export const pages = {
   async handle(request: ApiRequest): Promise<ApiResponse> {
     const match = matchRoute(routes, request);
-    if (!match.route) {
-      throw new HttpError(405, 'method_not_allowed', `${request.method} is not allowed on ${request.path}`, {
-        Allow: match.allowed.join(', '),
-      });
-    }
+    if (!match.route) throw methodNotAllowed(request, match.allowed);
     return match.route.handler(request, match.params());
   },
 };
